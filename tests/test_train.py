@@ -1,0 +1,80 @@
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from transformer.train import RECORD_FIELDS, TrainConfig, build_model, lr_at, train_classifier, training_data
+
+SMALL = TrainConfig(epochs=3, d_model=16, n_heads=2, n_layers=1)
+
+
+def strip_time(records):
+    return [dataclasses.replace(r, seconds=0.0) for r in records]
+
+
+def test_records_have_all_fields_and_sane_values():
+    records = list(train_classifier(SMALL))
+    assert [r.epoch for r in records] == [1, 2, 3]
+    assert set(RECORD_FIELDS) >= {"epoch", "train_loss", "train_acc", "val_loss", "val_acc"}
+    for r in records:
+        assert 0 <= r.train_acc <= 1 and 0 <= r.val_acc <= 1 and r.train_loss > 0 and r.val_loss > 0
+    assert records[-1].train_loss < records[0].train_loss
+
+
+def test_same_config_same_records():
+    assert strip_time(train_classifier(SMALL)) == strip_time(train_classifier(SMALL))
+    assert strip_time(train_classifier(SMALL)) != strip_time(train_classifier(SMALL.replace(seed=1)))
+
+
+def test_fused_and_explicit_training_agree():
+    fused = list(train_classifier(SMALL.replace(epochs=2)))
+    explicit = list(train_classifier(SMALL.replace(epochs=2, fused=False)))
+    for a, b in zip(fused, explicit):
+        assert abs(a.val_loss - b.val_loss) < 1e-3 and abs(a.train_loss - b.train_loss) < 1e-3
+
+
+def test_constant_schedule_short_run_is_a_prefix_of_the_long_one():
+    short = strip_time(train_classifier(SMALL.replace(epochs=2)))
+    long = strip_time(train_classifier(SMALL.replace(epochs=4)))
+    assert short == long[:2]
+    cos_short = strip_time(train_classifier(SMALL.replace(epochs=2, schedule="cosine")))
+    assert cos_short != strip_time(train_classifier(SMALL.replace(epochs=4, schedule="cosine")))[:2]
+
+
+def test_cosine_schedule_decays_to_zero():
+    c = TrainConfig(schedule="cosine", lr=0.01)
+    assert lr_at(c, 0, 100) == pytest.approx(0.01)
+    assert lr_at(c, 50, 100) == pytest.approx(0.005)
+    assert lr_at(c, 100, 100) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_tiny_model_overfits_a_tiny_batch():
+    torch.manual_seed(0)
+    model = build_model(SMALL)
+    x, y, _, _ = training_data(SMALL)
+    x, y = x[:16], y[:16]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05
+    assert (model(x).argmax(-1) == y).all()
+
+
+def test_train_fraction_uses_fewer_images():
+    x, y, xv, _ = training_data(SMALL.replace(train_fraction=0.1))
+    assert len(y) == 144 and len(xv) == 359
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [(dict(epochs=0), "epochs must be at least 1"), (dict(lr=0), "learning rate"), (dict(schedule="step"), "schedule"),
+     (dict(d_model=30), "heads cannot split"), (dict(batch_size=-4), "batch_size"), (dict(train_fraction=0), "train_fraction"),
+     (dict(seed=-1), "seed")],
+)
+def test_bad_config(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kw)

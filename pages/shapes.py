@@ -1,0 +1,91 @@
+"""Coursework Q1: the shape of every tensor in self-attention, and what it costs."""
+import pandas as pd
+import streamlit as st
+
+import charts
+from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
+import ui
+
+st.title("1. Shapes in self-attention")
+st.caption("Coursework Q1: X is [768, 6] and W^Q, W^K, W^V are [768, 768]. What are Q, K, V and Attention(Q, K, V)?")
+
+c1, c2, c3 = st.columns(3)
+d_model = c1.slider("d_model (features per token)", 1, 4096, 768, key="d_model",
+                    help="Size of each token's vector. The coursework uses 768 (as BERT-base and GPT-2 do).")
+n_tokens = c2.slider("tokens (sequence length)", 1, 512, 6, key="n_tokens")
+layout_label = c3.radio("layout", ["columns: X is [d_model, tokens] (coursework)", "rows: X is [tokens, d_model] (PyTorch)"],
+                        key="layout", help="The coursework writes one token per column; PyTorch code puts one token per row.")
+layout = "columns" if layout_label.startswith("columns") else "rows"
+tie = st.checkbox("d_k = d_model (as in the coursework)", value=True, key="tie_dk")
+d_k = d_model if tie else st.slider("d_k (query/key size; values use d_v = d_k)", 1, 4096, min(64, d_model), key="d_k")
+
+shapes = self_attention_shapes(d_model, n_tokens, d_k, layout)
+cost = attention_cost(d_model, n_tokens, d_k)
+
+st.subheader("Answer")
+if layout == "columns":
+    st.markdown(
+        f"- **Q = W^Q X**: [{d_k}, {d_model}] × [{d_model}, {n_tokens}] = **{shapes['Q']}**; K and V the same.\n"
+        f"- **Scores = KᵀQ**: [{n_tokens}, {d_k}] × [{d_k}, {n_tokens}] = **{shapes['scores']}**: one score for every "
+        f"(key token, query token) pair.\n"
+        f"- **A = softmax(KᵀQ / √d_k)** over the keys (each column sums to 1): **{shapes['weights']}**.\n"
+        f"- **Attention(Q, K, V) = V A**: [{d_k}, {n_tokens}] × [{n_tokens}, {n_tokens}] = **{shapes['output']}**, "
+        "one new vector per token, the same shape as X when d_k = d_model."
+    )
+else:
+    st.markdown(
+        f"- **Q = X W_Q**: [{n_tokens}, {d_model}] × [{d_model}, {d_k}] = **{shapes['Q']}**; K and V the same.\n"
+        f"- **Scores = QKᵀ**: [{n_tokens}, {d_k}] × [{d_k}, {n_tokens}] = **{shapes['scores']}**: rows are queries, "
+        "columns are keys.\n"
+        f"- **A = softmax(QKᵀ / √d_k)** over the keys (each row sums to 1): **{shapes['weights']}**.\n"
+        f"- **Attention(Q, K, V) = A V**: [{n_tokens}, {n_tokens}] × [{n_tokens}, {d_k}] = **{shapes['output']}**."
+    )
+
+if layout == "columns":
+    slip = common_slip_shape(d_model, n_tokens, d_k)
+    st.warning(
+        f"**The common slip: writing QKᵀ in this layout.** Q and K are [{d_k}, {n_tokens}], so QKᵀ is "
+        f"[{d_k}, {n_tokens}] × [{n_tokens}, {d_k}] = **{slip}**. That sums over the tokens and compares "
+        f"*feature with feature*, not token with token. Attention needs one score per pair of tokens, so in this "
+        f"layout the score matrix is **KᵀQ = {shapes['scores']}** (QKᵀ is the right formula only when tokens are rows). "
+        f"The final shape {shapes['output']} comes out either way, which is why the slip is easy to miss.",
+        icon=":material/warning:",
+    )
+
+st.subheader("Every tensor")
+table = pd.DataFrame(
+    [{"tensor": name, "shape": str(s), "formula": s.formula, "meaning": s.meaning,
+      "elements": f"{s[0] * s[1]:,}"} for name, s in shapes.items()]
+)
+st.dataframe(table, hide_index=True, width="stretch")
+st.caption("Each shape is the result of running the operation in PyTorch on the meta device (shape only, no data).")
+
+st.subheader("Shape diagram")
+if layout == "columns":
+    chain = [("W^Q", "W_Q"), ("X", "X"), ("Q", "Q"), ("K^T", None), ("A", "weights"), ("V", "V"), ("output", "output")]
+else:
+    chain = [("X", "X"), ("W_Q", "W_Q"), ("Q", "Q"), ("K^T", None), ("A", "weights"), ("V", "V"), ("output", "output")]
+diagram = {label: (tuple(reversed(shapes["K"])) if key is None else shapes[key]) for label, key in chain}
+ui.chart(charts.shape_diagram(diagram, [c[0] for c in chain],
+                                     title="Rectangles sized by rows (height) and columns (width), log scale"),
+                width="stretch")
+st.caption("Read left to right: the projection W·X gives Q; K and Q give the token × token weights A; "
+           "V times A gives the output. Hover a rectangle for its exact size.")
+
+st.subheader("What it costs")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("parameters in W_Q, W_K, W_V", f"{cost.projection_params:,}")
+m2.metric("score-matrix elements", f"{cost.score_elements:,}", help="tokens × tokens")
+m3.metric("multiply-adds, projections", f"{cost.linear_macs:,}", help="3 × d_model × d_k × tokens: linear in tokens")
+m4.metric("multiply-adds, scores + weighted sum", f"{cost.quadratic_macs:,}", help="2 × tokens² × d_k: quadratic in tokens")
+st.dataframe(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in cost.macs.items()]),
+             hide_index=True)
+points = sorted({2**i for i in range(0, 13)} | {n_tokens})
+costs = [attention_cost(d_model, t, d_k) for t in points]
+ui.chart(charts.cost_curve(points, [c.linear_macs for c in costs], [c.quadratic_macs for c in costs], marker=n_tokens),
+                width="stretch")
+crossover = 3 * d_model / 2
+st.caption(f"The projections cost 3·d_model·d_k per token; scores and the weighted sum cost 2·d_k per *pair* of "
+           f"tokens. The quadratic part overtakes the linear part at about 1.5·d_model = {crossover:,.0f} tokens.")
+
+ui.show_code(self_attention_shapes, attention_cost, common_slip_shape)

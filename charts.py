@@ -22,8 +22,12 @@ def token_labels(tokens: Sequence[str]) -> list[str]:
 
 
 def _data(df: pd.DataFrame) -> alt.InlineData:
-    """Rows handed to Vega-Lite as plain records (cheaper per rerun than Altair's DataFrame conversion)."""
-    return alt.InlineData(values=df.to_dict("records"))
+    """Rows handed to Vega-Lite as plain records (cheaper per rerun than Altair's DataFrame conversion).
+
+    Not validated row by row on creation: the values are plain numbers and strings; the chart around them is
+    validated against the schema in the unit tests."""
+    with alt.utils.schemapi.debug_mode(False):
+        return alt.InlineData(values=df.to_dict("records"))
 
 
 def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
@@ -153,13 +157,15 @@ def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: S
     return chart.properties(height=280)
 
 
-def head_maps(maps, token_names: Sequence[str], *, columns: int = 4, title: str = "") -> alt.Chart:
+def head_maps(maps, token_names: Sequence[str], *, head_ids: Sequence[int] | None = None, columns: int = 4,
+              title: str = "") -> alt.FacetChart:
     """Small multiples: one attention map per head, shape (heads, T, T), rows are queries and columns keys."""
     maps = np.asarray(maps, dtype=float)
+    head_ids = list(range(maps.shape[0])) if head_ids is None else list(head_ids)
     labels = token_labels(token_names)
     frames = []
-    for h in range(maps.shape[0]):
-        f = _matrix_frame(maps[h], labels, labels)
+    for h, m in zip(head_ids, maps):
+        f = _matrix_frame(m, labels, labels)
         f["head"] = f"head {h}"
         frames.append(f)
     df = pd.concat(frames, ignore_index=True)
@@ -167,14 +173,14 @@ def head_maps(maps, token_names: Sequence[str], *, columns: int = 4, title: str 
     cell = max(4, min(22, 200 // n))
     show_labels = n <= 16
     axis = alt.Axis(labels=show_labels, ticks=show_labels, labelLimit=80)
-    return alt.Chart(df).mark_rect().encode(
+    return alt.Chart(_data(df)).mark_rect().encode(
         x=alt.X("col:N", sort=labels, title=KEY_AXIS, axis=axis),
         y=alt.Y("row:N", sort=labels, title=QUERY_AXIS, axis=axis),
         color=alt.Color("value:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=[alt.Tooltip("head:N"), alt.Tooltip("row:N", title="query"), alt.Tooltip("col:N", title="key"),
                  alt.Tooltip("value:Q", title="weight", format=".3f")],
     ).properties(width=cell * n, height=cell * n).facet(
-        facet=alt.Facet("head:N", sort=[f"head {h}" for h in range(maps.shape[0])], title=title or None),
+        facet=alt.Facet("head:N", sort=[f"head {h}" for h in head_ids], title=title or None),
         columns=columns)
 
 

@@ -67,8 +67,7 @@ else:
     chain = [("X", "X"), ("W_Q", "W_Q"), ("Q", "Q"), ("K^T", None), ("A", "weights"), ("V", "V"), ("output", "output")]
 diagram = {label: (tuple(reversed(shapes["K"])) if key is None else shapes[key]) for label, key in chain}
 ui.chart(charts.shape_diagram(diagram, [c[0] for c in chain],
-                                     title="Rectangles sized by rows (height) and columns (width), log scale"),
-                width="stretch")
+                                     title="Rectangles sized by rows (height) and columns (width), log scale"))
 st.caption("Read left to right: the projection W·X gives Q; K and Q give the token × token weights A; "
            "V times A gives the output. Hover a rectangle for its exact size.")
 
@@ -83,7 +82,7 @@ st.dataframe(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in
 points = sorted({2**i for i in range(0, 13)} | {n_tokens})
 costs = [attention_cost(d_model, t, d_k) for t in points]
 ui.chart(charts.cost_curve(points, [c.linear_macs for c in costs], [c.quadratic_macs for c in costs], marker=n_tokens),
-                width="stretch")
+         stretch=True)
 crossover = 3 * d_model / 2
 st.caption(f"The projections cost 3·d_model·d_k per token; scores and the weighted sum cost 2·d_k per *pair* of "
            f"tokens. The quadratic part overtakes the linear part at about 1.5·d_model = {crossover:,.0f} tokens.")

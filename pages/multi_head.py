@@ -1,0 +1,107 @@
+"""Coursework Q3.1: multi-head attention with einsum, the coursework's variables and their shapes."""
+import pandas as pd
+import streamlit as st
+
+import charts
+import ui
+from transformer.multihead import check_heads, head_counts, multi_head_attention
+
+MAX_CELLS = 20_000  # attention-map cells drawn at once, so the browser stays quick
+
+st.title("3. Multi-head attention")
+st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
+
+c1, c2, c3, c4 = st.columns(4)
+batch = c1.slider("batch", 1, 8, 1, key="batch")
+n_tokens = c2.slider("tokens", 1, 64, 5, key="tokens")
+embdim = c3.slider("embedding size (E)", 1, 1024, 768, key="embdim")
+headcnt = c4.slider("heads", 1, 64, 12, key="heads")
+causal = st.toggle("causal mask", value=False, key="causal")
+
+try:
+    headdim = check_heads(embdim, headcnt)
+except ValueError as err:
+    headdim = None
+    st.error(f"{err} Pick one of those head counts with the heads slider.", icon=":material/error:")
+
+AXES = {
+    "tokens": ("input", "batch × tokens × E"),
+    "qis": ('einsum("BSE,EH->BSH", tokens, Wq)', "batch × tokens × E (all heads side by side)"),
+    "kis": ('einsum("BTE,EH->BTH", tokens, Wk)', "batch × tokens × E"),
+    "vis": ('einsum("BTE,EH->BTH", tokens, Wv)', "batch × tokens × E"),
+    "qis_mh": ("qis.view(batch, tokens, heads, head_dim)", "batch × tokens × heads × head_dim"),
+    "kis_mh": ("kis.view(batch, tokens, heads, head_dim)", "batch × tokens × heads × head_dim"),
+    "vis_mh": ("vis.view(batch, tokens, heads, head_dim)", "batch × tokens × heads × head_dim"),
+    "scoremat_mh": ('einsum("BSCH,BTCH->BCST", qis_mh, kis_mh)', "batch × heads × query tokens × key tokens"),
+    "attmat_mh": ("softmax(scoremat_mh / sqrt(head_dim), dim=-1)", "batch × heads × query tokens × key tokens"),
+    "zis_mh": ('einsum("BCST,BTCH->BSCH", attmat_mh, vis_mh)', "batch × tokens × heads × head_dim"),
+    "zis": ("zis_mh.reshape(batch, tokens, heads * head_dim)", "batch × tokens × E (heads concatenated)"),
+}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def compute(batch: int, n_tokens: int, embdim: int, headcnt: int, causal: bool, seed: int = 0):
+    """Run the package's multi-head attention and torch.nn.MultiheadAttention on the same seeded numbers."""
+    import torch
+    from torch import nn
+
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randn(batch, n_tokens, embdim, generator=g)  # (B, T, E)
+    wq, wk, wv = (torch.randn(embdim, embdim, generator=g) / embdim**0.5 for _ in range(3))  # (E, E) each
+    r = multi_head_attention(tokens, wq, wk, wv, headcnt, causal=causal)
+    mha = nn.MultiheadAttention(embdim, headcnt, bias=False, batch_first=True)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.cat([wq, wk, wv], dim=1).T)  # torch applies x @ in_proj_weight.T
+        mask = torch.ones(n_tokens, n_tokens, dtype=torch.bool).triu(1) if causal else None
+        out, att = mha(tokens, tokens, tokens, attn_mask=mask, need_weights=True, average_attn_weights=False)
+        ours = mha.out_proj(r.zis)  # the same output projection on our concatenated heads
+    shapes = {"tokens": tuple(tokens.shape)} | {k: tuple(getattr(r, k).shape) for k in AXES if k != "tokens"}
+    return {"shapes": shapes, "maps": r.attmat_mh[0].numpy(),
+            "weights_diff": float((r.attmat_mh - att).abs().max()), "output_diff": float((ours - out).abs().max())}
+
+
+if headdim is None:
+    shapes = {"tokens": (batch, n_tokens, embdim), "qis": (batch, n_tokens, embdim),
+              "kis": (batch, n_tokens, embdim), "vis": (batch, n_tokens, embdim)}
+    result = None
+else:
+    result = compute(batch, n_tokens, embdim, headcnt, causal)
+    shapes = result["shapes"]
+
+st.subheader("Every variable")
+rows = [{"variable": name, "made by": made, "shape": ui.shape_text(shapes[name]) if name in shapes else "— (heads must divide E)",
+         "axes": axes} for name, (made, axes) in AXES.items()]
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={"variable": st.column_config.TextColumn(width="small"),
+                            "shape": st.column_config.TextColumn(width="small")})
+if headdim is not None:
+    st.caption(f"E = {embdim} split into {headcnt} heads of head_dim = {embdim} / {headcnt} = {headdim}. "
+               "view and reshape only regroup the same numbers; the einsums do the work. Index letters: B batch, "
+               "S query token, T key token, E embedding, H projected feature (in qis) or feature within a head "
+               "(in *_mh), C head.")
+
+if result is not None:
+    st.subheader("Attention maps, one per head")
+    per_map = n_tokens * n_tokens
+    fit = max(1, min(headcnt, 16, MAX_CELLS // per_map))
+    heads = list(range(headcnt))
+    shown = heads[:fit] if fit == headcnt else st.multiselect(
+        f"heads to draw (up to {fit} at {n_tokens} tokens)", heads, default=heads[:fit], max_selections=fit, key="shown_heads")
+    if shown:
+        names = [f"t{i}" for i in range(n_tokens)]
+        ui.chart(charts.head_maps(result["maps"][shown], names, head_ids=shown,
+                                  title="attmat_mh[0, head]: rows are queries, columns are keys"))
+        st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
+                   "a different pattern. With random weights the maps are noisy; trained heads specialise.")
+
+    st.subheader("Check against torch.nn.MultiheadAttention")
+    ok_w, ok_o = result["weights_diff"] < 1e-5, result["output_diff"] < 1e-4
+    v1, v2 = st.columns(2)
+    v1.metric("largest |difference| in attention weights", f"{result['weights_diff']:.1e}",
+              "pass (< 1e-5)" if ok_w else "FAIL", delta_color="normal" if ok_w else "inverse")
+    v2.metric("largest |difference| in output (after out_proj)", f"{result['output_diff']:.1e}",
+              "pass (< 1e-4)" if ok_o else "FAIL", delta_color="normal" if ok_o else "inverse")
+    st.caption("PyTorch's module gets the same weights: in_proj_weight = cat([Wq, Wk, Wv], 1)ᵀ, no biases, "
+               "average_attn_weights=False. Differences are float32 rounding.")
+
+ui.show_code(multi_head_attention, check_heads, caption="The einsum code, exactly as the package runs it:")

@@ -1,0 +1,40 @@
+"""Transformers vs CNNs, measured: which input tokens can change one output token, layer by layer.
+
+The receptive field is found with gradients, not a formula: stack the layers, take the output at the middle
+position, back-propagate, and count the input positions whose gradient is not zero.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._checks import positive_int
+from .multihead import multi_head_attention
+
+
+def receptive_field(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, seed: int = 0) -> int:
+    """How many of ``n_tokens`` input positions reach the middle output after ``n_layers`` layers.
+
+    ``kind`` is "attention" (single-head self-attention layers) or "conv" (1-D convolutions, odd ``kernel``,
+    zero padding so the length stays the same).
+    """
+    n, layers, kernel = positive_int("n_tokens", n_tokens), positive_int("n_layers", n_layers), positive_int("kernel", kernel)
+    if kind not in ("attention", "conv"):
+        raise ValueError(f"kind must be 'attention' or 'conv', got {kind!r}.")
+    if kind == "conv" and kernel % 2 == 0:
+        raise ValueError(f"kernel must be odd so the convolution is centred, got {kernel}.")
+    g = torch.Generator().manual_seed(seed)
+    d = 4
+    x = torch.randn(1, n, d, generator=g, dtype=torch.float64, requires_grad=True)  # (1, T, d)
+    h = x
+    for _ in range(layers):
+        if kind == "attention":
+            w = [torch.randn(d, d, generator=g, dtype=torch.float64) for _ in range(3)]
+            h = h + multi_head_attention(h, *w, n_heads=1).zis  # (1, T, d)
+        else:
+            conv = nn.Conv1d(d, d, kernel, padding=kernel // 2, bias=False).double()
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g, dtype=torch.float64))
+            h = conv(h.transpose(1, 2)).transpose(1, 2)  # (1, T, d)
+    h[0, n // 2].sum().backward()
+    return int((x.grad[0].abs().sum(-1) > 0).sum())

@@ -12,6 +12,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+# identity colour scales written out (Streamlit's chart theme cannot read a null scale)
+_INK = alt.Scale(domain=["black", "white"], range=["black", "white"])
+_PICK = alt.Scale(domain=["chosen", "other"], range=["#e45756", "#4c78a8"])
+
+PALETTE = ["#1f77b4", "#e45756", "#54a24b", "#b279a2", "#f58518"]  # distinct hues for line series
+
 QUERY_AXIS = "query token (row)"
 KEY_AXIS = "key token (column)"
 
@@ -69,7 +75,7 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
     scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
     layers = [base.mark_rect().encode(color=alt.Color("value:Q", title=value_title, scale=scale))]
     if annotate:
-        layers.append(base.mark_text(fontSize=11).encode(text=alt.Text("shown:N"), color=alt.Color("ink:N", scale=None)))
+        layers.append(base.mark_text(fontSize=11).encode(text=alt.Text("shown:N"), color=alt.Color("ink:N", scale=_INK, legend=None)))
     # the data goes in last, once: every Altair step before it copies the whole chart
     return alt.LayerChart(layer=layers, data=_data(df), title=title, width=cell * n_cols, height=cell * n_rows)
 
@@ -78,55 +84,71 @@ def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: st
          highlight: int | None = None) -> alt.Chart:
     """One bar per token (in order), value on hover; ``highlight`` picks one bar out in red."""
     df = pd.DataFrame({"label": list(labels), "value": np.asarray(values, dtype=float)})
-    df["paint"] = ["#e45756" if i == highlight else "#4c78a8" for i in range(len(df))]
+    df["paint"] = ["chosen" if i == highlight else "other" for i in range(len(df))]
     return alt.Chart(title=title).mark_bar().encode(
         x=alt.X("label:N", sort=list(labels), title=x_title, axis=alt.Axis(labelAngle=-45, labelLimit=120)),
         y=alt.Y("value:Q", title=y_title),
-        color=alt.Color("paint:N", scale=None),
+        color=alt.Color("paint:N", scale=_PICK, legend=None),
         tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt)],
     ).properties(height=220, data=_data(df))
 
 
-def shape_diagram(shapes: dict[str, Sequence[int]], names: Sequence[str], *, title: str = "") -> alt.Chart:
-    """Matrices drawn side by side as rectangles sized by their dimensions (log2 scale), labelled with the shape.
+def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[int], str, Sequence[int]]], *,
+                  title: str = "") -> alt.LayerChart:
+    """Matrix products drawn as rectangles, one product a row: A x B = C, each labelled with its shape.
 
-    Height follows the rows and width the columns, so [768, 6] is tall and thin and [6, 6] is a small square.
+    ``equations`` holds (name_a, shape_a, name_b, shape_b, name_c, shape_c). Height follows a matrix's rows and
+    width its columns on a log2 scale, so [768, 6] is tall and thin and [6, 6] is a small square.
     """
     def side(n: int) -> float:
-        return 12 + 26 * math.log2(n + 1)
+        return 10 + 13 * math.log2(n + 1)
 
-    rows, x = [], 0.0
-    top = max(side(shapes[n][0]) for n in names)
-    for name in names:
-        r, c = shapes[name]
-        w, h = side(c), side(r)
-        rows.append({"name": name, "shape": f"[{r}, {c}]", "x": x, "x2": x + w, "y": top - h, "y2": top,
-                     "cx": x + w / 2, "rows": r, "cols": c})
-        x += w + 40
-    df = pd.DataFrame(rows)
-    xs = alt.Scale(domain=[0, x], nice=False)
-    ys = alt.Scale(domain=[top + 40, -4], nice=False)
-    no_axis = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
+    gap, rows, signs, y = 34.0, [], [], 0.0  # gap: room for the x and = signs between boxes
+    for name_a, a, name_b, b, name_c, c in equations:
+        tallest = max(side(m[0]) for m in (a, b, c))
+        x = 0.0
+        for k, (name, (r, cols)) in enumerate(((name_a, a), (name_b, b), (name_c, c))):
+            w, h = side(cols), side(r)
+            top = y + (tallest - h) / 2
+            rows.append({"name": name, "shape": f"[{r}, {cols}]", "x": x, "x2": x + w, "y": top, "y2": top + h,
+                         "cx": x + w / 2, "below": top + h, "rows": r, "cols": cols})
+            if k < 2:
+                signs.append({"sign": "×" if k == 0 else "=", "x": x + w + gap / 2, "y": y + tallest / 2})
+            x += w + gap
+        y += tallest + 60  # room for the two label lines under the boxes
+    width = max(r["x2"] for r in rows)
+    xs = alt.Scale(domain=[-4, width + 4], nice=False, zero=False)
+    ys = alt.Scale(domain=[y, -4], nice=False, zero=False)
+    off = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
     tip = [alt.Tooltip("name:N", title="matrix"), alt.Tooltip("rows:Q", title="rows"), alt.Tooltip("cols:Q", title="columns")]
-    rect = alt.Chart(df).mark_rect(opacity=0.75, stroke="#333", strokeWidth=1).encode(
-        x=alt.X("x:Q", scale=xs, axis=no_axis), x2=alt.X2("x2"), y=alt.Y("y:Q", scale=ys, axis=no_axis), y2=alt.Y2("y2"),
-        color=alt.Color("name:N", legend=None, scale=alt.Scale(scheme="tableau20")), tooltip=tip)
-    label = alt.Chart(df).mark_text(dy=14, fontSize=13, fontWeight="bold").encode(
-        x=alt.X("cx:Q", scale=xs), y=alt.Y("y2:Q", scale=ys), text=alt.Text("name:N"))
-    dims = alt.Chart(df).mark_text(dy=30, fontSize=12).encode(x=alt.X("cx:Q", scale=xs), y=alt.Y("y2:Q", scale=ys), text=alt.Text("shape:N"))
-    return (rect + label + dims).properties(title=title, height=top + 50, width=max(300, x * 1.0))
+    # one dataset for every layer (boxes and the x / = signs), each layer filtering its own rows
+    boxes = alt.Chart().transform_filter("datum.kind == 'box'")
+    rect = boxes.mark_rect(opacity=0.75, stroke="#333", strokeWidth=1).encode(
+        x=alt.X("x:Q", scale=xs, axis=off), x2=alt.X2("x2"), y=alt.Y("y:Q", scale=ys, axis=off), y2=alt.Y2("y2"),
+        color=alt.Color("name:N", legend=None, scale=alt.Scale(scheme="tableau10")), tooltip=tip)
+    label = boxes.mark_text(dy=10, fontSize=12, fontWeight="bold", baseline="top").encode(
+        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("name:N"))
+    dims = boxes.mark_text(dy=24, fontSize=11, baseline="top").encode(
+        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("shape:N"))
+    ops = alt.Chart().transform_filter("datum.kind == 'sign'").mark_text(fontSize=22).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text=alt.Text("sign:N"))
+    data = pd.DataFrame([{**r, "kind": "box"} for r in rows] + [{**g, "kind": "sign"} for g in signs])
+    return alt.layer(rect, label, dims, ops, data=_data(data)).properties(
+        title=title, width=round(width + 8), height=round(y + 4), padding={"left": 40, "right": 40, "top": 5, "bottom": 5})
 
 
 def cost_curve(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequence[float], *, marker: int | None = None) -> alt.Chart:
     """Multiply-adds of one attention layer against the number of tokens: linear and quadratic terms."""
-    df = pd.DataFrame({"tokens": list(tokens) * 3,
+    df = pd.DataFrame({"tokens": list(tokens) * 2,
                        "term": ["projections Q, K, V (linear in tokens)"] * len(tokens)
-                       + ["scores and weighted sum (quadratic in tokens)"] * len(tokens) + ["total"] * len(tokens),
-                       "macs": list(linear) + list(quadratic) + [a + b for a, b in zip(linear, quadratic)]})
-    line = alt.Chart(df, title="How the cost of self-attention grows with sequence length").mark_line(point=False).encode(
+                       + ["scores and weighted sum (quadratic in tokens)"] * len(tokens),
+                       "macs": list(linear) + list(quadratic)})
+    line = alt.Chart(df).mark_line(point=False).encode(
         x=alt.X("tokens:Q", title="number of tokens", scale=alt.Scale(type="log", base=2)),
-        y=alt.Y("macs:Q", title="multiply-adds (log scale)", scale=alt.Scale(type="log")),
-        color=alt.Color("term:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+        y=alt.Y("macs:Q", title="multiply-adds (log scale)", scale=alt.Scale(type="log"),
+                axis=alt.Axis(format="~s", tickCount=6, grid=True)),
+        color=alt.Color("term:N", title=None, legend=alt.Legend(orient="top", direction="vertical", labelLimit=400),
+                        scale=alt.Scale(range=PALETTE)),
         tooltip=[alt.Tooltip("tokens:Q"), alt.Tooltip("term:N"), alt.Tooltip("macs:Q", title="multiply-adds", format=",.0f")],
     )
     chart = line
@@ -134,7 +156,7 @@ def cost_curve(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequen
         rule = alt.Chart(pd.DataFrame({"tokens": [marker]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
             x=alt.X("tokens:Q"), tooltip=[alt.Tooltip("tokens:Q", title="your setting")])
         chart = line + rule
-    return chart.properties(height=300)
+    return chart.properties(height=380, title="How the cost of self-attention grows with sequence length")
 
 
 def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: Sequence[float], *, n_tokens: int, d_k: int | None = None) -> alt.Chart:
@@ -142,10 +164,11 @@ def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: S
     df = pd.DataFrame({"d_k": list(d_ks) * 2,
                        "scaling": ["softmax(q·k / √d_k)"] * len(d_ks) + ["softmax(q·k), not scaled"] * len(d_ks),
                        "peak": list(scaled) + list(unscaled)})
-    line = alt.Chart(df, title=f"How peaked softmax gets ({n_tokens} random keys)").mark_line(point=True).encode(
+    line = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("d_k:Q", title="d_k (key size, log scale)", scale=alt.Scale(type="log", base=2)),
         y=alt.Y("peak:Q", title="mean largest weight", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("scaling:N", title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("scaling:N", title=None, legend=alt.Legend(orient="top", labelLimit=400),
+                        scale=alt.Scale(range=PALETTE)),
         tooltip=[alt.Tooltip("d_k:Q"), alt.Tooltip("scaling:N"), alt.Tooltip("peak:Q", title="mean largest weight", format=".3f")],
     )
     uniform = alt.Chart(pd.DataFrame({"u": [1 / n_tokens]})).mark_rule(strokeDash=[2, 2], color="gray").encode(
@@ -154,7 +177,7 @@ def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: S
     if d_k is not None:
         chart = chart + alt.Chart(pd.DataFrame({"d_k": [d_k]})).mark_rule(color="#e45756").encode(
             x=alt.X("d_k:Q"), tooltip=[alt.Tooltip("d_k:Q", title="your d_k")])
-    return chart.properties(height=280)
+    return chart.properties(height=340, title=f"How peaked softmax gets ({n_tokens} random keys)")
 
 
 def head_maps(maps, token_names: Sequence[str], *, head_ids: Sequence[int] | None = None, columns: int = 4,
@@ -184,10 +207,11 @@ def head_maps(maps, token_names: Sequence[str], *, head_ids: Sequence[int] | Non
         columns=columns)
 
 
-def training_curves(records: pd.DataFrame, metric: str, *, title: str) -> alt.Chart:
-    """``metric`` ("loss" or "acc") against epoch: one colour per run, solid for training, dashed for validation.
+def training_curves(records: pd.DataFrame, metric: str, *, title: str, panel_width: int = 220) -> alt.FacetChart:
+    """``metric`` ("loss" or "acc") against epoch, one panel per run side by side; solid training, dashed validation.
 
-    ``records`` has columns run, epoch, train_<metric>, val_<metric>.
+    ``records`` has columns run, epoch, train_<metric>, val_<metric>. Panels share the y axis, so runs compare at a
+    glance, and each run keeps its own panel even where a shorter run is the start of a longer one.
     """
     long = records.melt(id_vars=["run", "epoch"], value_vars=[f"train_{metric}", f"val_{metric}"],
                         var_name="split", value_name="value")
@@ -195,15 +219,21 @@ def training_curves(records: pd.DataFrame, metric: str, *, title: str) -> alt.Ch
     is_acc = metric == "acc"
     y_title = "accuracy" if is_acc else "cross-entropy loss"
     runs = list(dict.fromkeys(records["run"]))
-    return alt.Chart(long, title=title).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-        x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=1)),
-        y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=".0%" if is_acc else ".2f"),
-                scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title="run", sort=runs),
-        strokeDash=alt.StrokeDash("split:N", title="split", sort=["train", "validation"]),
-        detail=alt.Detail("run:N"),
-        tooltip=[alt.Tooltip("run:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("value:Q", title=y_title, format=".2%" if is_acc else ".4f")],
-    ).properties(height=320)
+    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=1, nice=False), axis=alt.Axis(tickMinStep=1))
+    y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=".0%" if is_acc else ".2f"), scale=alt.Scale(zero=False))
+    color = alt.Color("split:N", title="split", sort=["train", "validation"], scale=alt.Scale(range=PALETTE[:2]),
+                      legend=alt.Legend(orient="top", symbolType="stroke"))
+    lines = alt.Chart().mark_line().encode(
+        x=x, y=y, color=color,
+        strokeDash=alt.StrokeDash("split:N", sort=["train", "validation"], legend=None,
+                                  scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]])))
+    points = alt.Chart().mark_point(size=40, opacity=0.0, filled=True).encode(  # invisible, for exact values on hover
+        x=x, y=y, color=color,
+        tooltip=[alt.Tooltip("run:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
+                 alt.Tooltip("value:Q", title=y_title, format=".2%" if is_acc else ".4f")])
+    return alt.layer(lines, points, data=_data(long)).properties(width=panel_width, height=240).facet(
+        column=alt.Column("run:N", sort=runs, title=None, header=alt.Header(labelFontSize=13, labelFontWeight="bold")),
+        title=title)
 
 
 def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: Sequence[int], *, n_tokens: int, kernel: int) -> alt.Chart:
@@ -211,12 +241,13 @@ def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: 
     df = pd.DataFrame({"layers": list(depth) * 2,
                        "model": ["self-attention"] * len(depth) + [f"convolution, kernel {kernel}"] * len(depth),
                        "seen": list(attention) + list(conv)})
-    line = alt.Chart(df, title=f"Receptive field on a sequence of {n_tokens} tokens").mark_line(point=True).encode(
+    line = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("layers:Q", title="number of layers", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("seen:Q", title="input tokens one output can see"),
-        color=alt.Color("model:N", title=None, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top", labelLimit=400),
+                        scale=alt.Scale(range=PALETTE)),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("layers:Q"), alt.Tooltip("seen:Q", title="tokens seen")],
     )
     total = alt.Chart(pd.DataFrame({"n": [n_tokens]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
         y=alt.Y("n:Q"), tooltip=[alt.Tooltip("n:Q", title="whole sequence")])
-    return (line + total).properties(height=300)
+    return (line + total).properties(height=360, title=f"Receptive field on a sequence of {n_tokens} tokens")

@@ -57,26 +57,30 @@ table = pd.DataFrame(
     [{"tensor": name, "shape": str(s), "formula": s.formula, "meaning": s.meaning,
       "elements": f"{s[0] * s[1]:,}"} for name, s in shapes.items()]
 )
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)
 st.caption("Each shape is the result of running the operation in PyTorch on the meta device (shape only, no data).")
 
 st.subheader("Shape diagram")
+S = shapes
+K_T = tuple(reversed(S["K"]))  # K transposed
 if layout == "columns":
-    chain = [("W^Q", "W_Q"), ("X", "X"), ("Q", "Q"), ("K^T", None), ("A", "weights"), ("V", "V"), ("output", "output")]
+    equations = [("W^Q", S["W_Q"], "X", S["X"], "Q", S["Q"]), ("Kᵀ", K_T, "Q", S["Q"], "scores KᵀQ", S["scores"]),
+                 ("V", S["V"], "A (softmax)", S["weights"], "output VA", S["output"])]
 else:
-    chain = [("X", "X"), ("W_Q", "W_Q"), ("Q", "Q"), ("K^T", None), ("A", "weights"), ("V", "V"), ("output", "output")]
-diagram = {label: (tuple(reversed(shapes["K"])) if key is None else shapes[key]) for label, key in chain}
-ui.chart(charts.shape_diagram(diagram, [c[0] for c in chain],
-                                     title="Rectangles sized by rows (height) and columns (width), log scale"))
-st.caption("Read left to right: the projection W·X gives Q; K and Q give the token × token weights A; "
-           "V times A gives the output. Hover a rectangle for its exact size.")
+    equations = [("X", S["X"], "W_Q", S["W_Q"], "Q", S["Q"]), ("Q", S["Q"], "Kᵀ", K_T, "scores QKᵀ", S["scores"]),
+                 ("A (softmax)", S["weights"], "V", S["V"], "output AV", S["output"])]
+ui.chart(charts.shape_diagram(equations, title="A × B = C, to scale"))
+st.caption("Each matrix is a rectangle: height = rows, width = columns (log scale). "
+           "Top to bottom: the projection gives Q (K and V alike); K and Q give the token × token scores, "
+           "softmax turns them into the weights A; A and V give the output. Hover a rectangle for its exact size.")
 
 st.subheader("What it costs")
+st.caption("MACs = multiply-adds (one multiplication and one addition), the usual unit for the work in a matrix product.")
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("parameters in W_Q, W_K, W_V", f"{cost.projection_params:,}")
-m2.metric("score-matrix elements", f"{cost.score_elements:,}", help="tokens × tokens")
-m3.metric("multiply-adds, projections", f"{cost.linear_macs:,}", help="3 × d_model × d_k × tokens: linear in tokens")
-m4.metric("multiply-adds, scores + weighted sum", f"{cost.quadratic_macs:,}", help="2 × tokens² × d_k: quadratic in tokens")
+m1.metric("projection parameters", f"{cost.projection_params:,}", help="W_Q, W_K and W_V: 3 × d_model × d_k")
+m2.metric("score elements", f"{cost.score_elements:,}", help="tokens × tokens")
+m3.metric("MACs: projections", f"{cost.linear_macs:,}", help="3 × d_model × d_k × tokens: linear in tokens")
+m4.metric("MACs: scores + sum", f"{cost.quadratic_macs:,}", help="2 × tokens² × d_k: quadratic in tokens")
 st.dataframe(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in cost.macs.items()]),
              hide_index=True)
 points = sorted({2**i for i in range(0, 13)} | {n_tokens})

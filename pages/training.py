@@ -1,4 +1,5 @@
 """Coursework Q3.2: train the patch classifier and compare accuracy and loss over 10, 30 and 50 epochs."""
+import time
 from dataclasses import asdict
 
 import pandas as pd
@@ -21,6 +22,7 @@ st.markdown(
     "as 10 class scores."
 )
 
+REDRAW_SECONDS = 0.4
 LRS = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2]
 D = TrainConfig()
 
@@ -103,22 +105,25 @@ if configs[counts[-1]].schedule == "constant" and len(counts) > 1:
 
 progress = st.progress(0.0, text="starting…")
 status = st.empty()
-loss_slot, acc_slot = st.columns(2)
-loss_box, acc_box = loss_slot.empty(), acc_slot.empty()
+loss_box, acc_box = st.empty(), st.empty()
 
 jobs = {c: job_for(c) for c in trainings}
+drawn_at, drawn_rows = 0.0, -1
 while True:
     records = {c: records_of(c, j) for c, j in jobs.items()}
     runs = {n: records[cfg] for n, cfg in configs.items()}
     df = frame(runs)
     done_epochs = sum(min(len(r), c.epochs) for c, r in records.items())
     active = next((j for j in jobs.values() if not j.done), None)
-    if not df.empty:
+    finished = active is None or all(len(records[c]) >= c.epochs for c in jobs)
+    # redraw at most a few times a second: building a chart takes the GIL from the training thread
+    if len(df) != drawn_rows and (finished or time.monotonic() - drawn_at > REDRAW_SECONDS):
         with loss_box:
-            ui.chart(charts.training_curves(df, "loss", title="Loss against epoch"), stretch=True)
+            ui.chart(charts.training_curves(df, "loss", title="Loss against epoch"))
         with acc_box:
-            ui.chart(charts.training_curves(df, "acc", title="Accuracy against epoch"), stretch=True)
-    if active is None or all(len(records[c]) >= c.epochs for c in jobs):
+            ui.chart(charts.training_curves(df, "acc", title="Accuracy against epoch"))
+        drawn_at, drawn_rows = time.monotonic(), len(df)
+    if finished:
         progress.progress(1.0, text=f"done: {total_epochs} epochs trained")
         break
     queued = active.state == "queued"

@@ -1,0 +1,82 @@
+"""Start `streamlit run app.py` on a free loopback port and drive it in Debian's headless Chromium.
+
+Shared by the end-to-end test (tests/test_browser.py) and the screenshot script (scripts/screenshots.py).
+Never downloads a browser: it uses /usr/bin/chromium (or $CHROMIUM).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+PAGES = ["", "shapes", "self_attention", "multi_head", "training", "why_attention"]  # url paths, "" is home
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(app: str = "app.py", log_path: str | os.PathLike | None = None, timeout: float = 60.0):
+    """Yield the base URL of a running `streamlit run app.py`; stop it afterwards."""
+    port = free_port()
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.monotonic()
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() - t0 > timeout:
+                raise RuntimeError(f"streamlit did not start (exit code {proc.poll()}); see {log_path}")
+            time.sleep(0.1)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log_path:
+            log.close()
+
+
+def settle(page, limit: float = 120.0) -> float:
+    """Wait until the script has finished and nothing is loading; return the seconds it took."""
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < 6 and time.monotonic() - t0 < limit:
+        n = page.locator('[data-testid="stElementContainer"]').count()
+        busy = page.locator('[data-test-script-state="running"]').count() + page.locator('[data-testid="stSkeleton"]').count()
+        quiet = quiet + 1 if (n and not busy) else 0
+        page.wait_for_timeout(100)
+    return time.monotonic() - t0
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def full_height(page) -> int:
+    """Height of the app's scrolling main area (Streamlit scrolls inside it, not the window)."""
+    return int(page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }"))

@@ -1,0 +1,43 @@
+"""Screenshots of every page of the real running app, for the README: docs/screenshots/<page>.png.
+
+Usage (from the project root): .venv/bin/python scripts/screenshots.py [OUT_DIR=docs/screenshots] [--width 1280]
+The training page is shot after a press of Train with the default settings.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from scripts.browser import PAGES, ROOT, full_height, launch, settle, streamlit_server  # noqa: E402
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = Path(args[0]) if args else ROOT / "docs" / "screenshots"
+    width = int(sys.argv[sys.argv.index("--width") + 1]) if "--width" in sys.argv else 1280
+    out.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(log_path=out / "server.log") as (url, _), sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        for path in PAGES:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{url}/{path}")
+            settle(page)
+            if path == "training":
+                page.get_by_role("button", name="Train").click()
+                page.wait_for_timeout(500)
+                settle(page, limit=300)
+            page.set_viewport_size({"width": width, "height": min(16000, full_height(page) + 80)})
+            page.wait_for_timeout(800)
+            settle(page)
+            name = path or "home"
+            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+            print(out / f"{name}.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

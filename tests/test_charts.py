@@ -1,0 +1,82 @@
+"""The chart builders: each returns a chart that validates against the Vega-Lite schema and carries its labels."""
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+import charts
+
+
+def spec(chart) -> dict:
+    return chart.to_dict()  # validates against the Vega-Lite schema
+
+
+def rows(s: dict, part: dict | None = None) -> list[dict]:
+    """The data rows of a spec (or of one layer of it), wherever Altair put them."""
+    data = (part or s)["data"]
+    return data["values"] if "values" in data else s["datasets"][data["name"]]
+
+
+def test_heatmap_is_labelled_queries_by_keys():
+    labels = charts.token_labels(["the", "cat", "the"])
+    assert labels == ["0: the", "1: cat", "2: the"]  # a repeated word keeps its own row
+    s = spec(charts.heatmap(np.eye(3), labels, labels, title="weights"))
+    text = json.dumps(s)
+    assert "query token (row)" in text and "key token (column)" in text
+    values = rows(s)
+    assert len(values) == 9 and {v["shown"] for v in values} == {"1.00", "0.00"}
+    assert len(s["layer"]) == 2  # cells and the numbers written in
+
+
+def test_big_heatmap_drops_the_numbers():
+    labels = [str(i) for i in range(20)]
+    assert len(spec(charts.heatmap(np.zeros((20, 20)), labels, labels))["layer"]) == 1
+
+
+def test_bars_highlight_the_chosen_token():
+    s = spec(charts.bars(["a", "b"], [1.0, 2.0], title="t", x_title="key", y_title="score", highlight=1))
+    assert [v["paint"] for v in rows(s)] == ["other", "chosen"]
+
+
+def test_shape_diagram_has_one_box_per_matrix():
+    eq = [("W^Q", (768, 768), "X", (768, 6), "Q", (768, 6)), ("K^T", (6, 768), "Q", (768, 6), "scores", (6, 6))]
+    s = spec(charts.shape_diagram(eq))
+    boxes = [r for r in rows(s) if r["kind"] == "box"]
+    assert [b["shape"] for b in boxes] == ["[768, 768]", "[768, 6]", "[768, 6]", "[6, 768]", "[768, 6]", "[6, 6]"]
+    q = boxes[2]
+    assert q["y2"] - q["y"] > q["x2"] - q["x"]  # [768, 6] is tall and thin
+    signs = [r for r in rows(s) if r["kind"] == "sign"]
+    assert [x["sign"] for x in signs] == ["×", "=", "×", "="]
+
+
+def test_cost_curve_and_peak_chart():
+    spec(charts.cost_curve([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2))
+    spec(charts.softmax_peak_chart([1, 2], [0.3, 0.3], [0.3, 0.5], n_tokens=16, d_k=2))
+    spec(charts.receptive_field_chart([1, 2], [8, 8], [3, 5], n_tokens=8, kernel=3))
+
+
+def test_head_maps_one_panel_per_head():
+    maps = np.random.default_rng(0).random((3, 4, 4))
+    s = spec(charts.head_maps(maps, ["a", "b", "c", "d"], head_ids=[0, 2, 5]))
+    assert s["facet"]["field"] == "head"
+    assert sorted({v["head"] for v in rows(s)}) == ["head 0", "head 2", "head 5"]
+
+
+def test_training_curves_one_panel_per_run():
+    df = pd.DataFrame({"run": ["2 epochs"] * 2 + ["3 epochs"] * 3, "epoch": [1, 2, 1, 2, 3],
+                       "train_loss": [2, 1, 2, 1, 0.5], "val_loss": [2, 1.5, 2, 1.5, 1.2],
+                       "train_acc": [0.1, 0.5, 0.1, 0.5, 0.8], "val_acc": [0.1, 0.4, 0.1, 0.4, 0.6]})
+    for metric in ("loss", "acc"):
+        s = spec(charts.training_curves(df, metric, title="t"))
+        assert s["facet"]["column"]["field"] == "run"
+        values = rows(s)
+        assert len(values) == 10 and {v["split"] for v in values} == {"train", "validation"}
+
+
+def test_every_builder_returns_an_altair_chart():
+    c = charts.bars(["a"], [1.0], title="t", x_title="x", y_title="y")
+    assert isinstance(c, alt.TopLevelMixin)
+    with pytest.raises(Exception):
+        charts.heatmap(np.eye(2), ["a"], ["a", "b"])  # labels must match the matrix

@@ -1,0 +1,246 @@
+"""Every page through the real entry point (app.py and its navigation), driven with streamlit's AppTest."""
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+TIMEOUT = 120
+
+
+def open_page(name: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    if name:
+        at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    """Everything the page wrote as text: markdown, captions, alerts, metrics, code and tables."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [c.value for c in at.code]
+    parts += [e.value for kind in (at.error, at.warning, at.info, at.success) for e in kind]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [df.value.to_string() for df in at.dataframe]
+    parts += [link.proto.label for link in at.get("page_link")]
+    return "\n".join(str(p) for p in parts)
+
+
+def settle(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# ---------------------------------------------------------------- home
+def test_home_maps_the_coursework_to_pages():
+    at = open_page()
+    assert at.title[0].value == "Transformer from Scratch"
+    body = text_of(at)
+    for q in ("X is [768, 6]", "five steps", "qis_mh", "10, 30 and 50 epochs", "CNN"):
+        assert q in body
+
+
+def test_home_does_not_import_torch():
+    code = ("import sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py'); at.run(); "
+            "assert not at.exception; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+# ---------------------------------------------------------------- 1. shapes
+def test_shapes_defaults_answer_coursework_q1():
+    at = open_page("shapes")
+    body = text_of(at)
+    assert "[768, 6]" in body and "[6, 6]" in body
+    slip = at.warning[0].value
+    assert "= **[768, 768]**" in slip and "KᵀQ = [6, 6]**" in slip
+    table = at.dataframe[0].value.set_index("tensor")["shape"]
+    assert table["Q"] == table["K"] == table["V"] == table["output"] == "[768, 6]"
+    assert table["weights"] == "[6, 6]" and table["W_Q"] == "[768, 768]"
+
+
+@pytest.mark.parametrize("d_model,n_tokens", [(1, 1), (4096, 512), (1, 512), (4096, 1)])
+def test_shapes_extremes(d_model, n_tokens):
+    at = open_page("shapes")
+    at.slider(key="d_model").set_value(d_model)
+    at.slider(key="n_tokens").set_value(n_tokens)
+    settle(at)
+    table = at.dataframe[0].value.set_index("tensor")["shape"]
+    assert table["output"] == f"[{d_model}, {n_tokens}]" and table["weights"] == f"[{n_tokens}, {n_tokens}]"
+
+
+def test_shapes_rows_layout_and_separate_d_k():
+    at = open_page("shapes")
+    at.radio(key="layout").set_value(at.radio(key="layout").options[1])
+    at.checkbox(key="tie_dk").uncheck()
+    settle(at)
+    at.slider(key="d_k").set_value(64)
+    settle(at)
+    table = at.dataframe[0].value.set_index("tensor")["shape"]
+    assert table["X"] == "[6, 768]" and table["Q"] == "[6, 64]" and table["W_Q"] == "[768, 64]"
+    assert not at.warning  # the slip callout belongs to the columns layout
+    for value in (1, 4096):
+        at.slider(key="d_k").set_value(value)
+        settle(at)
+
+
+# ---------------------------------------------------------------- 2. self-attention
+def test_self_attention_defaults_show_five_steps():
+    at = open_page("self_attention")
+    headers = [h.value for h in at.header]
+    assert [h.split(" ·")[0] for h in headers[:5]] == [f"Step {i}" for i in range(1, 6)]
+    assert at.success and "equals row 0 of weights · V" in at.success[0].value
+    assert "the | cat | sat | on | the | mat" in at.code[0].value
+
+
+@pytest.mark.parametrize("key,low,high", [("d_model", 2, 64), ("d_k", 1, 64)])
+def test_self_attention_slider_extremes(key, low, high):
+    at = open_page("self_attention")
+    for value in (low, high):
+        at.slider(key=key).set_value(value)
+        settle(at)
+        assert at.success
+
+
+def test_self_attention_switches_and_query_choice():
+    at = open_page("self_attention")
+    at.toggle(key="scale").set_value(False)
+    at.toggle(key="causal").set_value(True)
+    at.selectbox(key="query").set_value(5)
+    at.number_input(key="seed").set_value(9999)
+    settle(at)
+    assert "row 5" in at.success[0].value
+    assert any("Causal mask on" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("sentence", ["", "   ", "\n\t"])
+def test_self_attention_empty_sentence_warns(sentence):
+    at = open_page("self_attention")
+    at.text_input(key="sentence").input(sentence)
+    settle(at)
+    assert at.warning and "Type at least one word" in at.warning[0].value
+
+
+def test_self_attention_huge_sentence_is_capped():
+    at = open_page("self_attention")
+    at.text_input(key="sentence").input("word " * 1000)  # 5,000 characters
+    settle(at)
+    assert any("only the first 12 are used" in i.value for i in at.info)
+    assert at.success
+
+
+@pytest.mark.parametrize("sentence", ["注意力 就是 你 所需要的 一切", "Ünïcödé 🙂 naïve café", "Внимание — это всё"])
+def test_self_attention_unicode(sentence):
+    at = open_page("self_attention")
+    at.text_input(key="sentence").input(sentence)
+    settle(at)
+    assert at.success
+
+
+def test_self_attention_html_stays_text():
+    at = open_page("self_attention")
+    at.text_input(key="sentence").input('<script>alert("x")</script> <b>bold</b> <img src=x onerror=alert(1)>')
+    settle(at)
+    assert at.success
+    assert "<script" not in "\n".join(m.value for m in at.markdown)  # markdown gets escaped text only
+    assert all(not getattr(m.proto, "allow_html", False) for m in at.markdown)
+
+
+# ---------------------------------------------------------------- 3. multi-head
+def test_multi_head_defaults_answer_coursework_q31():
+    at = open_page("multi_head")
+    shapes = at.dataframe[0].value.set_index("variable")["shape"]
+    assert shapes["tokens"] == "[1, 5, 768]"
+    assert shapes["qis_mh"] == shapes["kis_mh"] == shapes["vis_mh"] == shapes["zis_mh"] == "[1, 5, 12, 64]"
+    assert shapes["attmat_mh"] == shapes["scoremat_mh"] == "[1, 12, 5, 5]"
+    assert shapes["zis"] == "[1, 5, 768]"
+    metrics = {m.label: m for m in at.metric}
+    assert all("pass" in m.proto.delta for m in metrics.values()) and len(metrics) == 2
+
+
+def test_multi_head_heads_that_do_not_divide():
+    at = open_page("multi_head")
+    at.slider(key="heads").set_value(5)
+    settle(at)
+    assert at.error and "1, 2, 3, 4, 6, 8, 12, 16" in at.error[0].value
+    shapes = at.dataframe[0].value.set_index("variable")["shape"]  # the rest of the page still renders
+    assert shapes["qis"] == "[1, 5, 768]" and "heads must divide" in shapes["qis_mh"]
+
+
+@pytest.mark.parametrize("batch,tokens,embdim,heads", [(1, 1, 1, 1), (8, 64, 1024, 64), (8, 64, 1024, 16), (3, 7, 96, 12)])
+def test_multi_head_extremes(batch, tokens, embdim, heads):
+    at = open_page("multi_head")
+    for key, value in (("batch", batch), ("tokens", tokens), ("embdim", embdim), ("heads", heads)):
+        at.slider(key=key).set_value(value)
+    at.toggle(key="causal").set_value(True)
+    settle(at)
+    shapes = at.dataframe[0].value.set_index("variable")["shape"]
+    assert shapes["attmat_mh"] == f"[{batch}, {heads}, {tokens}, {tokens}]"
+    assert all("pass" in m.proto.delta for m in at.metric)
+
+
+# ---------------------------------------------------------------- 4. training
+def small_training(at: AppTest, a=1, b=2, c=2, **settings) -> AppTest:
+    at.number_input(key="epochs_a").set_value(a)
+    at.number_input(key="epochs_b").set_value(b)
+    at.number_input(key="epochs_c").set_value(c)
+    at.select_slider(key="d_model").set_value(settings.get("d_model", 16))
+    at.select_slider(key="n_heads").set_value(settings.get("n_heads", 2))
+    at.select_slider(key="n_layers").set_value(1)
+    if "schedule" in settings:
+        at.radio(key="schedule").set_value(settings["schedule"])
+    at.button[0].click()
+    return settle(at)
+
+
+def test_training_page_waits_for_train():
+    at = open_page("training")
+    assert at.info and "press **Train**" in at.info[0].value
+
+
+def test_training_two_epochs_through_the_page():
+    at = small_training(open_page("training"))
+    final = at.dataframe[0].value
+    assert list(final["run"]) == ["1 epochs", "2 epochs"]
+    assert final["validation accuracy"].between(0, 1).all()
+    assert "matches the first 1 epochs of the 2-epoch run exactly" in at.success[0].value
+    csv = at.get("download_button")[0]
+    assert csv.proto.label.startswith("Download")
+    again = settle(at)  # a rerun keeps the finished epochs
+    assert list(again.dataframe[0].value["run"]) == ["1 epochs", "2 epochs"]
+
+
+def test_training_cosine_trains_each_run():
+    at = small_training(open_page("training"), 1, 1, 2, schedule="cosine")
+    assert list(at.dataframe[0].value["run"]) == ["1 epochs", "2 epochs"]
+    assert not at.success  # no prefix claim with a cosine schedule
+
+
+def test_training_invalid_model_is_an_error_not_a_traceback():
+    at = small_training(open_page("training"), d_model=12, n_heads=8)
+    assert at.error and "8 heads cannot split an embedding of size 12" in at.error[0].value
+
+
+# ---------------------------------------------------------------- 5. why attention
+@pytest.mark.parametrize("n_tokens,kernel,layers", [(64, 3, 8), (8, 3, 1), (256, 9, 16), (8, 9, 16)])
+def test_why_attention_receptive_field(n_tokens, kernel, layers):
+    at = open_page("why_attention")
+    at.slider(key="n_tokens").set_value(n_tokens)
+    at.select_slider(key="kernel").set_value(kernel)
+    at.slider(key="layers").set_value(layers)
+    settle(at)
+    assert f"reaches all {n_tokens} tokens" in text_of(at)
+    assert "inductive bias" in text_of(at)
+
+
+# ---------------------------------------------------------------- every page
+@pytest.mark.parametrize("name", ["shapes", "self_attention", "multi_head", "training", "why_attention"])
+def test_every_page_shows_its_code(name):
+    at = open_page(name)
+    assert any(e.label == "Show the code" for e in at.expander)
+    assert at.code and "def " in at.code[-1].value

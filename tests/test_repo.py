@@ -1,0 +1,38 @@
+"""Repository rules that keep the README honest."""
+import re
+
+from conftest import ROOT
+
+
+def readme_command(section: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    block = text.split(f"## {section}", 1)[1]
+    return re.search(r"```bash\n(.+?)\n```", block, re.S).group(1).strip()
+
+
+def test_ci_runs_the_readme_test_command():
+    command = readme_command("Test it")
+    assert "pytest" in command
+    assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_run_command_starts_the_app():
+    assert readme_command("Run it").endswith("streamlit run app.py")
+
+
+def test_every_requirement_is_pinned():
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line and not line.startswith("-"):
+                assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][0-9A-Za-z.+]*", line), f"{name}: {line!r} is not pinned"
+    assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text()
+    runtime = (ROOT / "requirements.txt").read_text()
+    assert "pytest" not in runtime and "playwright" not in runtime  # development tools stay out of Cloud's install
+
+
+def test_the_package_never_imports_streamlit_or_prints():
+    for path in (ROOT / "transformer").rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import streamlit|from streamlit)", text, re.M), path
+        assert not re.search(r"^\s*print\(", text, re.M), path

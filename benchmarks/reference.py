@@ -62,18 +62,21 @@ class _ViT(nn.Module):
 
 
 def naive_vit(d=64, h=4, layers=2):
-    return _ViT(nn.Sequential(*(NaiveBlock(d, h) for _ in range(layers))), d)
+    """The issue's naive reference: 2x2 patches, d_model 64, 4 heads, 2 layers, MLP 4x."""
+    return _ViT(nn.Sequential(*(NaiveBlock(d, h) for _ in range(layers))), d, patch=2)
 
 
-def torch_vit(d=64, h=4, layers=2):
-    layer = lambda: nn.TransformerEncoderLayer(d, h, 4 * d, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
-    return _ViT(nn.Sequential(*(layer() for _ in range(layers))), d)
+def torch_layer_vit(d=32, h=4, layers=2, mlp=2, patch=4):
+    """The package's default architecture, its blocks built from nn.TransformerEncoderLayer instead."""
+    layer = lambda: nn.TransformerEncoderLayer(d, h, mlp * d, dropout=0.0, activation="gelu", batch_first=True,
+                                               norm_first=True)
+    return _ViT(nn.Sequential(*(layer() for _ in range(layers))), d, patch=patch)
 
 
-def train_reference(model: nn.Module, epochs=50, batch=64, lr=3e-3, seed=0) -> tuple[float, float]:
+def train_reference(model: nn.Module, epochs=50, batch=64, lr=3e-3, patch=2, seed=0) -> tuple[float, float]:
     """(seconds, final validation accuracy) of a plain training loop."""
     split = digits_split()
-    xt, yt, xv, yv = patchify(split.x_train, 2), split.y_train, patchify(split.x_val, 2), split.y_val
+    xt, yt, xv, yv = patchify(split.x_train, patch), split.y_train, patchify(split.x_val, patch), split.y_val
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()

@@ -6,7 +6,7 @@ import charts
 import ui
 from transformer.multihead import check_heads, head_counts, multi_head_attention
 
-MAX_CELLS = 20_000  # attention-map cells drawn at once, so the browser stays quick
+MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays quick
 
 st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
@@ -49,9 +49,11 @@ def compute(batch: int, n_tokens: int, embdim: int, headcnt: int, causal: bool, 
     tokens = torch.randn(batch, n_tokens, embdim, generator=g)  # (B, T, E)
     wq, wk, wv = (torch.randn(embdim, embdim, generator=g) / embdim**0.5 for _ in range(3))  # (E, E) each
     r = multi_head_attention(tokens, wq, wk, wv, headcnt, causal=causal)
-    mha = nn.MultiheadAttention(embdim, headcnt, bias=False, batch_first=True)
+    # skip_init: no random initialisation, the weights are overwritten next
+    mha = torch.nn.utils.skip_init(nn.MultiheadAttention, embdim, headcnt, bias=False, batch_first=True)
     with torch.no_grad():
         mha.in_proj_weight.copy_(torch.cat([wq, wk, wv], dim=1).T)  # torch applies x @ in_proj_weight.T
+        mha.out_proj.weight.copy_(torch.randn(embdim, embdim, generator=g) / embdim**0.5)
         mask = torch.ones(n_tokens, n_tokens, dtype=torch.bool).triu(1) if causal else None
         out, att = mha(tokens, tokens, tokens, attn_mask=mask, need_weights=True, average_attn_weights=False)
         ours = mha.out_proj(r.zis)  # the same output projection on our concatenated heads
@@ -88,8 +90,7 @@ if result is not None:
     shown = heads[:fit] if fit == headcnt else st.multiselect(
         f"heads to draw (up to {fit} at {n_tokens} tokens)", heads, default=heads[:fit], max_selections=fit, key="shown_heads")
     if shown:
-        names = [f"t{i}" for i in range(n_tokens)]
-        ui.chart(charts.head_maps(result["maps"][shown], names, head_ids=shown,
+        ui.chart(charts.head_maps(result["maps"][shown], head_ids=shown,
                                   title="attmat_mh[0, head]: rows are queries, columns are keys"))
         st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
                    "a different pattern. With random weights the maps are noisy; trained heads specialise.")

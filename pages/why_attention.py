@@ -3,7 +3,7 @@ import streamlit as st
 
 import charts
 import ui
-from transformer.receptive import receptive_field
+from transformer.receptive import receptive_fields
 
 st.title("5. Why attention")
 st.caption("Coursework Q2.2: applications of self-attention. Q2.3: transformers compared with CNNs.")
@@ -35,9 +35,7 @@ max_layers = c3.slider("layers", 1, 16, 8, key="layers")
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def fields(n: int, k: int, layers: int):
-    depth = list(range(1, layers + 1))
-    return (depth, [receptive_field("attention", n, d) for d in depth],
-            [receptive_field("conv", n, d, kernel=k) for d in depth])
+    return list(range(1, layers + 1)), receptive_fields("attention", n, layers), receptive_fields("conv", n, layers, k)
 
 
 depth, att, conv = fields(n_tokens, kernel, max_layers)
@@ -69,4 +67,4 @@ st.info(
     icon=":material/balance:",
 )
 st.page_link("pages/training.py", label="Train the transformer on the digits (page 4)", icon=":material/model_training:")
-ui.show_code(receptive_field)
+ui.show_code(receptive_fields)

@@ -59,9 +59,11 @@ def test_cost_curve_and_peak_chart():
 
 def test_head_maps_one_panel_per_head():
     maps = np.random.default_rng(0).random((3, 4, 4))
-    s = spec(charts.head_maps(maps, ["a", "b", "c", "d"], head_ids=[0, 2, 5]))
+    s = spec(charts.head_maps(maps, head_ids=[0, 2, 5]))
     assert s["facet"]["field"] == "head"
     assert sorted({v["head"] for v in rows(s)}) == ["head 0", "head 2", "head 5"]
+    first = [v for v in rows(s) if v["head"] == "head 2" and v["query"] == 1 and v["key"] == 3][0]
+    assert first["weight"] == pytest.approx(maps[1, 1, 3], abs=1e-4)
 
 
 def test_training_curves_one_panel_per_run():

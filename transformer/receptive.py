@@ -6,17 +6,18 @@ position, back-propagate, and count the input positions whose gradient is not ze
 from __future__ import annotations
 
 import torch
-from torch import nn
+import torch.nn.functional as F
 
 from ._checks import positive_int
 from .multihead import multi_head_attention
 
 
-def receptive_field(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, seed: int = 0) -> int:
-    """How many of ``n_tokens`` input positions reach the middle output after ``n_layers`` layers.
+def receptive_fields(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, seed: int = 0) -> list[int]:
+    """For depth 1 .. ``n_layers``: how many of ``n_tokens`` input positions reach the middle output.
 
-    ``kind`` is "attention" (single-head self-attention layers) or "conv" (1-D convolutions, odd ``kernel``,
-    zero padding so the length stays the same).
+    ``kind`` is "attention" (single-head self-attention layers with a residual) or "conv" (1-D convolutions,
+    odd ``kernel``, zero padding so the length stays the same). One forward pass through the whole stack, then
+    one backward pass from the middle token of each layer's output.
     """
     n, layers, kernel = positive_int("n_tokens", n_tokens), positive_int("n_layers", n_layers), positive_int("kernel", kernel)
     if kind not in ("attention", "conv"):
@@ -26,15 +27,22 @@ def receptive_field(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, se
     g = torch.Generator().manual_seed(seed)
     d = 4
     x = torch.randn(1, n, d, generator=g, dtype=torch.float64, requires_grad=True)  # (1, T, d)
-    h = x
+    h, outputs = x, []
     for _ in range(layers):
         if kind == "attention":
             w = [torch.randn(d, d, generator=g, dtype=torch.float64) for _ in range(3)]
             h = h + multi_head_attention(h, *w, n_heads=1).zis  # (1, T, d)
         else:
-            conv = nn.Conv1d(d, d, kernel, padding=kernel // 2, bias=False).double()
-            with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g, dtype=torch.float64))
-            h = conv(h.transpose(1, 2)).transpose(1, 2)  # (1, T, d)
-    h[0, n // 2].sum().backward()
-    return int((x.grad[0].abs().sum(-1) > 0).sum())
+            weight = torch.randn(d, d, kernel, generator=g, dtype=torch.float64)  # (out, in, kernel)
+            h = F.conv1d(h.transpose(1, 2), weight, padding=kernel // 2).transpose(1, 2)  # (1, T, d)
+        outputs.append(h)
+    reached = []
+    for h in outputs:
+        (grad,) = torch.autograd.grad(h[0, n // 2].sum(), x, retain_graph=True)  # (1, T, d)
+        reached.append(int((grad[0].abs().sum(-1) > 0).sum()))
+    return reached
+
+
+def receptive_field(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, seed: int = 0) -> int:
+    """How many of ``n_tokens`` input positions reach the middle output after ``n_layers`` layers."""
+    return receptive_fields(kind, n_tokens, n_layers, kernel, seed)[-1]

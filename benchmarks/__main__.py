@@ -1,0 +1,296 @@
+"""One command for every speed and memory budget: `.venv/bin/python -m benchmarks` from the project root.
+
+Every figure is a ratio against a reference measured in the same run, on the same machine, so a noisy or slower
+machine moves both sides. Prints a table and writes benchmarks/RESULTS.md. Not part of the test suite.
+Sections can be picked: `python -m benchmarks training latency cold memory class`.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+rows: list[tuple[str, str, str, str, str]] = []  # (section, measure, value, reference, budget / verdict)
+
+
+def add(section, measure, value, reference="", verdict=""):
+    rows.append((section, measure, value, reference, verdict))
+    print(f"{section:<12} {measure:<58} {value:<16} {reference:<26} {verdict}", flush=True)
+
+
+def check(ratio: float, limit: float) -> str:
+    return f"≤ {limit}×: {'PASS' if ratio <= limit else 'FAIL'}"
+
+
+# ------------------------------------------------------------------ training
+def bench_training(repeats: int = 2) -> None:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks.reference import naive_vit, torch_layer_vit, train_reference
+    from transformer.train import TrainConfig, build_model, train_classifier, training_data
+    import torch.nn.functional as F
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    config = TrainConfig()
+
+    def ours():
+        t0 = time.perf_counter()
+        records = list(train_classifier(config))
+        return time.perf_counter() - t0, records[-1].val_acc
+
+    def naive():
+        torch.manual_seed(0)
+        return train_reference(naive_vit(), epochs=50, batch=64, lr=3e-3, patch=2)
+
+    def layer():
+        torch.manual_seed(config.seed)
+        return train_reference(torch_layer_vit(config.d_model, config.n_heads, config.n_layers, config.mlp_ratio,
+                                               config.patch_size), epochs=config.epochs, batch=config.batch_size,
+                               lr=config.lr, patch=config.patch_size)
+
+    results = {}
+    for name, fn in (("ours", ours), ("naive", naive), ("layer", layer)):
+        runs = [fn() for _ in range(repeats)]
+        results[name] = (min(t for t, _ in runs), runs[-1][1])
+    t_ours, acc = results["ours"]
+    t_naive, acc_naive = results["naive"]
+    t_layer, acc_layer = results["layer"]
+    add("training", "default 50-epoch run (package, fused attention)", f"{t_ours:.2f} s", "", "")
+    add("training", "validation accuracy after 50 epochs", f"{acc:.2%}", f"naive {acc_naive:.2%}", f"≥ 95%: {'PASS' if acc >= 0.95 else 'FAIL'}")
+    add("training", "time vs naive ViT (2x2 patches, d64, 4 heads, batch 64)", f"{t_ours / t_naive:.2f}×", f"naive {t_naive:.2f} s", check(t_ours / t_naive, 0.5))
+    add("training", "time vs same model from nn.TransformerEncoderLayer", f"{t_ours / t_layer:.2f}×", f"layer {t_layer:.2f} s (acc {acc_layer:.1%})", check(t_ours / t_layer, 1.1))
+
+    # work done: count the FLOPs of one optimiser step, times the steps of the run
+    model = build_model(config)
+    x, y, _, _ = training_data(config)
+    with FlopCounterMode(display=False) as counter:
+        loss = F.cross_entropy(model(x[: config.batch_size]), y[: config.batch_size])
+        loss.backward()
+    steps = -(-len(y) // config.batch_size) * config.epochs
+    flops = counter.get_total_flops() * steps
+    a = torch.randn(1024, 1024)
+    a @ a
+    t0 = time.perf_counter()
+    for _ in range(20):
+        a @ a
+    peak = 20 * 2 * 1024**3 / (time.perf_counter() - t0)
+    add("training", "achieved matmul FLOP/s (FLOPs counted / time)", f"{flops / t_ours / 1e9:.2f} GFLOP/s",
+        f"1024² matmul {peak / 1e9:.1f} GFLOP/s", f"{flops / t_ours / peak:.1%} of the machine's matmul rate")
+
+
+# ------------------------------------------------------------------ page latency
+PAGE_MAX = {
+    "shapes": [("slider", "d_model", 4096), ("slider", "n_tokens", 512)],
+    "self_attention": [("slider", "d_model", 64), ("slider", "d_k", 64), ("text_input", "sentence", "word " * 1000)],
+    "multi_head": [("slider", "batch", 8), ("slider", "tokens", 64), ("slider", "embdim", 1024), ("slider", "heads", 16)],
+    "training": [],
+    "why_attention": [("slider", "n_tokens", 256), ("select_slider", "kernel", 9), ("slider", "layers", 16)],
+}
+
+
+def median_rerun(at, n: int = 15, clear=None) -> float:
+    times = []
+    for _ in range(n):
+        if clear:
+            clear()
+        t0 = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t0)
+        assert not at.exception, [e.value for e in at.exception]
+    return statistics.median(times)
+
+
+def bench_latency() -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    ref = AppTest.from_file(str(ROOT / "benchmarks" / "reference_page.py"), default_timeout=60)
+    ref.run()
+    t_ref = median_rerun(ref, 25)
+    add("latency", "reference page rerun (1 slider, 8x8 softmax heatmap)", f"{t_ref * 1000:.1f} ms", "", "")
+    for page, settings in PAGE_MAX.items():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page(f"pages/{page}.py").run()
+        t_def = median_rerun(at)
+        add("latency", f"{page}: rerun at defaults", f"{t_def * 1000:.1f} ms", f"{t_def / t_ref:.1f}× reference", check(t_def / t_ref, 8))
+        if settings:
+            for kind, key, value in settings:
+                widget = getattr(at, kind)(key=key)
+                widget.input(value) if kind == "text_input" else widget.set_value(value)
+            at.run()
+            t_max = median_rerun(at)
+            add("latency", f"{page}: rerun at maximum settings", f"{t_max * 1000:.1f} ms", f"{t_max / t_ref:.1f}× reference", "")
+            t_cold = median_rerun(at, 7, clear=st.cache_data.clear)
+            add("latency", f"{page}: maximum, caches cleared (a new setting)", f"{t_cold * 1000:.1f} ms", f"{t_cold / t_ref:.1f}× reference", "")
+
+
+# ------------------------------------------------------------------ browser-based: cold start, memory, class load
+def server_rss(proc) -> int:
+    import psutil
+
+    try:
+        p = psutil.Process(proc.pid)
+        return p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))
+    except psutil.Error:
+        return 0
+
+
+class PeakRSS:
+    """Poll a server's resident memory every 50 ms in a thread; ``peak`` in bytes."""
+
+    def __init__(self, proc):
+        self.proc, self.peak, self._stop = proc, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, server_rss(self.proc))
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def cold_start_once(pw, app: str) -> float:
+    import subprocess
+
+    from scripts.browser import free_port, launch
+
+    browser = launch(pw)
+    page = browser.new_page()
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port",
+                             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                page.goto(f"http://127.0.0.1:{port}/", timeout=2000)
+                break
+            except Exception:
+                time.sleep(0.05)
+        page.locator('[data-testid="stMarkdownContainer"], h1').first.wait_for(timeout=60_000)
+        return time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        browser.close()
+
+
+def bench_cold(repeats: int = 3) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        hello = statistics.median(cold_start_once(pw, "benchmarks/hello_page.py") for _ in range(repeats))
+        app = statistics.median(cold_start_once(pw, "app.py") for _ in range(repeats))
+    add("cold start", "streamlit run app.py to the landing page's first content", f"{app:.2f} s",
+        f"one-line page {hello:.2f} s", check(app / hello, 1.2) + f" ({app / hello:.2f}×)")
+
+
+def visit_every_page(page, url: str, train: bool) -> None:
+    from scripts.browser import PAGES, settle
+
+    for path in PAGES:
+        page.goto(f"{url}/{path}")
+        settle(page)
+        if path == "training" and train:
+            page.get_by_role("button", name="Train").click()
+            page.get_by_text("done:").wait_for(timeout=300_000)
+
+
+def bench_memory(sessions: int = 10) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from scripts.browser import launch, streamlit_server
+
+    for n in (1, sessions):
+        with streamlit_server() as (url, proc), sync_playwright() as pw, PeakRSS(proc) as rss:
+            browser = launch(pw)
+            contexts = []
+            for _ in range(n):  # every session stays open while the next one visits
+                ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+                visit_every_page(ctx.new_page(), url, train=True)
+                contexts.append(ctx)
+            time.sleep(1)
+            browser.close()
+        verdict = f"≤ 690 MB: {'PASS' if rss.peak / 2**20 <= 690 else 'FAIL'}" if n == sessions else ""
+        add("memory", f"server peak RSS, {n} session(s) visiting every page (and training)", f"{rss.peak / 2**20:.0f} MB",
+            "Cloud's smallest tier: 690 MB", verdict)
+
+
+def bench_class(sessions: int = 10) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from scripts.browser import launch, settle, streamlit_server
+
+    def press_train(n: int) -> float:
+        with streamlit_server() as (url, _), sync_playwright() as pw:
+            browser = launch(pw)
+            pages = []
+            for _ in range(n):
+                p = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                p.goto(f"{url}/training")
+                settle(p)
+                pages.append(p)
+            t0 = time.perf_counter()
+            for p in pages:
+                p.get_by_role("button", name="Train").click()
+            for p in pages:
+                p.get_by_text("done:").wait_for(timeout=600_000)
+            took = time.perf_counter() - t0
+            browser.close()
+            return took
+
+    one = press_train(1)
+    many = press_train(sessions)
+    add("class load", f"{sessions} sessions press Train at once (same settings)", f"{many:.2f} s", f"one session {one:.2f} s",
+        check(many / one, 2) + f" ({many / one:.2f}×)")
+
+
+# ------------------------------------------------------------------ report
+def machine() -> str:
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    mem = next((int(line.split()[1]) / 2**20 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; "
+            f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+
+
+def main() -> None:
+    sections = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
+                "class": bench_class}
+    chosen = [a for a in sys.argv[1:] if a in sections] or list(sections)
+    t0 = time.perf_counter()
+    for name in chosen:
+        sections[name]()
+    desc = machine()
+    lines = ["# Benchmark results", "", f"`.venv/bin/python -m benchmarks {' '.join(sys.argv[1:])}`".replace(" `", "`"),
+             f"on {time.strftime('%Y-%m-%d')}, {time.perf_counter() - t0:.0f} s in all.", "", f"Machine: {desc}.", "",
+             "Every ratio compares with a reference measured in the same run. Budgets from the performance issue.", "",
+             "| section | measure | value | reference | budget |", "|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(r)} |" for r in rows]
+    if set(chosen) == set(sections):
+        RESULTS.write_text("\n".join(lines) + "\n")
+        print(f"\nwritten: {RESULTS}")
+    print(f"machine: {desc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -235,6 +235,28 @@ def training_curves(records: pd.DataFrame, metric: str, *, title: str, panel_wid
         title=title)
 
 
+def live_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatChart:
+    """Light charts for while a run trains: loss and accuracy against epoch, train solid, validation dashed.
+
+    ``records`` has columns epoch, train_loss, val_loss, train_acc, val_acc. No points or facets, so it stays cheap
+    to send and to draw however many students watch; the full comparison is drawn when training ends.
+    """
+    panels = []
+    for metric, y_title, fmt in (("loss", "cross-entropy loss", ".2f"), ("acc", "accuracy", ".0%")):
+        long = records.melt(id_vars=["epoch"], value_vars=[f"train_{metric}", f"val_{metric}"], var_name="split",
+                            value_name="value")
+        long["split"] = long["split"].str.replace(f"_{metric}", "").map({"train": "train", "val": "validation"})
+        panels.append(alt.Chart(_data(long)).mark_line().encode(
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
+            color=alt.Color("split:N", title="split", sort=["train", "validation"], scale=alt.Scale(range=PALETTE[:2]),
+                            legend=alt.Legend(orient="top", symbolType="stroke")),
+            strokeDash=alt.StrokeDash("split:N", sort=["train", "validation"], legend=None,
+                                      scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]])),
+        ).properties(width=300, height=200))
+    return alt.hconcat(*panels, title=title)
+
+
 def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: Sequence[int], *, n_tokens: int, kernel: int) -> alt.Chart:
     """How many input positions one output position can see, against the number of layers."""
     df = pd.DataFrame({"layers": list(depth) * 2,

@@ -3,18 +3,20 @@
 A ``TrainingJob`` trains one ``TrainConfig`` in a background thread and keeps every finished epoch. The page
 gets jobs from ``st.cache_resource`` (bounded), so identical settings pressed by a whole class train once,
 and a widget change mid-run loses nothing: the thread goes on and the next rerun shows where it is.
-One job trains at a time (``_SLOT``), so ten different requests queue instead of fighting for two cores.
+At most one job per core trains at once (``_SLOTS``), each on one torch thread: ten different requests queue
+instead of fighting for two cores, and a run with its check run uses both cores.
 No streamlit import here: the page does the caching and the drawing.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import replace
 
 from transformer.train import EpochRecord, TrainConfig, build_model, train_classifier
 
-_SLOT = threading.Semaphore(1)
+_SLOTS = threading.Semaphore(max(1, os.cpu_count() or 1))
 
 
 class TrainingJob:
@@ -24,6 +26,7 @@ class TrainingJob:
         self.model = None
         self.error: str | None = None
         self.state = "new"  # new -> queued -> training -> done | failed
+        self.watchers: set[str] = set()  # sessions showing this job right now (pages redraw less when many watch)
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -41,7 +44,7 @@ class TrainingJob:
 
     def _run(self) -> None:
         try:
-            with _SLOT:
+            with _SLOTS:
                 with self._cond:
                     self.state = "training"
                     self._cond.notify_all()
@@ -69,6 +72,14 @@ class TrainingJob:
                     break
                 self._cond.wait(left)
             return list(self.records)
+
+    def watch(self, session: str) -> None:
+        with self._cond:
+            self.watchers.add(session)
+
+    def unwatch(self, session: str) -> None:
+        with self._cond:
+            self.watchers.discard(session)
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:

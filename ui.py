@@ -19,12 +19,14 @@ def shape_text(shape) -> str:
 
 
 def set_torch_threads() -> None:
-    """Match torch's threads to the cores once per process (2 on the reference machine)."""
+    """One torch thread per computation (LAB_TORCH_THREADS to change it): this app's matrices are small, a second
+    thread gains little, and with several sessions at once OpenMP threads spinning for a busy core cost far more.
+    Training jobs run side by side instead, one per core (jobs.py)."""
     import os
 
     import torch
 
-    wanted = max(1, min(4, os.cpu_count() or 1))
+    wanted = int(os.environ.get("LAB_TORCH_THREADS", 1))
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
 

@@ -1,5 +1,6 @@
 """Coursework Q3.2: train the patch classifier and compare accuracy and loss over 10, 30 and 50 epochs."""
 import time
+import uuid
 from dataclasses import asdict
 
 import pandas as pd
@@ -22,7 +23,8 @@ st.markdown(
     "as 10 class scores."
 )
 
-REDRAW_SECONDS = 0.4
+MIN_LOOP_SECONDS = 0.5  # the progress bar moves at most twice a second (less often with many watching)
+REDRAW_SECONDS = 1.0  # while training, curves are redrawn at most this often per session watching the run
 LRS = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2]
 D = TrainConfig()
 
@@ -90,6 +92,21 @@ def records_of(config: TrainConfig, job: TrainingJob) -> list[dict]:
     return best
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def live_spec(key: str, epochs: int, _records: tuple) -> dict:
+    """The live chart of one training at ``epochs`` finished epochs, built once and shared by every session
+    watching it: a class of viewers costs the training thread one chart build per redraw, not thirty."""
+    df = pd.DataFrame(list(_records))
+    return charts.live_curves(df, title=f"Training {len(df)} epochs so far").to_dict(validate=False)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def final_specs(key: str, rows: int, _df: pd.DataFrame) -> tuple[dict, dict]:
+    """The comparison charts of a finished request, shared by every session that shows it."""
+    return (charts.training_curves(_df, "loss", title="Loss against epoch").to_dict(validate=False),
+            charts.training_curves(_df, "acc", title="Accuracy against epoch").to_dict(validate=False))
+
+
 def frame(runs: dict[int, list[dict]]) -> pd.DataFrame:
     rows = [dict(run=f"{n} epochs", **r) for n, recs in runs.items() for r in recs[:n]]
     return pd.DataFrame(rows, columns=["run", *RECORD_FIELDS])
@@ -104,33 +121,50 @@ if configs[counts[-1]].schedule == "constant" and len(counts) > 1:
             icon=":material/info:")
 
 progress = st.progress(0.0, text="starting…")
-status = st.empty()
 loss_box, acc_box = st.empty(), st.empty()
 
+def follow(jobs: dict[TrainConfig, TrainingJob]) -> dict[int, list[dict]]:
+    """Show the jobs' progress until they end; return each requested run's records."""
+    drawn_at, drawn_rows, loop_started = time.monotonic(), -1, time.monotonic()
+    while True:
+        records = {c: records_of(c, j) for c, j in jobs.items()}
+        runs = {n: records[cfg] for n, cfg in configs.items()}
+        done_epochs = sum(min(len(r), c.epochs) for c, r in records.items())
+        active = next((j for j in jobs.values() if not j.done), None)
+        if active is None or all(len(records[c]) >= c.epochs for c in jobs):
+            df = frame(runs)
+            loss_spec, acc_spec = final_specs(repr(request), len(df), df)
+            loss_box.vega_lite_chart(loss_spec, width="content")
+            acc_box.vega_lite_chart(acc_spec, width="content")
+            progress.progress(1.0, text=f"done: {total_epochs} epochs trained")
+            return runs
+        # a light live chart of the run in progress; the more sessions watch, the less often it is redrawn
+        live = records[active.config]
+        every = REDRAW_SECONDS * max(1, len(active.watchers))
+        if live and len(live) != drawn_rows and time.monotonic() - drawn_at > every:
+            loss_box.vega_lite_chart(live_spec(repr(active.config), len(live), tuple(live)), width="content")
+            drawn_at, drawn_rows = time.monotonic(), len(live)
+        last = f" · validation accuracy {live[-1]['val_acc']:.1%}" if live else ""
+        progress.progress(done_epochs / total_epochs,
+                          text=("waiting for another training on this server to finish…" if active.state == "queued"
+                                else f"training: epoch {done_epochs} of {total_epochs}{last}"))
+        # wake for the next epoch, but not too often: each pass sends this session's browser an update, and with
+        # a class watching, those updates (not the training) would fill the server's cores
+        pause = MIN_LOOP_SECONDS * max(1.0, len(active.watchers) / 2)
+        time.sleep(max(0.0, loop_started + pause - time.monotonic()))
+        active.wait(len(active.records), timeout=0.5)
+        loop_started = time.monotonic()
+
+
 jobs = {c: job_for(c) for c in trainings}
-drawn_at, drawn_rows = 0.0, -1
-while True:
-    records = {c: records_of(c, j) for c, j in jobs.items()}
-    runs = {n: records[cfg] for n, cfg in configs.items()}
-    df = frame(runs)
-    done_epochs = sum(min(len(r), c.epochs) for c, r in records.items())
-    active = next((j for j in jobs.values() if not j.done), None)
-    finished = active is None or all(len(records[c]) >= c.epochs for c in jobs)
-    # redraw at most a few times a second: building a chart takes the GIL from the training thread
-    if len(df) != drawn_rows and (finished or time.monotonic() - drawn_at > REDRAW_SECONDS):
-        with loss_box:
-            ui.chart(charts.training_curves(df, "loss", title="Loss against epoch"))
-        with acc_box:
-            ui.chart(charts.training_curves(df, "acc", title="Accuracy against epoch"))
-        drawn_at, drawn_rows = time.monotonic(), len(df)
-    if finished:
-        progress.progress(1.0, text=f"done: {total_epochs} epochs trained")
-        break
-    queued = active.state == "queued"
-    progress.progress(done_epochs / total_epochs,
-                      text=("waiting for another training on this server to finish…" if queued
-                            else f"training: epoch {done_epochs} of {total_epochs}"))
-    active.wait(len(active.records), timeout=0.5)
+session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
+for job in jobs.values():
+    job.watch(session)
+try:
+    runs = follow(jobs)
+finally:  # also when a widget change stops this run of the script: the jobs go on without this viewer
+    for job in jobs.values():
+        job.unwatch(session)
 
 failed = [j for j in jobs.values() if j.state == "failed"]
 if failed:
@@ -139,16 +173,11 @@ if failed:
 
 st.subheader("Final metrics")
 final = pd.DataFrame([
-    {"run": f"{n} epochs", "train loss": recs[n - 1]["train_loss"], "train accuracy": recs[n - 1]["train_acc"],
-     "validation loss": recs[n - 1]["val_loss"], "validation accuracy": recs[n - 1]["val_acc"],
-     "time taken (s)": recs[n - 1]["seconds"]}
-    for n, recs in runs.items()])
-st.dataframe(final, hide_index=True, width="stretch", column_config={
-    "train accuracy": st.column_config.NumberColumn(format="percent"),
-    "validation accuracy": st.column_config.NumberColumn(format="percent"),
-    "train loss": st.column_config.NumberColumn(format="%.4f"),
-    "validation loss": st.column_config.NumberColumn(format="%.4f"),
-    "time taken (s)": st.column_config.NumberColumn(format="%.2f")})
+    {"run": f"{n} epochs", "train loss": f"{recs[n - 1]['train_loss']:.4f}", "train accuracy": f"{recs[n - 1]['train_acc']:.2%}",
+     "validation loss": f"{recs[n - 1]['val_loss']:.4f}", "validation accuracy": f"{recs[n - 1]['val_acc']:.2%}",
+     "time taken (s)": f"{recs[n - 1]['seconds']:.2f}"}
+    for n, recs in runs.items()]).set_index("run")
+st.table(final)  # a static table: three rows need no interactive grid, and it is cheaper for every browser
 st.caption("Time taken is wall-clock seconds from the start of the training that produced the run. Solid lines are "
            "training, dashed are validation; a widening gap between them is overfitting.")
 

@@ -24,7 +24,7 @@ def text_of(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [c.value for c in at.code]
     parts += [e.value for kind in (at.error, at.warning, at.info, at.success) for e in kind]
     parts += [f"{m.label} {m.value}" for m in at.metric]
-    parts += [df.value.to_string() for df in at.dataframe]
+    parts += [df.value.to_string() for df in list(at.dataframe) + list(at.table)]
     parts += [link.proto.label for link in at.get("page_link")]
     return "\n".join(str(p) for p in parts)
 
@@ -205,19 +205,20 @@ def test_training_page_waits_for_train():
 
 def test_training_two_epochs_through_the_page():
     at = small_training(open_page("training"))
-    final = at.dataframe[0].value
-    assert list(final["run"]) == ["1 epochs", "2 epochs"]
-    assert final["validation accuracy"].between(0, 1).all()
+    final = at.table[0].value
+    assert list(final.index) == ["1 epochs", "2 epochs"]
+    accuracy = final["validation accuracy"].str.rstrip("%").astype(float)
+    assert accuracy.between(0, 100).all()
     assert "matches the first 1 epochs of the 2-epoch run exactly" in at.success[0].value
     csv = at.get("download_button")[0]
     assert csv.proto.label.startswith("Download")
     again = settle(at)  # a rerun keeps the finished epochs
-    assert list(again.dataframe[0].value["run"]) == ["1 epochs", "2 epochs"]
+    assert list(again.table[0].value.index) == ["1 epochs", "2 epochs"]
 
 
 def test_training_cosine_trains_each_run():
     at = small_training(open_page("training"), 1, 1, 2, schedule="cosine")
-    assert list(at.dataframe[0].value["run"]) == ["1 epochs", "2 epochs"]
+    assert list(at.table[0].value.index) == ["1 epochs", "2 epochs"]
     assert not at.success  # no prefix claim with a cosine schedule
 
 

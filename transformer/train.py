@@ -6,6 +6,7 @@ what it already has. The same config (seed included) gives identical records eve
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from typing import Iterator
@@ -72,7 +73,7 @@ class EpochRecord:
     seconds: float  # wall-clock time since training started (not part of the deterministic result)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))  # flat fields: a shallow copy is the whole record
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(EpochRecord))
@@ -85,9 +86,12 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
     return 0.5 * config.lr * (1 + math.cos(math.pi * step / total_steps))
 
 
+_INIT_LOCK = threading.Lock()  # the global RNG seeds the weights: one model is initialised at a time
+
+
 def build_model(config: TrainConfig) -> PatchClassifier:
-    """The classifier with its seeded initial weights."""
-    with torch.random.fork_rng(devices=[]):
+    """The classifier with its seeded initial weights (safe to call from several threads at once)."""
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         return PatchClassifier(config.model_config())
 

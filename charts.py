@@ -235,6 +235,12 @@ def training_curves(records: pd.DataFrame, metric: str, *, title: str, panel_wid
         title=title)
 
 
+def comparison_figure(records: pd.DataFrame) -> alt.VConcatChart:
+    """Loss above accuracy, one panel per run: the training comparison as a single figure for a report."""
+    return alt.vconcat(training_curves(records, "loss", title="Loss against epoch"),
+                       training_curves(records, "acc", title="Accuracy against epoch"))
+
+
 def live_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatChart:
     """Light charts for while a run trains: loss and accuracy against epoch, train solid, validation dashed.
 
@@ -272,3 +278,17 @@ def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: 
     total = alt.Chart(pd.DataFrame({"n": [n_tokens]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
         y=alt.Y("n:Q"), tooltip=[alt.Tooltip("n:Q", title="whole sequence")])
     return (line + total).properties(height=360, title=f"Receptive field on a sequence of {n_tokens} tokens")
+
+
+def to_png(chart, scale: float = 2.0) -> bytes:
+    """The chart as a PNG image (for reports), rendered on the server by vl-convert."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+
+
+def to_svg(chart) -> str:
+    """The chart as an SVG drawing."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_json())

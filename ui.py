@@ -43,3 +43,156 @@ _MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:"
 def md_escape(text: str) -> str:
     """User text made inert for st.markdown: every markdown (and HTML) character backslash-escaped."""
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+
+
+# ------------------------------------------------------------------ shareable links
+class Field:
+    """One setting mirrored in the page's URL: its default and how to read it back from text."""
+
+    def __init__(self, default, parse, dump=str):
+        self.default, self._parse, self.dump = default, parse, dump
+
+    def parse(self, raw: str):
+        return self._parse(raw)
+
+
+def Int(lo: int, hi: int, default: int) -> Field:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise ValueError(f"outside {lo}..{hi}")
+        return value
+
+    return Field(default, parse)
+
+
+def Choice(options, default) -> Field:
+    by_text = {str(o): o for o in options}
+
+    def parse(raw: str):
+        if raw not in by_text:
+            raise ValueError("not one of the choices")
+        return by_text[raw]
+
+    return Field(default, parse)
+
+
+def Bool(default: bool) -> Field:
+    def parse(raw: str) -> bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("not true or false")
+
+    return Field(default, parse, lambda v: "1" if v else "0")
+
+
+def Text(default: str, max_len: int = 300) -> Field:
+    def parse(raw: str) -> str:
+        if len(raw) > max_len:
+            raise ValueError(f"longer than {max_len} characters")
+        return raw
+
+    return Field(default, parse)
+
+
+class Link:
+    """A page's settings and its URL's query string, kept in step so a teacher can share an exact setting.
+
+    ``Link(fields)`` reads the URL once per run: each widget gets ``link[name]`` as its starting value (the link's
+    value where it is valid, else the default) and a warning names the values that could not be used.
+    ``link.publish()`` after the widgets writes their current values back (only those that differ from the default).
+    """
+
+    def __init__(self, fields: dict[str, Field]):
+        self.fields, self.values, bad = fields, {}, []
+        for name, f in fields.items():
+            raw = st.query_params.get(name)
+            try:
+                self.values[name] = f.default if raw is None else f.parse(raw)
+            except (ValueError, TypeError):
+                self.values[name] = f.default
+                bad.append(f"{name}={raw[:40]!r}")
+        if bad:
+            st.warning("This link has settings that cannot be used, so their defaults are shown instead: "
+                       + ", ".join(bad) + ".", icon=":material/link_off:")
+
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def index(self, name: str, options) -> int:
+        """Position of the starting value in ``options`` (for radio and selectbox)."""
+        return list(options).index(self.values[name])
+
+    def publish(self) -> None:
+        current = {}
+        for name, f in self.fields.items():
+            value = st.session_state.get(name, self.values[name])
+            if value != f.default:
+                current[name] = f.dump(value)
+        if dict(st.query_params) != current:
+            st.query_params.from_dict(current)
+
+
+def preset(label: str, values: dict, *, help: str | None = None, key: str | None = None) -> None:
+    """A button that puts a set of widget values in place (before the widgets are drawn on the rerun)."""
+    def apply():
+        for k, v in values.items():
+            st.session_state[k] = v
+
+    st.button(label, on_click=apply, help=help, key=key or f"preset_{label}", icon=":material/tune:")
+
+
+# ------------------------------------------------------------------ test yourself
+def self_check(name: str, make_question) -> None:
+    """A "Test yourself" box: a seeded random question, typed answers marked one by one, a running score."""
+    import quiz
+
+    seed_key, score_key = f"{name}_quiz_seed", f"{name}_quiz_score"
+    st.session_state.setdefault(seed_key, 0)
+    st.session_state.setdefault(score_key, [0, 0])  # right, asked
+
+    def new_question():
+        st.session_state[seed_key] += 1
+
+    seed = st.session_state[seed_key]
+    question = make_question(seed)
+    with st.container(border=True):
+        head, button = st.columns([4, 1])
+        head.markdown(f"**Test yourself** (question {seed + 1}) · {question.setting}")
+        button.button("New question", on_click=new_question, key=f"{name}_new", icon=":material/refresh:")
+        with st.form(f"{name}_quiz_form"):
+            cols = st.columns(len(question.items))
+            answers = [c.text_input(f"shape of {item.name}", key=f"{name}_q{seed}_{i}", placeholder="e.g. 768, 6")
+                       for i, (c, item) in enumerate(zip(cols, question.items))]
+            checked = st.form_submit_button("Check my answers")
+        if checked:
+            right = 0
+            for item, answer in zip(question.items, answers):
+                why = quiz.explain(item, quiz.parse_shape(answer), question.sizes)
+                if why is None:
+                    right += 1
+                    st.success(f"{item.name}: {quiz.fmt(item.shape)} is right.", icon=":material/check:")
+                else:
+                    st.error(f"{item.name}: {why}", icon=":material/close:")
+            st.session_state[score_key][0] += right
+            st.session_state[score_key][1] += len(question.items)
+        got, asked = st.session_state[score_key]
+        if asked:
+            st.caption(f"Your score this session: {got} of {asked} shapes right.")
+
+
+def exports(chart, name: str, *, csv: bytes | None = None, svg: bool = True) -> None:
+    """Download buttons for a chart: PNG (and SVG), made only when pressed; CSV of its data if given."""
+    import charts
+
+    cols = st.columns(3)
+    cols[0].download_button("PNG", lambda: charts.to_png(chart), file_name=f"{name}.png", mime="image/png",
+                            icon=":material/image:", key=f"{name}_png", on_click="ignore")
+    if svg:
+        cols[1].download_button("SVG", lambda: charts.to_svg(chart), file_name=f"{name}.svg", mime="image/svg+xml",
+                                icon=":material/draw:", key=f"{name}_svg", on_click="ignore")
+    if csv is not None:
+        cols[2].download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", icon=":material/table:",
+                                key=f"{name}_csv", on_click="ignore")

@@ -216,7 +216,7 @@ def visit_every_page(page, url: str, train: bool) -> None:
         page.goto(f"{url}/{path}")
         settle(page)
         if path == "training" and train:
-            page.get_by_role("button", name="Train").click()
+            page.get_by_role("button", name="Train", exact=True).click()
             page.get_by_text("done:").wait_for(timeout=300_000)
 
 
@@ -256,7 +256,7 @@ def bench_class(sessions: int = 10) -> None:
                 pages.append(p)
             t0 = time.perf_counter()
             for p in pages:
-                p.get_by_role("button", name="Train").click()
+                p.get_by_role("button", name="Train", exact=True).click()
             for p in pages:
                 p.get_by_text("done:").wait_for(timeout=600_000)
             took = time.perf_counter() - t0

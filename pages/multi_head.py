@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 import charts
+import quiz
 import ui
 from transformer.multihead import check_heads, head_counts, multi_head_attention
 
@@ -11,12 +12,17 @@ MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays qu
 st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
 
+link = ui.Link({"batch": ui.Int(1, 8, 1), "tokens": ui.Int(1, 64, 5), "embdim": ui.Int(1, 1024, 768),
+                "heads": ui.Int(1, 64, 12), "causal": ui.Bool(False)})
+ui.preset("Coursework Q3.1", {"batch": 1, "tokens": 5, "embdim": 768, "heads": 12, "causal": False},
+          help="tokens [1, 5, 768] and 12 heads, as in the coursework's einsum code")
 c1, c2, c3, c4 = st.columns(4)
-batch = c1.slider("batch", 1, 8, 1, key="batch")
-n_tokens = c2.slider("tokens", 1, 64, 5, key="tokens")
-embdim = c3.slider("embedding size (E)", 1, 1024, 768, key="embdim")
-headcnt = c4.slider("heads", 1, 64, 12, key="heads")
-causal = st.toggle("causal mask", value=False, key="causal")
+batch = c1.slider("batch", 1, 8, link["batch"], key="batch")
+n_tokens = c2.slider("tokens", 1, 64, link["tokens"], key="tokens")
+embdim = c3.slider("embedding size (E)", 1, 1024, link["embdim"], key="embdim")
+headcnt = c4.slider("heads", 1, 64, link["heads"], key="heads")
+causal = st.toggle("causal mask", value=link["causal"], key="causal")
+link.publish()
 
 try:
     headdim = check_heads(embdim, headcnt)
@@ -90,8 +96,10 @@ if result is not None:
     shown = heads[:fit] if fit == headcnt else st.multiselect(
         f"heads to draw (up to {fit} at {n_tokens} tokens)", heads, default=heads[:fit], max_selections=fit, key="shown_heads")
     if shown:
-        ui.chart(charts.head_maps(result["maps"][shown], head_ids=shown,
-                                  title="attmat_mh[0, head]: rows are queries, columns are keys"))
+        maps_chart = charts.head_maps(result["maps"][shown], head_ids=shown,
+                                      title="attmat_mh[0, head]: rows are queries, columns are keys")
+        ui.chart(maps_chart)
+        ui.exports(maps_chart, "attention_maps_per_head")
         st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
                    "a different pattern. With random weights the maps are noisy; trained heads specialise.")
 
@@ -104,5 +112,8 @@ if result is not None:
               "pass (< 1e-4)" if ok_o else "FAIL", delta_color="normal" if ok_o else "inverse")
     st.caption("PyTorch's module gets the same weights: in_proj_weight = cat([Wq, Wk, Wv], 1)ᵀ, no biases, "
                "average_attn_weights=False. Differences are float32 rounding.")
+
+st.subheader("Test yourself")
+ui.self_check("multihead", quiz.multihead_question)
 
 ui.show_code(multi_head_attention, check_heads, caption="The einsum code, exactly as the package runs it:")

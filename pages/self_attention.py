@@ -3,9 +3,9 @@ import numpy as np
 import streamlit as st
 
 import charts
+import ui
 from transformer.attention import self_attention_steps, softmax_peak
 from transformer.text import embed, projections, tokenize
-import ui
 
 MAX_TOKENS = 12
 DEFAULT_SENTENCE = "the cat sat on the mat"
@@ -13,15 +13,18 @@ DEFAULT_SENTENCE = "the cat sat on the mat"
 st.title("2. Self-attention, step by step")
 st.caption("Coursework Q2.1: explain self-attention in five steps. Every number below is computed live.")
 
-sentence = st.text_input("Sentence", DEFAULT_SENTENCE, key="sentence",
+link = ui.Link({"sentence": ui.Text(DEFAULT_SENTENCE), "d_model": ui.Int(2, 64, 8), "d_k": ui.Int(1, 64, 4),
+                "seed": ui.Int(0, 9999, 0), "scale": ui.Bool(True), "causal": ui.Bool(False),
+                "query": ui.Int(0, MAX_TOKENS - 1, 0)})
+sentence = st.text_input("Sentence", link["sentence"], key="sentence",
                          help=f"Words and punctuation become tokens; at most {MAX_TOKENS} are used.")
 c1, c2, c3 = st.columns(3)
-d_model = c1.slider("d_model (embedding size)", 2, 64, 8, key="d_model")
-d_k = c2.slider("d_k (query/key/value size)", 1, 64, 4, key="d_k")
-seed = c3.number_input("seed", 0, 9999, 0, key="seed", help="Fixes the random embeddings and projections.")
+d_model = c1.slider("d_model (embedding size)", 2, 64, link["d_model"], key="d_model")
+d_k = c2.slider("d_k (query/key/value size)", 1, 64, link["d_k"], key="d_k")
+seed = c3.number_input("seed", 0, 9999, link["seed"], key="seed", help="Fixes the random embeddings and projections.")
 t1, t2 = st.columns(2)
-scale = t1.toggle("divide scores by √d_k", value=True, key="scale")
-causal = t2.toggle("causal mask (a token sees only itself and earlier tokens)", value=False, key="causal")
+scale = t1.toggle("divide scores by √d_k", value=link["scale"], key="scale")
+causal = t2.toggle("causal mask (a token sees only itself and earlier tokens)", value=link["causal"], key="causal")
 
 tok = tokenize(sentence, MAX_TOKENS)
 if not tok.tokens:
@@ -37,8 +40,11 @@ labels = charts.token_labels(tokens)
 x = embed(tokens, d_model, int(seed))  # (T, d_model)
 w_q, w_k, w_v = projections(d_model, d_k, int(seed))  # (d_model, d_k) each
 steps = self_attention_steps(x, w_q, w_k, w_v, causal=causal, scale=scale)
-query = st.selectbox("token being encoded (the query)", range(len(tokens)), format_func=lambda i: labels[i], key="query")
-query = min(query, len(tokens) - 1)
+if st.session_state.get("query", link["query"]) >= len(tokens):  # the sentence got shorter than the chosen token
+    st.session_state["query"] = len(tokens) - 1
+query = st.selectbox("token being encoded (the query)", range(len(tokens)), format_func=lambda i: labels[i],
+                     index=min(link["query"], len(tokens) - 1), key="query")
+link.publish()
 
 st.code(" | ".join(tokens), language=None)
 st.caption(f"{len(tokens)} tokens; each gets a seeded random {d_model}-dimensional embedding "
@@ -73,9 +79,11 @@ with s2:
 if causal:
     st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly 0.")
 st.markdown("The whole weight matrix, every query at once:")
-ui.chart(charts.heatmap(steps.weights.numpy(), labels, labels,
+weights_chart = charts.heatmap(steps.weights.numpy(), labels, labels,
                                title="attention weights: rows are queries, columns are keys; each row sums to 1",
-                               domain=(0, 1)))
+                               domain=(0, 1))
+ui.chart(weights_chart)
+ui.exports(weights_chart, "attention_weights")
 
 st.header("Step 4 · Weight each value vector")
 weighted = steps.weighted_values(query)  # (T_key, d_v)

@@ -3,21 +3,29 @@ import pandas as pd
 import streamlit as st
 
 import charts
-from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
+import quiz
 import ui
+from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
 
 st.title("1. Shapes in self-attention")
 st.caption("Coursework Q1: X is [768, 6] and W^Q, W^K, W^V are [768, 768]. What are Q, K, V and Attention(Q, K, V)?")
 
+LAYOUTS = ["columns: X is [d_model, tokens] (coursework)", "rows: X is [tokens, d_model] (PyTorch)"]
+link = ui.Link({"d_model": ui.Int(1, 4096, 768), "n_tokens": ui.Int(1, 512, 6), "layout": ui.Choice(LAYOUTS, LAYOUTS[0]),
+                "tie_dk": ui.Bool(True), "d_k": ui.Int(1, 4096, 64)})
+ui.preset("Coursework Q1", {"d_model": 768, "n_tokens": 6, "layout": LAYOUTS[0], "tie_dk": True},
+          help="X is [768, 6] and W^Q, W^K, W^V are [768, 768], in the coursework's columns layout")
+
 c1, c2, c3 = st.columns(3)
-d_model = c1.slider("d_model (features per token)", 1, 4096, 768, key="d_model",
+d_model = c1.slider("d_model (features per token)", 1, 4096, link["d_model"], key="d_model",
                     help="Size of each token's vector. The coursework uses 768 (as BERT-base and GPT-2 do).")
-n_tokens = c2.slider("tokens (sequence length)", 1, 512, 6, key="n_tokens")
-layout_label = c3.radio("layout", ["columns: X is [d_model, tokens] (coursework)", "rows: X is [tokens, d_model] (PyTorch)"],
-                        key="layout", help="The coursework writes one token per column; PyTorch code puts one token per row.")
+n_tokens = c2.slider("tokens (sequence length)", 1, 512, link["n_tokens"], key="n_tokens")
+layout_label = c3.radio("layout", LAYOUTS, index=link.index("layout", LAYOUTS), key="layout",
+                        help="The coursework writes one token per column; PyTorch code puts one token per row.")
 layout = "columns" if layout_label.startswith("columns") else "rows"
-tie = st.checkbox("d_k = d_model (as in the coursework)", value=True, key="tie_dk")
-d_k = d_model if tie else st.slider("d_k (query/key size; values use d_v = d_k)", 1, 4096, min(64, d_model), key="d_k")
+tie = st.checkbox("d_k = d_model (as in the coursework)", value=link["tie_dk"], key="tie_dk")
+d_k = d_model if tie else st.slider("d_k (query/key size; values use d_v = d_k)", 1, 4096, link["d_k"], key="d_k")
+link.publish()
 
 shapes = self_attention_shapes(d_model, n_tokens, d_k, layout)
 cost = attention_cost(d_model, n_tokens, d_k)
@@ -90,5 +98,8 @@ ui.chart(charts.cost_curve(points, [c.linear_macs for c in costs], [c.quadratic_
 crossover = 3 * d_model / 2
 st.caption(f"The projections cost 3·d_model·d_k per token; scores and the weighted sum cost 2·d_k per *pair* of "
            f"tokens. The quadratic part overtakes the linear part at about 1.5·d_model = {crossover:,.0f} tokens.")
+
+st.subheader("Test yourself")
+ui.self_check("shapes", quiz.shapes_question)
 
 ui.show_code(self_attention_shapes, attention_cost, common_slip_shape)

@@ -28,31 +28,65 @@ REDRAW_SECONDS = 1.0  # while training, curves are redrawn at most this often pe
 LRS = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2]
 D = TrainConfig()
 
+FRACTIONS = [0.05, 0.1, 0.25, 0.5, 1.0]
+link = ui.Link({"epochs_a": ui.Int(1, 100, 10), "epochs_b": ui.Int(1, 100, 30), "epochs_c": ui.Int(1, 100, 50),
+                "lr": ui.Choice(LRS, D.lr), "batch_size": ui.Choice([16, 32, 64, 128, 256], D.batch_size),
+                "schedule": ui.Choice(["constant", "cosine"], D.schedule), "seed": ui.Int(0, 9999, D.seed),
+                "d_model": ui.Choice([8, 12, 16, 24, 32, 48, 64], D.d_model), "n_heads": ui.Choice([1, 2, 4, 8], D.n_heads),
+                "n_layers": ui.Choice([1, 2, 3, 4], D.n_layers), "patch": ui.Choice([2, 4], D.patch_size),
+                "fraction": ui.Choice(FRACTIONS, 1.0)})
+
+PRESETS = {
+    "10 / 30 / 50 epochs": ({"epochs_a": 10, "epochs_b": 30, "epochs_c": 50, "fraction": 1.0, "lr": D.lr,
+                             "schedule": "constant"},
+                            "The coursework's comparison. Look at how little the last 20 epochs add on validation."),
+    "Overfitting": ({"epochs_a": 10, "epochs_b": 50, "epochs_c": 100, "fraction": 0.05, "lr": D.lr,
+                     "schedule": "constant"},
+                    "Only 5% of the training images (72 digits). Watch training accuracy reach 100% while validation "
+                    "stalls far below, and validation loss turn upwards: the model memorises instead of learning."),
+    "Learning rate too high": ({"epochs_a": 10, "epochs_b": 30, "epochs_c": 50, "fraction": 1.0, "lr": 2e-2,
+                                "schedule": "constant"},
+                               "Four times the default step size. Look for a bumpy loss and a lower plateau; then try "
+                               "the cosine schedule, which shrinks the step as training goes on."),
+}
+st.markdown("**Presets**")
+pcols = st.columns(len(PRESETS))
+for col, (label, (values, what)) in zip(pcols, PRESETS.items()):
+    with col:
+        ui.preset(label, values, help=what, key=f"preset_{label}")
+chosen = next((label for label, (values, _) in PRESETS.items()
+               if all(st.session_state.get(k, link[k]) == v for k, v in values.items())), None)
+if chosen:
+    st.caption(f"**{chosen}:** {PRESETS[chosen][1]}")
+
 with st.form("settings"):
     st.markdown("**Runs to compare** (epochs; 1 to 100 each)")
     r1, r2, r3 = st.columns(3)
-    e1 = r1.number_input("run A", 1, 100, 10, key="epochs_a")
-    e2 = r2.number_input("run B", 1, 100, 30, key="epochs_b")
-    e3 = r3.number_input("run C", 1, 100, 50, key="epochs_c")
+    e1 = r1.number_input("run A", 1, 100, link["epochs_a"], key="epochs_a")
+    e2 = r2.number_input("run B", 1, 100, link["epochs_b"], key="epochs_b")
+    e3 = r3.number_input("run C", 1, 100, link["epochs_c"], key="epochs_c")
     a, b, c, d = st.columns(4)
-    lr = a.select_slider("learning rate", LRS, value=D.lr, key="lr")
-    batch_size = b.select_slider("batch size", [16, 32, 64, 128, 256], value=D.batch_size, key="batch_size")
-    schedule = c.radio("learning-rate schedule", ["constant", "cosine"], key="schedule", horizontal=True,
-                       help="cosine: decays from the learning rate to 0 over each run")
-    seed = d.number_input("seed", 0, 9999, D.seed, key="seed")
-    m1, m2, m3, m4 = st.columns(4)
-    d_model = m1.select_slider("d_model", [8, 12, 16, 24, 32, 48, 64], value=D.d_model, key="d_model")
-    n_heads = m2.select_slider("heads", [1, 2, 4, 8], value=D.n_heads, key="n_heads")
-    n_layers = m3.select_slider("layers", [1, 2, 3, 4], value=D.n_layers, key="n_layers")
-    patch = m4.select_slider("patch size", [2, 4], value=D.patch_size, key="patch",
+    lr = a.select_slider("learning rate", LRS, value=link["lr"], key="lr")
+    batch_size = b.select_slider("batch size", [16, 32, 64, 128, 256], value=link["batch_size"], key="batch_size")
+    schedule = c.radio("learning-rate schedule", ["constant", "cosine"], index=link.index("schedule", ["constant", "cosine"]),
+                       key="schedule", horizontal=True, help="cosine: decays from the learning rate to 0 over each run")
+    seed = d.number_input("seed", 0, 9999, link["seed"], key="seed")
+    m1, m2, m3, m4, m5 = st.columns(5)
+    d_model = m1.select_slider("d_model", [8, 12, 16, 24, 32, 48, 64], value=link["d_model"], key="d_model")
+    n_heads = m2.select_slider("heads", [1, 2, 4, 8], value=link["n_heads"], key="n_heads")
+    n_layers = m3.select_slider("layers", [1, 2, 3, 4], value=link["n_layers"], key="n_layers")
+    patch = m4.select_slider("patch size", [2, 4], value=link["patch"], key="patch",
                              help="4: an 8×8 digit is 4 patches (+1 class token = 5 tokens); 2: 16 patches (17 tokens).")
+    fraction = m5.select_slider("training images used", FRACTIONS, value=link["fraction"], key="fraction",
+                                format_func=lambda f: f"{f:.0%}", help="Fewer images make overfitting easy to see.")
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+link.publish()
 
 if submitted:
     try:
         config = TrainConfig(epochs=max(e1, e2, e3), seed=int(seed), lr=float(lr), batch_size=int(batch_size),
                              schedule=schedule, d_model=int(d_model), n_heads=int(n_heads), n_layers=int(n_layers),
-                             patch_size=int(patch))
+                             patch_size=int(patch), train_fraction=float(fraction))
         st.session_state["train_request"] = (sorted({int(e1), int(e2), int(e3)}), config)
     except ValueError as err:
         st.error(f"These settings cannot train: {err}", icon=":material/error:")
@@ -194,8 +228,9 @@ if verify:
         st.warning(f"The {counts[0]}-epoch run trained on its own differs from the start of the longer run by up to "
                    f"{worst:.2e} (floating-point non-determinism on this machine).")
 
-st.download_button("Download all records (CSV)", frame(runs).to_csv(index=False).encode("utf-8"),
-                   file_name="training_records.csv", mime="text/csv", icon=":material/download:")
+st.markdown("**Export for your report:** the comparison figure (loss and accuracy) and every epoch's numbers.")
+figure = charts.comparison_figure(frame(runs))
+ui.exports(figure, "training_comparison", csv=frame(runs).to_csv(index=False).encode("utf-8"), svg=False)
 with st.expander("Settings of this comparison"):
     st.json({"epochs per run": counts, **{k: v for k, v in asdict(base).items() if k != "epochs"}})
 ui.show_code(train_classifier, TrainConfig)

@@ -27,10 +27,12 @@ with a3.container(border=True):
                 "attention between residues).")
 
 st.header("Receptive field: how far one layer can look")
+link = ui.Link({"n_tokens": ui.Int(8, 256, 64), "kernel": ui.Choice([3, 5, 7, 9], 3), "layers": ui.Int(1, 16, 8)})
 c1, c2, c3 = st.columns(3)
-n_tokens = c1.slider("sequence length (tokens)", 8, 256, 64, key="n_tokens")
-kernel = c2.select_slider("convolution kernel size", [3, 5, 7, 9], value=3, key="kernel")
-max_layers = c3.slider("layers", 1, 16, 8, key="layers")
+n_tokens = c1.slider("sequence length (tokens)", 8, 256, link["n_tokens"], key="n_tokens")
+kernel = c2.select_slider("convolution kernel size", [3, 5, 7, 9], value=link["kernel"], key="kernel")
+max_layers = c3.slider("layers", 1, 16, link["layers"], key="layers")
+link.publish()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

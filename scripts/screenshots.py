@@ -27,7 +27,7 @@ def main() -> None:
             page.goto(f"{url}/{path}")
             settle(page)
             if path == "training":
-                page.get_by_role("button", name="Train").click()
+                page.get_by_role("button", name="Train", exact=True).click()
                 page.wait_for_timeout(500)
                 settle(page, limit=300)
             page.set_viewport_size({"width": width, "height": min(16000, full_height(page) + 80)})

@@ -106,7 +106,7 @@ def test_two_epoch_training_draws_curves(app, page):
     for label, value in (("run A", "1"), ("run B", "2"), ("run C", "2")):
         box = page.get_by_label(label)
         box.fill(value)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text(re.compile(r"done: \d+ epochs trained")).wait_for(timeout=120_000)
     settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0

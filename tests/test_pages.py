@@ -194,8 +194,12 @@ def small_training(at: AppTest, a=1, b=2, c=2, **settings) -> AppTest:
     at.select_slider(key="n_layers").set_value(1)
     if "schedule" in settings:
         at.radio(key="schedule").set_value(settings["schedule"])
-    at.button[0].click()
+    train_button(at).click()
     return settle(at)
+
+
+def train_button(at: AppTest):
+    return next(b for b in at.button if b.label == "Train")
 
 
 def test_training_page_waits_for_train():
@@ -210,8 +214,8 @@ def test_training_two_epochs_through_the_page():
     accuracy = final["validation accuracy"].str.rstrip("%").astype(float)
     assert accuracy.between(0, 100).all()
     assert "matches the first 1 epochs of the 2-epoch run exactly" in at.success[0].value
-    csv = at.get("download_button")[0]
-    assert csv.proto.label.startswith("Download")
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["PNG", "CSV"]
     again = settle(at)  # a rerun keeps the finished epochs
     assert list(again.table[0].value.index) == ["1 epochs", "2 epochs"]
 
@@ -245,3 +249,13 @@ def test_every_page_shows_its_code(name):
     at = open_page(name)
     assert any(e.label == "Show the code" for e in at.expander)
     assert at.code and "def " in at.code[-1].value
+
+
+def test_same_widget_names_on_different_pages_do_not_clash():
+    at = open_page("shapes")
+    at.slider(key="d_model").set_value(4096)
+    settle(at)
+    for name in ("self_attention", "training", "multi_head", "shapes"):
+        at.switch_page(f"pages/{name}.py")
+        settle(at)
+    assert at.slider(key="d_model").value in (768, 4096)

@@ -1,0 +1,143 @@
+"""Issue 6 in the pages: shareable links, presets, self-check and exports."""
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import charts
+from conftest import ROOT
+
+TIMEOUT = 120
+
+
+def page_with(name: str, params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(f"pages/{name}.py")
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# (page, widget kind, key, value to set, text in the URL)
+ROUND_TRIPS = [
+    ("shapes", "slider", "d_model", 100, "100"),
+    ("shapes", "slider", "n_tokens", 512, "512"),
+    ("self_attention", "slider", "d_k", 9, "9"),
+    ("self_attention", "text_input", "sentence", "attention is all you need", "attention is all you need"),
+    ("self_attention", "toggle", "causal", True, "1"),
+    ("multi_head", "slider", "heads", 6, "6"),
+    ("multi_head", "slider", "tokens", 17, "17"),
+    ("why_attention", "select_slider", "kernel", 7, "7"),
+    ("why_attention", "slider", "layers", 3, "3"),
+    ("training", "number_input", "epochs_c", 20, "20"),
+    ("training", "select_slider", "d_model", 16, "16"),
+]
+
+
+@pytest.mark.parametrize("page,kind,key,value,text", ROUND_TRIPS)
+def test_url_round_trip(page, kind, key, value, text):
+    at = page_with(page)
+    widget = getattr(at, kind)(key=key)
+    widget.input(value) if kind == "text_input" else widget.set_value(value)
+    if page == "training":  # form widgets count once the form is submitted
+        next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert params[key] == text
+    shared = params
+    again = page_with(page, shared)  # a new session opening the link
+    assert getattr(again, kind)(key=key).value == value
+    assert not again.warning or "cannot be used" not in again.warning[0].value
+
+
+@pytest.mark.parametrize("page,params", [
+    ("shapes", {"d_model": "99999", "n_tokens": "abc", "layout": "diagonal"}),
+    ("self_attention", {"d_k": "-3", "causal": "maybe", "sentence": "x" * 400}),
+    ("multi_head", {"heads": "0", "batch": "1e9"}),
+    ("training", {"lr": "7", "epochs_a": "1000", "fraction": "2"}),
+    ("why_attention", {"kernel": "4"}),
+])
+def test_bad_links_fall_back_to_defaults_with_a_warning(page, params):
+    at = page_with(page, params)
+    assert at.warning and "cannot be used" in at.warning[0].value
+    for key in params:
+        assert key in at.warning[0].value
+
+
+def test_good_link_is_applied_and_defaults_stay_out_of_the_url():
+    at = page_with("shapes", {"d_model": "512", "n_tokens": "10"})
+    assert at.slider(key="d_model").value == 512 and at.slider(key="n_tokens").value == 10
+    table = at.dataframe[0].value.set_index("tensor")["shape"]
+    assert table["X"] == "[512, 10]"
+    fresh = page_with("shapes")
+    assert dict(fresh.query_params) == {}
+
+
+def test_presets():
+    at = page_with("shapes", {"d_model": "64", "n_tokens": "3"})
+    next(b for b in at.button if b.label == "Coursework Q1").click()
+    at.run()
+    assert at.slider(key="d_model").value == 768 and at.slider(key="n_tokens").value == 6
+    mh = page_with("multi_head", {"heads": "5", "embdim": "100"})
+    next(b for b in mh.button if b.label == "Coursework Q3.1").click()
+    mh.run()
+    shapes = mh.dataframe[0].value.set_index("variable")["shape"]
+    assert shapes["qis_mh"] == "[1, 5, 12, 64]" and not mh.error
+    tr = page_with("training")
+    assert any("coursework's comparison" in c.value for c in tr.caption)  # the default preset, described
+    next(b for b in tr.button if b.label == "Overfitting").click()
+    tr.run()
+    assert tr.select_slider(key="fraction").value == 0.05 and tr.number_input(key="epochs_c").value == 100
+    assert any("memorises" in c.value for c in tr.caption)
+
+
+@pytest.mark.parametrize("page,prefix", [("shapes", "shapes"), ("multi_head", "multihead")])
+def test_self_check_marks_and_explains(page, prefix):
+    at = page_with(page)
+    boxes = [t for t in at.text_input if t.key.startswith(f"{prefix}_q0_")]
+    assert len(boxes) >= 4
+    boxes[0].input("1, 2")  # wrong
+    boxes[1].input("not a shape")
+    check = next(b for b in at.button if b.label == "Check my answers")
+    check.click()
+    at.run()
+    assert len(at.error) >= 2 and ("axis" in at.error[0].value or "axes" in at.error[0].value)
+    assert any("Write the shape as numbers" in e.value for e in at.error)
+    assert any("Your score this session: 0 of" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "New question").click()
+    at.run()
+    assert [t for t in at.text_input if t.key.startswith(f"{prefix}_q1_")]
+
+
+def test_self_check_right_answers_score():
+    import quiz
+
+    at = page_with("shapes")
+    question = quiz.shapes_question(0)
+    for item, box in zip(question.items, [t for t in at.text_input if t.key.startswith("shapes_q0_")]):
+        box.input("x".join(map(str, item.shape)))
+    next(b for b in at.button if b.label == "Check my answers").click()
+    at.run()
+    assert len(at.success) == len(question.items) and not at.error
+    assert any(f"{len(question.items)} of {len(question.items)}" in c.value for c in at.caption)
+
+
+def test_exports_are_valid_files():
+    chart = charts.heatmap(np.eye(3), ["a", "b", "c"], ["a", "b", "c"], title="weights")
+    png = charts.to_png(chart)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    root = ET.fromstring(charts.to_svg(chart))
+    assert root.tag.endswith("svg")
+    maps = charts.head_maps(np.random.default_rng(0).random((2, 3, 3)))
+    assert charts.to_png(maps)[:4] == b"\x89PNG"
+
+
+def test_export_buttons_on_the_pages():
+    at = page_with("self_attention")
+    assert [d.proto.label for d in at.get("download_button")] == ["PNG", "SVG"]
+    mh = page_with("multi_head")
+    assert [d.proto.label for d in mh.get("download_button")] == ["PNG", "SVG"]

@@ -292,3 +292,101 @@ def to_svg(chart) -> str:
     import vl_convert as vlc
 
     return vlc.vegalite_to_svg(chart.to_json())
+
+
+def digit_image(pixels, *, title: str = "", cell: int = 22) -> alt.Chart:
+    """An 8x8 digit, drawn as grey cells (darker = more ink), pixel value on hover."""
+    pixels = np.asarray(pixels, dtype=float)
+    n = pixels.shape[0]
+    r, c = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    df = pd.DataFrame({"row": r.ravel(), "col": c.ravel(), "ink": pixels.ravel().round(3)})
+    off = alt.Axis(labels=False, ticks=False, title=None, domain=False)
+    return alt.Chart(_data(df), title=title).mark_rect().encode(
+        x=alt.X("col:O", axis=off), y=alt.Y("row:O", axis=off),
+        color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None),
+        tooltip=[alt.Tooltip("row:O"), alt.Tooltip("col:O", title="column"), alt.Tooltip("ink:Q", format=".2f")],
+    ).properties(width=cell * n, height=cell * n)
+
+
+def probability_bars(probs, *, label: int, pred: int) -> alt.Chart:
+    """The model's probability for each digit; the true class and the prediction marked."""
+    probs = np.asarray(probs, dtype=float)
+    df = pd.DataFrame({"digit": [str(d) for d in range(len(probs))], "p": probs})
+    df["paint"] = ["true class" if d == label else ("prediction" if d == pred else "other") for d in range(len(probs))]
+    return alt.Chart(_data(df), title="predicted probabilities").mark_bar().encode(
+        x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("p:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
+        color=alt.Color("paint:N", title=None, scale=alt.Scale(domain=["true class", "prediction", "other"],
+                                                               range=["#54a24b", "#e45756", "#9ecae9"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("p:Q", title="probability", format=".2%")],
+    ).properties(width=260, height=180)
+
+
+def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart:
+    """The class token's attention over the patches, drawn over the digit: one panel per (layer, head).
+
+    ``pixels`` is (S, S); ``attention`` is (layers, heads, g, g) with patches of S/g pixels. The digit shows in
+    grey; each patch is tinted orange as strongly as the class token attends to it (weight on hover).
+    """
+    pixels = np.asarray(pixels, dtype=float)
+    attention = np.asarray(attention, dtype=float)
+    layers, heads, g, _ = attention.shape
+    s = pixels.shape[0]
+    p = s // g
+    rows = []
+    for l in range(layers):
+        for h in range(heads):
+            panel = f"layer {l + 1}, head {h + 1}"
+            for i in range(s):
+                for j in range(s):
+                    w = attention[l, h, i // p, j // p]
+                    rows.append({"panel": panel, "row": i, "col": j, "ink": round(pixels[i, j], 3),
+                                 "weight": round(float(w), 4), "patch": f"patch {(i // p) * g + j // p}"})
+    df = pd.DataFrame(rows)
+    off = alt.Axis(labels=False, ticks=False, title=None, domain=False)
+    x, y = alt.X("col:O", axis=off), alt.Y("row:O", axis=off)
+    ink = alt.Chart().mark_rect().encode(
+        x=x, y=y, color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None))
+    tint = alt.Chart().mark_rect(color="#f58518").encode(
+        x=x, y=y, opacity=alt.Opacity("weight:Q", scale=alt.Scale(domain=[0, 1], range=[0, 0.75]),
+                                      legend=alt.Legend(title="attention", orient="top")),
+        tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("patch:N"), alt.Tooltip("weight:Q", title="attention", format=".3f")])
+    panels = [f"layer {l + 1}, head {h + 1}" for l in range(layers) for h in range(heads)]
+    return alt.layer(ink, tint, data=_data(df)).properties(width=cell * s, height=cell * s).facet(
+        facet=alt.Facet("panel:N", sort=panels, title=None), columns=heads)
+
+
+def confusion_chart(matrix) -> alt.LayerChart:
+    """Validation confusion matrix: rows are the true digit, columns the prediction, counts on hover."""
+    matrix = np.asarray(matrix)
+    labels = [str(d) for d in range(matrix.shape[0])]
+    return heatmap(matrix, labels, labels, title="confusion matrix (validation set)", row_title="true digit",
+                   col_title="predicted digit", value_title="digits", scheme="oranges", fmt=".0f", cell=30)
+
+
+def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:
+    """Loss and accuracy against epoch for each model on the same axes; solid training, dashed validation.
+
+    ``records`` has columns model, epoch, train_loss, val_loss, train_acc, val_acc.
+    """
+    panels = []
+    models = list(dict.fromkeys(records["model"]))
+    for metric, y_title, fmt in (("loss", "cross-entropy loss", ".2f"), ("acc", "accuracy", ".0%")):
+        long = records.melt(id_vars=["model", "epoch"], value_vars=[f"train_{metric}", f"val_{metric}"],
+                            var_name="split", value_name="value")
+        long["split"] = long["split"].map({f"train_{metric}": "train", f"val_{metric}": "validation"})
+        x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
+        y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False))
+        color = alt.Color("model:N", title="model", sort=models, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
+                          legend=alt.Legend(orient="top"))
+        dash = alt.StrokeDash("split:N", title="split", sort=["train", "validation"],
+                              scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]]),
+                              legend=alt.Legend(orient="top", symbolType="stroke"))
+        lines = alt.Chart().mark_line().encode(x=x, y=y, color=color, strokeDash=dash, detail=alt.Detail("split:N"))
+        points = alt.Chart().mark_point(size=40, opacity=0.0, filled=True).encode(
+            x=x, y=y, color=color,
+            tooltip=[alt.Tooltip("model:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
+                     alt.Tooltip("value:Q", title=y_title, format=".2%" if metric == "acc" else ".4f")])
+        panels.append(alt.layer(lines, points, data=_data(long)).properties(width=330, height=240))
+    return alt.hconcat(*panels, title="Transformer and CNN, same data, epochs and optimiser")

@@ -160,7 +160,7 @@ def self_check(name: str, make_question) -> None:
     question = make_question(seed)
     with st.container(border=True):
         head, button = st.columns([4, 1])
-        head.markdown(f"**Test yourself** (question {seed + 1}) · {question.setting}")
+        head.markdown(f"**Question {seed + 1}.** {question.setting}")
         button.button("New question", on_click=new_question, key=f"{name}_new", icon=":material/refresh:")
         with st.form(f"{name}_quiz_form"):
             cols = st.columns(len(question.items))
@@ -187,12 +187,12 @@ def exports(chart, name: str, *, csv: bytes | None = None, svg: bool = True) -> 
     """Download buttons for a chart: PNG (and SVG), made only when pressed; CSV of its data if given."""
     import charts
 
-    cols = st.columns(3)
+    cols = st.columns([1, 1, 1, 5])  # the buttons side by side, at the left
     cols[0].download_button("PNG", lambda: charts.to_png(chart), file_name=f"{name}.png", mime="image/png",
                             icon=":material/image:", key=f"{name}_png", on_click="ignore")
     if svg:
         cols[1].download_button("SVG", lambda: charts.to_svg(chart), file_name=f"{name}.svg", mime="image/svg+xml",
                                 icon=":material/draw:", key=f"{name}_svg", on_click="ignore")
     if csv is not None:
-        cols[2].download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", icon=":material/table:",
+        cols[2 if svg else 1].download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", icon=":material/table:",
                                 key=f"{name}_csv", on_click="ignore")

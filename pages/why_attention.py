@@ -68,5 +68,8 @@ st.info(
     "matter and there is enough data, or pre-training, to learn the structure a CNN gets for free.",
     icon=":material/balance:",
 )
-st.page_link("pages/training.py", label="Train the transformer on the digits (page 4)", icon=":material/model_training:")
+st.markdown("See it rather than read it: on page 4, tick **also train a CNN baseline** and both models train on the "
+            "same digits, with their curves on the same axes and the numbers side by side.")
+st.page_link("pages/training.py", label="Compare a transformer and a CNN on the digits (page 4)",
+             icon=":material/model_training:")
 ui.show_code(receptive_fields)

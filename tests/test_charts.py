@@ -82,3 +82,25 @@ def test_every_builder_returns_an_altair_chart():
     assert isinstance(c, alt.TopLevelMixin)
     with pytest.raises(Exception):
         charts.heatmap(np.eye(2), ["a"], ["a", "b"])  # labels must match the matrix
+
+
+def test_inside_the_model_charts():
+    rng = np.random.default_rng(0)
+    s = spec(charts.digit_image(rng.random((8, 8))))
+    assert len(rows(s)) == 64
+    s = spec(charts.probability_bars(np.full(10, 0.1), label=3, pred=5))
+    paints = [r["paint"] for r in rows(s)]
+    assert paints[3] == "true class" and paints[5] == "prediction"
+    att = rng.random((2, 4, 2, 2))
+    s = spec(charts.attention_over_digit(rng.random((8, 8)), att))
+    data = rows(s)
+    assert len(data) == 2 * 4 * 64 and len({r["panel"] for r in data}) == 8
+    corner = [r for r in data if r["panel"] == "layer 2, head 3" and r["row"] == 7 and r["col"] == 7][0]
+    assert corner["weight"] == pytest.approx(att[1, 2, 1, 1], abs=1e-4) and corner["patch"] == "patch 3"
+    s = spec(charts.confusion_chart(np.eye(10, dtype=int) * 36))
+    assert {r["shown"] for r in rows(s)} == {"36", "0"}
+    df = pd.DataFrame({"model": ["transformer"] * 2 + ["CNN"] * 2, "epoch": [1, 2, 1, 2],
+                       "train_loss": [2, 1, 2, 1.5], "val_loss": [2, 1, 2, 1.6], "train_acc": [0.1, 0.5, 0.1, 0.4],
+                       "val_acc": [0.1, 0.4, 0.1, 0.3]})
+    s = spec(charts.model_comparison(df))
+    assert len(s["hconcat"]) == 2

@@ -259,3 +259,22 @@ def test_same_widget_names_on_different_pages_do_not_clash():
         at.switch_page(f"pages/{name}.py")
         settle(at)
     assert at.slider(key="d_model").value in (768, 4096)
+
+
+def test_training_with_cnn_and_inside_the_model():
+    at = open_page("training")
+    at.checkbox(key="cnn").check()
+    at = small_training(at, 1, 2, 2)
+    assert any(s.value.startswith("Transformer and CNN") for s in at.subheader)
+    assert any("validation accuracy in" in m.value and "CNN" in m.value for m in at.markdown)
+    assert any(s.value == "Inside the trained model" for s in at.subheader)
+    assert any("The model reads it as" in m.value for m in at.markdown)
+    at.radio(key="pick_kind").set_value("a misclassified one")
+    settle(at)
+    if at.selectbox(key="pick_wrong"):
+        assert "read as" in at.selectbox(key="pick_wrong").format_func(at.selectbox(key="pick_wrong").value)
+    at.radio(key="pick_kind").set_value("a validation digit")
+    settle(at)
+    at.number_input(key="pick_index").set_value(358)
+    settle(at)
+    assert any("digit" in c.value for c in at.caption)

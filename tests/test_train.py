@@ -78,3 +78,57 @@ def test_train_fraction_uses_fewer_images():
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kw)
+
+
+CNN = TrainConfig(epochs=2, model="cnn")
+
+
+def test_cnn_baseline_is_deterministic_and_comparable():
+    from transformer.model import SmallCNN, count_parameters
+
+    assert strip_time(train_classifier(CNN)) == strip_time(train_classifier(CNN))
+    cnn, vit = build_model(TrainConfig(model="cnn")), build_model(TrainConfig())
+    assert isinstance(cnn, SmallCNN)
+    assert abs(count_parameters(cnn) - count_parameters(vit)) / count_parameters(vit) < 0.05  # similar size
+    x, y, xv, yv = training_data(CNN)
+    assert x.shape[1:] == (8, 8) and len(xv) == 359  # whole images, the same split
+
+
+def test_tiny_cnn_overfits_a_tiny_batch():
+    model = build_model(CNN)
+    x, y, _, _ = training_data(CNN)
+    x, y = x[:16], y[:16]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(200):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05 and (model(x).argmax(-1) == y).all()
+
+
+def test_unknown_model_is_rejected():
+    with pytest.raises(ValueError, match="model must be"):
+        TrainConfig(model="rnn")
+
+
+def test_analysis_of_a_trained_model():
+    from transformer.analysis import class_token_attention, confusion_matrix, predict
+
+    config = SMALL.replace(epochs=2)
+    model = build_model(config)
+    records = list(train_classifier(config, model))
+    p = predict(model, config)
+    assert p.probs.shape == (359, 10)
+    torch.testing.assert_close(p.probs.sum(-1), torch.ones(359))
+    accuracy = (p.preds == p.labels).float().mean().item()
+    assert accuracy == pytest.approx(records[-1].val_acc)
+    cm = confusion_matrix(p.preds, p.labels)
+    assert cm.sum() == 359 and cm.trace() == (p.preds == p.labels).sum()
+    assert cm[3].sum() == (p.labels == 3).sum()  # a row holds every digit of its class
+    assert len(p.wrong) == 359 - cm.trace()
+    att = class_token_attention(model, config, 0)
+    assert att.shape == (1, 2, 2, 2)  # (layers, heads, grid, grid) for 4x4 patches on 8x8
+    assert (att.sum((-1, -2)) <= 1 + 1e-6).all() and (att >= 0).all()
+    with pytest.raises(ValueError, match="index"):
+        class_token_attention(model, config, 359)

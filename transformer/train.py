@@ -16,9 +16,10 @@ import torch.nn.functional as F
 
 from ._checks import positive_int
 from .data import digits_split, patchify
-from .model import ModelConfig, PatchClassifier
+from .model import ModelConfig, PatchClassifier, SmallCNN
 
 SCHEDULES = ("constant", "cosine")
+MODELS = ("transformer", "cnn")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class TrainConfig:
     mlp_ratio: int = 2
     train_fraction: float = 1.0  # use only this share of the training set (to show overfitting)
     fused: bool = True  # fused scaled_dot_product_attention; False runs the explicit einsum path
+    model: str = "transformer"  # or "cnn": the SmallCNN baseline, same data, optimiser and schedule
 
     def __post_init__(self):
         positive_int("epochs", self.epochs)
@@ -52,6 +54,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}.")
         if not (isinstance(self.train_fraction, (int, float)) and 0 < self.train_fraction <= 1):
             raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction!r}.")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be 'transformer' or 'cnn', got {self.model!r}.")
         self.model_config()  # raises ValueError for sizes that cannot work (heads, patches)
 
     def model_config(self) -> ModelConfig:
@@ -89,21 +93,24 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
 _INIT_LOCK = threading.Lock()  # the global RNG seeds the weights: one model is initialised at a time
 
 
-def build_model(config: TrainConfig) -> PatchClassifier:
+def build_model(config: TrainConfig) -> PatchClassifier | SmallCNN:
     """The classifier with its seeded initial weights (safe to call from several threads at once)."""
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        return PatchClassifier(config.model_config())
+        return SmallCNN() if config.model == "cnn" else PatchClassifier(config.model_config())
 
 
 def training_data(config: TrainConfig):
-    """(train patches, train labels, val patches, val labels) for the config, as tensors."""
+    """(train inputs, train labels, val inputs, val labels) for the config: patch tokens for the transformer,
+    whole 8x8 images for the CNN."""
     split = digits_split()
     x_train, y_train = split.x_train, split.y_train
     if config.train_fraction < 1:
         g = torch.Generator().manual_seed(config.seed)
         keep = torch.randperm(len(y_train), generator=g)[: max(10, round(len(y_train) * config.train_fraction))]
         x_train, y_train = x_train[keep], y_train[keep]
+    if config.model == "cnn":
+        return x_train, y_train, split.x_val, split.y_val
     return patchify(x_train, config.patch_size), y_train, patchify(split.x_val, config.patch_size), split.y_val
 
 

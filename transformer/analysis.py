@@ -1,0 +1,51 @@
+"""Inside a trained classifier: predictions on the validation set, the confusion matrix, and where the class
+token looks in a digit (its attention over the patches, per layer and head)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .data import N_CLASSES
+from .model import PatchClassifier
+from .train import TrainConfig, training_data
+
+
+@dataclass(frozen=True)
+class Predictions:
+    probs: Tensor  # (N_val, n_classes) softmax probabilities
+    preds: Tensor  # (N_val,) predicted class
+    labels: Tensor  # (N_val,) true class
+
+    @property
+    def wrong(self) -> list[int]:
+        """Validation indices the model gets wrong."""
+        return torch.nonzero(self.preds != self.labels).flatten().tolist()
+
+
+@torch.no_grad()
+def predict(model, config: TrainConfig) -> Predictions:
+    """The model's class probabilities for every validation digit."""
+    model.eval()
+    _, _, x_val, y_val = training_data(config)
+    probs = model(x_val).softmax(-1)  # (N_val, n_classes)
+    return Predictions(probs, probs.argmax(-1), y_val)
+
+
+def confusion_matrix(preds: Tensor, labels: Tensor, n_classes: int = N_CLASSES) -> Tensor:
+    """(true class, predicted class) counts: row i, column j = digits of class i predicted as j."""
+    return torch.bincount(labels * n_classes + preds, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+@torch.no_grad()
+def class_token_attention(model: PatchClassifier, config: TrainConfig, index: int) -> Tensor:
+    """(layers, heads, g, g): how much the class token attends to each of the g x g patches of validation digit
+    ``index``, in every layer and head. The rest of each row (up to 1) is attention to the class token itself."""
+    _, _, x_val, _ = training_data(config)
+    if not 0 <= index < len(x_val):
+        raise ValueError(f"index must be between 0 and {len(x_val) - 1}, got {index}.")
+    _, maps = model.attention_maps(x_val[index : index + 1])  # each (1, H, 1 + P, 1 + P)
+    g = config.model_config().image_size // config.patch_size
+    cls_rows = torch.stack([m[0, :, 0, 1:] for m in maps])  # (layers, H, P): the class token's query row, patch keys
+    return cls_rows.reshape(len(maps), -1, g, g)  # (layers, H, g, g), patches in reading order

@@ -156,7 +156,7 @@ def cost_curve(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequen
         rule = alt.Chart(pd.DataFrame({"tokens": [marker]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
             x=alt.X("tokens:Q"), tooltip=[alt.Tooltip("tokens:Q", title="your setting")])
         chart = line + rule
-    return chart.properties(height=380, title="How the cost of self-attention grows with sequence length")
+    return chart.properties(height=300, title="How the cost of self-attention grows with sequence length")
 
 
 def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: Sequence[float], *, n_tokens: int, d_k: int | None = None) -> alt.Chart:
@@ -177,7 +177,7 @@ def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: S
     if d_k is not None:
         chart = chart + alt.Chart(pd.DataFrame({"d_k": [d_k]})).mark_rule(color="#e45756").encode(
             x=alt.X("d_k:Q"), tooltip=[alt.Tooltip("d_k:Q", title="your d_k")])
-    return chart.properties(height=340, title=f"How peaked softmax gets ({n_tokens} random keys)")
+    return chart.properties(height=260, title=f"How peaked softmax gets ({n_tokens} random keys)")
 
 
 def head_maps(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, title: str = "") -> alt.FacetChart:
@@ -277,7 +277,7 @@ def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: 
     )
     total = alt.Chart(pd.DataFrame({"n": [n_tokens]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
         y=alt.Y("n:Q"), tooltip=[alt.Tooltip("n:Q", title="whole sequence")])
-    return (line + total).properties(height=360, title=f"Receptive field on a sequence of {n_tokens} tokens")
+    return (line + total).properties(height=280, title=f"Receptive field on a sequence of {n_tokens} tokens")
 
 
 def to_png(chart, scale: float = 2.0) -> bytes:
@@ -388,5 +388,5 @@ def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:
             x=x, y=y, color=color,
             tooltip=[alt.Tooltip("model:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
                      alt.Tooltip("value:Q", title=y_title, format=".2%" if metric == "acc" else ".4f")])
-        panels.append(alt.layer(lines, points, data=_data(long)).properties(width=330, height=240))
+        panels.append(alt.layer(lines, points, data=_data(long)).properties(width=290, height=240))
     return alt.hconcat(*panels, title="Transformer and CNN, same data, epochs and optimiser")

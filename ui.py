@@ -31,10 +31,17 @@ def set_torch_threads() -> None:
         torch.set_num_threads(wanted)
 
 
-def chart(c, *, stretch: bool = False) -> None:
-    """Draw an Altair chart. The chart builders are validated against the Vega-Lite schema in the unit tests,
-    so here the spec is handed over without re-validating it (that check costs ~15 ms a chart on every rerun)."""
-    st.vega_lite_chart(c.to_dict(validate=False), width="stretch" if stretch else "content")
+def chart(c, *, stretch: bool = False, into=None) -> None:
+    """Draw an Altair chart (or its spec dict) in the page, or ``into`` a placeholder.
+
+    The chart builders are validated against the Vega-Lite schema in the unit tests, so here the spec is handed
+    over without re-validating it (that check costs ~15 ms a chart on every rerun). Sizes mean the plot's own
+    size: "pad" (or "fit-x" across the page when ``stretch``), so a title or legend never squeezes the plot.
+    """
+    spec = dict(c) if isinstance(c, dict) else c.to_dict(validate=False)
+    single = not any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"} if stretch and single else {"type": "pad"}
+    (into or st).vega_lite_chart(spec, width="stretch" if stretch else "content")
 
 
 _MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:"

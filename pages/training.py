@@ -172,15 +172,15 @@ def follow(jobs: dict[TrainConfig, TrainingJob]) -> dict[int, list[dict]]:
         if active is None or all(len(records[c]) >= c.epochs for c in jobs):
             df = frame(runs)
             loss_spec, acc_spec = final_specs(repr(request), len(df), df)
-            loss_box.vega_lite_chart(loss_spec, width="content")
-            acc_box.vega_lite_chart(acc_spec, width="content")
+            ui.chart(loss_spec, into=loss_box)
+            ui.chart(acc_spec, into=acc_box)
             progress.progress(1.0, text=f"done: {total_epochs} epochs trained")
             return runs
         # a light live chart of the run in progress; the more sessions watch, the less often it is redrawn
         live = records[active.config]
         every = REDRAW_SECONDS * max(1, len(active.watchers))
         if live and len(live) != drawn_rows and time.monotonic() - drawn_at > every:
-            loss_box.vega_lite_chart(live_spec(repr(active.config), len(live), tuple(live)), width="content")
+            ui.chart(live_spec(repr(active.config), len(live), tuple(live)), into=loss_box)
             drawn_at, drawn_rows = time.monotonic(), len(live)
         last = f" · validation accuracy {live[-1]['val_acc']:.1%}" if live else ""
         progress.progress(done_epochs / total_epochs,
@@ -244,11 +244,13 @@ if cnn_config:
                         + [dict(model="CNN", **r) for r in records_of(cnn_config, jobs[cnn_config])])
     ui.chart(charts.model_comparison(both))
     vit, cnn = runs[longest][longest - 1], records_of(cnn_config, jobs[cnn_config])[-1]
-    better = "the CNN" if cnn["val_acc"] > vit["val_acc"] else "the transformer"
+    gap = cnn["val_acc"] - vit["val_acc"]
+    lead = ("The two end level." if abs(gap) < 1e-9 else
+            f"Here {'the CNN' if gap > 0 else 'the transformer'} ends ahead by {abs(gap):.1%} of the validation digits.")
     st.markdown(
         f"After {longest} epochs: transformer **{vit['val_acc']:.1%}** validation accuracy in {vit['seconds']:.1f} s, "
         f"CNN **{cnn['val_acc']:.1%}** in {cnn['seconds']:.1f} s, with about the same number of parameters "
-        f"(18,026 and 18,118 at the default sizes). Here {better} ends ahead.")
+        f"(18,026 and 18,118 at the default sizes). {lead}")
     st.caption(
         "How to read it: the CNN is built to assume that nearby pixels belong together and that a stroke means the "
         "same wherever it is (locality, translation equivariance); the transformer has to learn such structure from "

@@ -193,7 +193,7 @@ def cold_start_once(pw, app: str) -> float:
         browser.close()
 
 
-def bench_cold(repeats: int = 9) -> None:
+def bench_cold(repeats: int = 15) -> None:
     from playwright.sync_api import sync_playwright
 
     hellos, apps = [], []

@@ -260,7 +260,11 @@ if cnn_config:
 
 st.subheader("Inside the trained model")
 model = jobs[configs[counts[-1]]].model
-if model is None:
+look = st.toggle("look inside: attention on a digit, probabilities and the confusion matrix", key="look_inside",
+                 help="Off by default: it adds six charts to the page.")
+if not look:
+    pass
+elif model is None:
     st.info("The trained weights are no longer in memory (the server keeps the last few trainings). "
             "Press **Train** again to look inside the model.")
 else:

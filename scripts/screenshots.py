@@ -1,7 +1,8 @@
 """Screenshots of every page of the real running app, for the README: docs/screenshots/<page>.png.
 
 Usage (from the project root): .venv/bin/python scripts/screenshots.py [OUT_DIR=docs/screenshots] [--width 1280]
-The training page is shot after a press of Train with the default settings.
+The training page is shot after a press of Train with the default settings and the CNN baseline, looking inside
+the trained model.
 """
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ def main() -> None:
         page = browser.new_page(viewport={"width": width, "height": 900})
         for path in PAGES:
             page.set_viewport_size({"width": width, "height": 900})
-            page.goto(f"{url}/{path}")
+            page.goto(f"{url}/{path}" + ("?cnn=1" if path == "training" else ""))
             settle(page)
-            if path == "training":
+            if path == "training":  # train with the CNN baseline, then look inside the model
                 page.get_by_role("button", name="Train", exact=True).click()
-                page.wait_for_timeout(500)
+                page.get_by_text("done:").wait_for(timeout=300_000)
                 settle(page, limit=300)
+                page.get_by_text("look inside:").click()
+                page.wait_for_timeout(500)
+                settle(page)
             page.set_viewport_size({"width": width, "height": min(16000, full_height(page) + 80)})
             page.wait_for_timeout(800)
             settle(page)

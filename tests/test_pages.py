@@ -268,6 +268,9 @@ def test_training_with_cnn_and_inside_the_model():
     assert any(s.value.startswith("Transformer and CNN") for s in at.subheader)
     assert any("validation accuracy in" in m.value and "CNN" in m.value for m in at.markdown)
     assert any(s.value == "Inside the trained model" for s in at.subheader)
+    assert not any("The model reads it as" in m.value for m in at.markdown)  # off until asked for
+    at.toggle(key="look_inside").set_value(True)
+    settle(at)
     assert any("The model reads it as" in m.value for m in at.markdown)
     at.radio(key="pick_kind").set_value("a misclassified one")
     settle(at)

@@ -49,19 +49,23 @@ def test_cosine_schedule_decays_to_zero():
     assert lr_at(c, 100, 100) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_tiny_model_overfits_a_tiny_batch():
-    torch.manual_seed(0)
-    model = build_model(SMALL)
-    x, y, _, _ = training_data(SMALL)
+def overfit(config: TrainConfig, steps: int) -> None:
+    """Train ``config``'s model on 16 images only: it must learn them by heart."""
+    model = build_model(config)
+    x, y, _, _ = training_data(config)
     x, y = x[:16], y[:16]
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    for _ in range(150):
+    for _ in range(steps):
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
     assert loss.item() < 0.05
     assert (model(x).argmax(-1) == y).all()
+
+
+def test_tiny_model_overfits_a_tiny_batch():
+    overfit(SMALL, 150)
 
 
 def test_train_fraction_uses_fewer_images():
@@ -95,16 +99,7 @@ def test_cnn_baseline_is_deterministic_and_comparable():
 
 
 def test_tiny_cnn_overfits_a_tiny_batch():
-    model = build_model(CNN)
-    x, y, _, _ = training_data(CNN)
-    x, y = x[:16], y[:16]
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    for _ in range(200):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.05 and (model(x).argmax(-1) == y).all()
+    overfit(CNN, 200)
 
 
 def test_unknown_model_is_rejected():

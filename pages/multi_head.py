@@ -5,7 +5,7 @@ import streamlit as st
 import charts
 import quiz
 import ui
-from transformer.multihead import check_heads, head_counts, multi_head_attention
+from transformer.multihead import check_heads, multi_head_attention
 
 MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays quick
 

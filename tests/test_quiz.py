@@ -40,7 +40,7 @@ def test_swapped_axes_and_wrong_rank():
 def test_questions_come_from_the_package_and_are_seeded():
     q = shapes_question(3)
     assert q == shapes_question(3)
-    d_model, n, d_k = q.sizes["d_model"], q.sizes["tokens"], q.sizes["d_k"]
+    n, d_k = q.sizes["tokens"], q.sizes["d_k"]
     by_name = {i.name: i.shape for i in q.items}
     assert by_name["Q"] == (d_k, n) and by_name["scores KᵀQ"] == (n, n) and by_name["Attention(Q, K, V)"] == (d_k, n)
     m = multihead_question(5)

@@ -60,7 +60,7 @@ for col, name, m in zip(cols, ["Q", "K", "V"], [steps.q, steps.k, steps.v]):
     with col:
         ui.chart(charts.heatmap(m.numpy(), labels, features(d_k, "f"), title=name, row_title="token",
                                  col_title="feature", value_title="value", scheme="redblue",
-                                 domain=(-3, 3), cell=24))
+                                 domain=(-3, 3), cell=34 if d_k <= 8 else None))
 
 st.header("Step 2 · Score the query against every key")
 st.markdown(f"The score of key token j for query **{ui.md_escape(labels[query])}** is the dot product q·k_j.")

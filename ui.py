@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import threading
 
 import streamlit as st
 
@@ -203,3 +204,29 @@ def exports(chart, name: str, *, csv: bytes | None = None, svg: bool = True) -> 
     if csv is not None:
         cols[2 if svg else 1].download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", icon=":material/table:",
                                 key=f"{name}_csv", on_click="ignore")
+
+
+_warm_up_lock = threading.Lock()
+_warm_up_thread: threading.Thread | None = None
+
+
+def warm_up() -> threading.Thread | None:
+    """Once per server process, after the landing page is drawn: import torch and the package and run one
+    meta-device operation in a background thread, so the first teaching page opens without that wait (about
+    2 s on a 2-core laptop). The landing page itself never waits for it. LAB_WARM_UP=0 turns it off."""
+    global _warm_up_thread
+    import os
+
+    if os.environ.get("LAB_WARM_UP", "1") == "0":
+        return None
+    with _warm_up_lock:
+        if _warm_up_thread is None:
+            def work():
+                import transformer.train  # noqa: F401  (torch, the model and the data loader)
+                from transformer.shapes import self_attention_shapes
+
+                self_attention_shapes(2, 2)  # the first meta-device operation loads PyTorch's shape rules
+
+            _warm_up_thread = threading.Thread(target=work, name="warm-up", daemon=True)
+            _warm_up_thread.start()
+    return _warm_up_thread

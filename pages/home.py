@@ -1,6 +1,8 @@
 """Landing page: what the lab covers and where each coursework question is answered. Imports no torch."""
 import streamlit as st
 
+import ui
+
 st.title("Transformer from Scratch")
 st.markdown(
     "An interactive lab on **self-attention and transformers**. Every number, shape and curve in it is computed "
@@ -36,3 +38,5 @@ st.markdown(
     "- Hover over any chart for exact values. In attention maps, **rows are queries and columns are keys**.\n"
     "- Everything runs offline on a laptop: the digits data ships with the app and nothing is downloaded."
 )
+
+ui.warm_up()  # torch loads in the background while the class reads this page

@@ -1,4 +1,5 @@
 """Every page through the real entry point (app.py and its navigation), driven with streamlit's AppTest."""
+import os
 import subprocess
 import sys
 
@@ -47,9 +48,22 @@ def test_home_maps_the_coursework_to_pages():
 def test_home_does_not_import_torch():
     code = ("import sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py'); at.run(); "
             "assert not at.exception; print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "LAB_WARM_UP": "0"}  # the page itself, without the background warm-up
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_home_warms_torch_up_in_the_background():
+    code = ("import sys, time; from streamlit.testing.v1 import AppTest; import ui; at = AppTest.from_file('app.py'); "
+            "t = time.perf_counter(); at.run(); took = time.perf_counter() - t; assert not at.exception; "
+            "ui._warm_up_thread.join(120); print(round(took, 3), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "LAB_WARM_UP": "1"})
+    assert out.returncode == 0, out.stderr
+    took, loaded = out.stdout.strip().splitlines()[-1].split()
+    assert loaded == "True"  # torch is ready for the first teaching page
+    assert float(took) < 1.0  # and the landing page did not wait for it (importing torch alone takes ~1 s)
 
 
 # ---------------------------------------------------------------- 1. shapes

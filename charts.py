@@ -206,30 +206,46 @@ def head_maps(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, 
         columns=columns, data=_data(df))
 
 
+SPLITS = ["train", "validation"]
+METRICS = {"loss": ("cross-entropy loss", ".2f", ".4f"), "acc": ("accuracy", ".0%", ".2%")}  # title, axis, hover
+
+
+def _by_split(records: pd.DataFrame, metric: str, ids: list[str]) -> pd.DataFrame:
+    """Long form of train_<metric> and val_<metric>: one row per (ids..., split) with the value."""
+    long = records.melt(id_vars=ids, value_vars=[f"train_{metric}", f"val_{metric}"], var_name="split",
+                        value_name="value")
+    long["split"] = long["split"].map({f"train_{metric}": "train", f"val_{metric}": "validation"})
+    return long
+
+
+def _split_dash(legend=None) -> alt.StrokeDash:
+    """Training solid, validation dashed."""
+    return alt.StrokeDash("split:N", title="split", sort=SPLITS, legend=legend,
+                          scale=alt.Scale(domain=SPLITS, range=[[1, 0], [5, 3]]))
+
+
+def _split_colour() -> alt.Color:
+    return alt.Color("split:N", title="split", sort=SPLITS, scale=alt.Scale(range=PALETTE[:2]),
+                     legend=alt.Legend(orient="top", symbolType="stroke"))
+
+
 def training_curves(records: pd.DataFrame, metric: str, *, title: str, panel_width: int = 220) -> alt.FacetChart:
     """``metric`` ("loss" or "acc") against epoch, one panel per run side by side; solid training, dashed validation.
 
     ``records`` has columns run, epoch, train_<metric>, val_<metric>. Panels share the y axis, so runs compare at a
     glance, and each run keeps its own panel even where a shorter run is the start of a longer one.
     """
-    long = records.melt(id_vars=["run", "epoch"], value_vars=[f"train_{metric}", f"val_{metric}"],
-                        var_name="split", value_name="value")
-    long["split"] = long["split"].map({f"train_{metric}": "train", f"val_{metric}": "validation"})
-    is_acc = metric == "acc"
-    y_title = "accuracy" if is_acc else "cross-entropy loss"
+    long = _by_split(records, metric, ["run", "epoch"])
+    y_title, axis_format, hover_format = METRICS[metric]
     runs = list(dict.fromkeys(records["run"]))
     x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=1, nice=False), axis=alt.Axis(tickMinStep=1))
-    y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=".0%" if is_acc else ".2f"), scale=alt.Scale(zero=False))
-    color = alt.Color("split:N", title="split", sort=["train", "validation"], scale=alt.Scale(range=PALETTE[:2]),
-                      legend=alt.Legend(orient="top", symbolType="stroke"))
-    lines = alt.Chart().mark_line().encode(
-        x=x, y=y, color=color,
-        strokeDash=alt.StrokeDash("split:N", sort=["train", "validation"], legend=None,
-                                  scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]])))
+    y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format), scale=alt.Scale(zero=False))
+    color = _split_colour()
+    lines = alt.Chart().mark_line().encode(x=x, y=y, color=color, strokeDash=_split_dash())
     points = alt.Chart().mark_point(size=40, opacity=0.0, filled=True).encode(  # invisible, for exact values on hover
         x=x, y=y, color=color,
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
-                 alt.Tooltip("value:Q", title=y_title, format=".2%" if is_acc else ".4f")])
+                 alt.Tooltip("value:Q", title=y_title, format=hover_format)])
     return alt.layer(lines, points, data=_data(long)).properties(width=panel_width, height=240).facet(
         column=alt.Column("run:N", sort=runs, title=None, header=alt.Header(labelFontSize=13, labelFontWeight="bold")),
         title=title)
@@ -248,17 +264,11 @@ def live_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatChart:
     to send and to draw however many students watch; the full comparison is drawn when training ends.
     """
     panels = []
-    for metric, y_title, fmt in (("loss", "cross-entropy loss", ".2f"), ("acc", "accuracy", ".0%")):
-        long = records.melt(id_vars=["epoch"], value_vars=[f"train_{metric}", f"val_{metric}"], var_name="split",
-                            value_name="value")
-        long["split"] = long["split"].str.replace(f"_{metric}", "").map({"train": "train", "val": "validation"})
-        panels.append(alt.Chart(_data(long)).mark_line().encode(
+    for metric, (y_title, axis_format, _) in METRICS.items():
+        panels.append(alt.Chart(_data(_by_split(records, metric, ["epoch"]))).mark_line().encode(
             x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
-            color=alt.Color("split:N", title="split", sort=["train", "validation"], scale=alt.Scale(range=PALETTE[:2]),
-                            legend=alt.Legend(orient="top", symbolType="stroke")),
-            strokeDash=alt.StrokeDash("split:N", sort=["train", "validation"], legend=None,
-                                      scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]])),
+            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format), scale=alt.Scale(zero=False)),
+            color=_split_colour(), strokeDash=_split_dash(),
         ).properties(width=300, height=200))
     return alt.hconcat(*panels, title=title)
 
@@ -372,21 +382,17 @@ def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:
     """
     panels = []
     models = list(dict.fromkeys(records["model"]))
-    for metric, y_title, fmt in (("loss", "cross-entropy loss", ".2f"), ("acc", "accuracy", ".0%")):
-        long = records.melt(id_vars=["model", "epoch"], value_vars=[f"train_{metric}", f"val_{metric}"],
-                            var_name="split", value_name="value")
-        long["split"] = long["split"].map({f"train_{metric}": "train", f"val_{metric}": "validation"})
+    for metric, (y_title, axis_format, hover_format) in METRICS.items():
+        long = _by_split(records, metric, ["model", "epoch"])
         x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
-        y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False))
+        y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format), scale=alt.Scale(zero=False))
         color = alt.Color("model:N", title="model", sort=models, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
                           legend=alt.Legend(orient="top"))
-        dash = alt.StrokeDash("split:N", title="split", sort=["train", "validation"],
-                              scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [5, 3]]),
-                              legend=alt.Legend(orient="top", symbolType="stroke"))
+        dash = _split_dash(alt.Legend(orient="top", symbolType="stroke"))
         lines = alt.Chart().mark_line().encode(x=x, y=y, color=color, strokeDash=dash, detail=alt.Detail("split:N"))
         points = alt.Chart().mark_point(size=40, opacity=0.0, filled=True).encode(
             x=x, y=y, color=color,
             tooltip=[alt.Tooltip("model:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
-                     alt.Tooltip("value:Q", title=y_title, format=".2%" if metric == "acc" else ".4f")])
+                     alt.Tooltip("value:Q", title=y_title, format=hover_format)])
         panels.append(alt.layer(lines, points, data=_data(long)).properties(width=290, height=240))
     return alt.hconcat(*panels, title="Transformer and CNN, same data, epochs and optimiser")

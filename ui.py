@@ -15,10 +15,6 @@ def show_code(*objects, caption: str = "The package code this page ran, exactly 
             st.code(inspect.getsource(obj), language="python")
 
 
-def shape_text(shape) -> str:
-    return "[" + ", ".join(str(int(d)) for d in shape) + "]"
-
-
 def set_torch_threads() -> None:
     """One torch thread per computation (LAB_TORCH_THREADS to change it): this app's matrices are small, a second
     thread gains little, and with several sessions at once OpenMP threads spinning for a busy core cost far more.

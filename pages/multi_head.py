@@ -77,7 +77,7 @@ else:
     shapes = result["shapes"]
 
 st.subheader("Every variable")
-rows = [{"variable": name, "made by": made, "shape": ui.shape_text(shapes[name]) if name in shapes else "— (heads must divide E)",
+rows = [{"variable": name, "made by": made, "shape": quiz.fmt(shapes[name]) if name in shapes else "— (heads must divide E)",
          "axes": axes} for name, (made, axes) in AXES.items()]
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"variable": st.column_config.TextColumn(width="small"),

@@ -152,7 +152,7 @@ def frame(runs: dict[int, list[dict]]) -> pd.DataFrame:
 trainings = list(dict.fromkeys(configs.values())) + ([short_config] if verify and short_config not in configs.values() else [])
 trainings += [cnn_config] if cnn_config else []
 total_epochs = sum(c.epochs for c in trainings)
-if configs[counts[-1]].schedule == "constant" and len(counts) > 1:
+if verify:
     st.info(f"Constant learning rate: the {', '.join(map(str, counts[:-1]))}-epoch run(s) are the first epochs of the "
             f"{counts[-1]}-epoch run (same seed, same batches, same steps), so one training of {counts[-1]} epochs "
             "gives every curve. The check below trains the shortest run on its own to show it.",
@@ -161,8 +161,8 @@ if configs[counts[-1]].schedule == "constant" and len(counts) > 1:
 progress = st.progress(0.0, text="starting…")
 loss_box, acc_box = st.empty(), st.empty()
 
-def follow(jobs: dict[TrainConfig, TrainingJob]) -> dict[int, list[dict]]:
-    """Show the jobs' progress until they end; return each requested run's records."""
+def follow(jobs: dict[TrainConfig, TrainingJob]) -> tuple[dict[int, list[dict]], pd.DataFrame]:
+    """Show the jobs' progress until they end; return each requested run's records, and all of them as a table."""
     drawn_at, drawn_rows, loop_started = time.monotonic(), -1, time.monotonic()
     while True:
         records = {c: records_of(c, j) for c, j in jobs.items()}
@@ -175,7 +175,7 @@ def follow(jobs: dict[TrainConfig, TrainingJob]) -> dict[int, list[dict]]:
             ui.chart(loss_spec, into=loss_box)
             ui.chart(acc_spec, into=acc_box)
             progress.progress(1.0, text=f"done: {total_epochs} epochs trained")
-            return runs
+            return runs, df
         # a light live chart of the run in progress; the more sessions watch, the less often it is redrawn
         live = records[active.config]
         every = REDRAW_SECONDS * max(1, len(active.watchers))
@@ -199,7 +199,7 @@ session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
 for job in jobs.values():
     job.watch(session)
 try:
-    runs = follow(jobs)
+    runs, table = follow(jobs)
 finally:  # also when a widget change stops this run of the script: the jobs go on without this viewer
     for job in jobs.values():
         job.unwatch(session)
@@ -233,17 +233,18 @@ if verify:
                    f"{worst:.2e} (floating-point non-determinism on this machine).")
 
 st.markdown("**Export for your report:** the comparison figure (loss and accuracy) and every epoch's numbers.")
-figure = charts.comparison_figure(frame(runs))
-ui.exports(figure, "training_comparison", csv=frame(runs).to_csv(index=False).encode("utf-8"), svg=False)
+ui.exports(charts.comparison_figure(table), "training_comparison", csv=table.to_csv(index=False).encode("utf-8"),
+           svg=False)
 with st.expander("Settings of this comparison"):
     st.json({"epochs per run": counts, **{k: v for k, v in asdict(base).items() if k != "epochs"}})
 if cnn_config:
     st.subheader("Transformer and CNN compared")
     longest = counts[-1]
+    cnn_records = records_of(cnn_config, jobs[cnn_config])
     both = pd.DataFrame([dict(model="transformer", **r) for r in runs[longest][:longest]]
-                        + [dict(model="CNN", **r) for r in records_of(cnn_config, jobs[cnn_config])])
+                        + [dict(model="CNN", **r) for r in cnn_records])
     ui.chart(charts.model_comparison(both))
-    vit, cnn = runs[longest][longest - 1], records_of(cnn_config, jobs[cnn_config])[-1]
+    vit, cnn = runs[longest][longest - 1], cnn_records[-1]
     gap = cnn["val_acc"] - vit["val_acc"]
     lead = ("The two end level." if abs(gap) < 1e-9 else
             f"Here {'the CNN' if gap > 0 else 'the transformer'} ends ahead by {abs(gap):.1%} of the validation digits.")

@@ -41,6 +41,11 @@ def chart(c, *, stretch: bool = False, into=None) -> None:
     (into or st).vega_lite_chart(spec, width="stretch" if stretch else "content")
 
 
+def table(df, **kwargs) -> None:
+    """A data table as wide as the page and tall enough to show every row without scrolling."""
+    st.dataframe(df, hide_index=True, width="stretch", height=35 * (len(df) + 1) + 3, **kwargs)
+
+
 _MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:"
 
 

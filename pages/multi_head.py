@@ -79,9 +79,7 @@ else:
 st.subheader("Every variable")
 rows = [{"variable": name, "made by": made, "shape": quiz.fmt(shapes[name]) if name in shapes else "— (heads must divide E)",
          "axes": axes} for name, (made, axes) in AXES.items()]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-             column_config={"variable": st.column_config.TextColumn(width="small"),
-                            "shape": st.column_config.TextColumn(width="small")})
+ui.table(pd.DataFrame(rows))
 if headdim is not None:
     st.caption(f"E = {embdim} split into {headcnt} heads of head_dim = {embdim} / {headcnt} = {headdim}. "
                "view and reshape only regroup the same numbers; the einsums do the work. Index letters: B batch, "

@@ -65,7 +65,7 @@ table = pd.DataFrame(
     [{"tensor": name, "shape": str(s), "formula": s.formula, "meaning": s.meaning,
       "elements": f"{s[0] * s[1]:,}"} for name, s in shapes.items()]
 )
-st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)
+ui.table(table)
 st.caption("Each shape is the result of running the operation in PyTorch on the meta device (shape only, no data).")
 
 st.subheader("Shape diagram")
@@ -89,8 +89,7 @@ m1.metric("projection parameters", f"{cost.projection_params:,}", help="W_Q, W_K
 m2.metric("score elements", f"{cost.score_elements:,}", help="tokens × tokens")
 m3.metric("MACs: projections", f"{cost.linear_macs:,}", help="3 × d_model × d_k × tokens: linear in tokens")
 m4.metric("MACs: scores + sum", f"{cost.quadratic_macs:,}", help="2 × tokens² × d_k: quadratic in tokens")
-st.dataframe(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in cost.macs.items()]),
-             hide_index=True)
+ui.table(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in cost.macs.items()]))
 points = sorted({2**i for i in range(0, 13)} | {n_tokens})
 costs = [attention_cost(d_model, t, d_k) for t in points]
 ui.chart(charts.cost_curve(points, [c.linear_macs for c in costs], [c.quadratic_macs for c in costs], marker=n_tokens),

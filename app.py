@@ -1,18 +1,16 @@
-"""Entry point: page config and navigation only. Each page lives in pages/."""
+"""Entry point: page config, the sidebar's app-wide switch and navigation. The pages live in views/ (listed in
+lab/pages.py)."""
 import streamlit as st
 
-st.set_page_config(page_title="Transformer from Scratch", page_icon=":material/neurology:", layout="wide")
+from lab.pages import PAGES
+from lab.runtime import set_torch_threads
+from lab.ui import projector_toggle
 
-pages = {
-    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Attention": [
-        st.Page("pages/shapes.py", title="1. Shapes", icon=":material/straighten:"),
-        st.Page("pages/self_attention.py", title="2. Self-attention step by step", icon=":material/footprint:"),
-        st.Page("pages/multi_head.py", title="3. Multi-head attention", icon=":material/view_module:"),
-    ],
-    "Transformers": [
-        st.Page("pages/training.py", title="4. Train a classifier", icon=":material/model_training:"),
-        st.Page("pages/why_attention.py", title="5. Why attention", icon=":material/lightbulb:"),
-    ],
-}
-st.navigation(pages).run()
+st.set_page_config(page_title="Transformer from Scratch", page_icon=":material/neurology:", layout="wide")
+set_torch_threads()
+sections: dict[str, list] = {}
+for i, p in enumerate(PAGES):
+    sections.setdefault(p.section, []).append(st.Page(p.path, title=p.title, icon=p.icon, default=i == 0))
+page = st.navigation(sections)
+projector_toggle()
+page.run()

@@ -91,7 +91,7 @@ def bench_training(repeats: int = 2) -> None:
 PAGE_MAX = {
     "shapes": [("slider", "d_model", 4096), ("slider", "n_tokens", 512)],
     "self_attention": [("slider", "d_model", 64), ("slider", "d_k", 64), ("text_input", "sentence", "word " * 1000)],
-    "multi_head": [("slider", "batch", 8), ("slider", "tokens", 64), ("slider", "embdim", 1024), ("slider", "heads", 16)],
+    "multi_head": [("slider", "batch", 8), ("slider", "tokens", 64), ("select_slider", "embdim", 1024), ("slider", "heads", 16)],
     "training": [],
     "why_attention": [("slider", "n_tokens", 256), ("select_slider", "kernel", 9), ("slider", "layers", 16)],
 }
@@ -120,7 +120,7 @@ def bench_latency() -> None:
     for page, settings in PAGE_MAX.items():
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
         t_def = median_rerun(at)
         add("latency", f"{page}: rerun at defaults", f"{t_def * 1000:.1f} ms", f"{t_def / t_ref:.1f}× reference", check(t_def / t_ref, 8))
         if settings:

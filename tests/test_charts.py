@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import charts
+from lab import charts
 
 
 def spec(chart) -> dict:
@@ -95,10 +95,19 @@ def test_inside_the_model_charts():
     s = spec(charts.attention_over_digit(rng.random((8, 8)), att))
     data = rows(s)
     assert len(data) == 2 * 4 * 64 and len({r["panel"] for r in data}) == 8
-    corner = [r for r in data if r["panel"] == "layer 2, head 3" and r["row"] == 7 and r["col"] == 7][0]
+    # layers and heads count from 0, as the coursework's code and page 3 do
+    corner = [r for r in data if r["panel"] == "layer 1, head 2" and r["row"] == 7 and r["col"] == 7][0]
     assert corner["weight"] == pytest.approx(att[1, 2, 1, 1], abs=1e-4) and corner["patch"] == "patch 3"
-    s = spec(charts.confusion_chart(np.eye(10, dtype=int) * 36))
-    assert {r["shown"] for r in rows(s)} == {"36", "0"}
+    matrix = np.eye(10, dtype=int) * 36
+    matrix[3, 5] = 1  # a single mistake
+    s = spec(charts.confusion_chart(matrix))
+    cells = {(r["row"], r["col"]): r for r in rows(s)}
+    assert cells[("3", "3")]["kind"] == "right" and cells[("3", "5")]["kind"] == "mistake"
+    assert cells[("3", "5")]["shown"] == "1" and cells[("4", "5")]["shown"] == ""
+    wrong = next(layer for layer in s["layer"] if "fill" in layer.get("encoding", {}))
+    # a single mistake gets the light end of the red range: a clearly visible colour, not near-white
+    assert wrong["encoding"]["fill"]["scale"]["domain"][0] == 1
+    assert wrong["encoding"]["fill"]["scale"]["range"][0] == "#fc9272"
     df = pd.DataFrame({"model": ["transformer"] * 2 + ["CNN"] * 2, "epoch": [1, 2, 1, 2],
                        "train_loss": [2, 1, 2, 1.5], "val_loss": [2, 1, 2, 1.6], "train_acc": [0.1, 0.5, 0.1, 0.4],
                        "val_acc": [0.1, 0.4, 0.1, 0.3]})

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import charts
+from lab import charts
 from conftest import ROOT
 
 TIMEOUT = 120
@@ -14,7 +14,7 @@ TIMEOUT = 120
 def page_with(name: str, params: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.run()
-    at.switch_page(f"pages/{name}.py")
+    at.switch_page(f"views/{name}.py")
     for k, v in (params or {}).items():
         at.query_params[k] = v
     at.run()
@@ -82,7 +82,7 @@ def test_presets():
     next(b for b in at.button if b.label == "Coursework Q1").click()
     at.run()
     assert at.slider(key="d_model").value == 768 and at.slider(key="n_tokens").value == 6
-    mh = page_with("multi_head", {"heads": "5", "embdim": "100"})
+    mh = page_with("multi_head", {"heads": "5", "embdim": "96"})
     next(b for b in mh.button if b.label == "Coursework Q3.1").click()
     mh.run()
     shapes = mh.dataframe[0].value.set_index("variable")["shape"]
@@ -113,17 +113,33 @@ def test_self_check_marks_and_explains(page, prefix):
     assert [t for t in at.text_input if t.key.startswith(f"{prefix}_q1_")]
 
 
-def test_self_check_right_answers_score():
-    import quiz
+def score_caption(at) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Your score"))
+
+
+def test_self_check_right_answers_score_once():
+    from lab import quiz
 
     at = page_with("shapes")
     question = quiz.shapes_question(0)
+    n = len(question.items)
     for item, box in zip(question.items, [t for t in at.text_input if t.key.startswith("shapes_q0_")]):
-        box.input("x".join(map(str, item.shape)))
+        box.input(" ".join(map(str, item.shape)))  # space-separated, as students also type it
     next(b for b in at.button if b.label == "Check my answers").click()
     at.run()
-    assert len(at.success) == len(question.items) and not at.error
-    assert any(f"{len(question.items)} of {len(question.items)}" in c.value for c in at.caption)
+    assert len(at.success) == n and not at.error
+    assert f"{n} of {n} shapes right" in score_caption(at)
+    next(b for b in at.button if b.label == "Check my answers").click()  # the same answers again
+    at.run()
+    assert f"{n} of {n} shapes right" in score_caption(at)  # counted once, not "8 of 8"
+
+
+def test_answer_boxes_hint_the_number_of_axes():
+    at = page_with("multi_head")
+    boxes = [t for t in at.text_input if t.key.startswith("multihead_q0_")]
+    hints = {t.label: t.proto.placeholder for t in boxes}
+    assert hints["shape of qis_mh"] == "e.g. 4, 7, 2, 9"  # four numbers for a 4-D tensor, not "768, 6"
+    assert hints["shape of zis"] == "e.g. 4, 7, 2"
 
 
 def test_exports_are_valid_files():

@@ -1,7 +1,7 @@
 """Background training jobs: one training per configuration, shared, kept after it ends."""
 import threading
 
-from jobs import TrainingJob, plan
+from lab.jobs import TrainingJob, plan
 from transformer.train import TrainConfig
 
 TINY = TrainConfig(epochs=2, d_model=8, n_heads=2, n_layers=1)

@@ -15,7 +15,7 @@ def open_page(name: str | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.run()
     if name:
-        at.switch_page(f"pages/{name}.py").run()
+        at.switch_page(f"views/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -55,9 +55,9 @@ def test_home_does_not_import_torch():
 
 
 def test_home_warms_torch_up_in_the_background():
-    code = ("import sys, time; from streamlit.testing.v1 import AppTest; import ui; at = AppTest.from_file('app.py'); "
+    code = ("import sys, time; from streamlit.testing.v1 import AppTest; from lab import runtime; at = AppTest.from_file('app.py'); "
             "t = time.perf_counter(); at.run(); took = time.perf_counter() - t; assert not at.exception; "
-            "ui._warm_up_thread.join(120); print(round(took, 3), 'torch' in sys.modules)")
+            "runtime._warm_up_thread.join(120); print(round(took, 3), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
                          env={**os.environ, "LAB_WARM_UP": "1"})
     assert out.returncode == 0, out.stderr
@@ -125,11 +125,19 @@ def test_self_attention_switches_and_query_choice():
     at = open_page("self_attention")
     at.toggle(key="scale").set_value(False)
     at.toggle(key="causal").set_value(True)
-    at.selectbox(key="query").set_value(5)
+    query_box(at).set_value(5)
     at.number_input(key="seed").set_value(9999)
     settle(at)
     assert "row 5" in at.success[0].value
     assert any("Causal mask on" in c.value for c in at.caption)
+    # the text follows the toggles: no "divide by √d_k" while scaling is off
+    headers = [h.value for h in at.header]
+    assert "Step 3 · Softmax (scaling is off) over the keys" in headers
+    assert "softmax(QKᵀ) V with the causal mask" in at.success[0].value and "√d_k) V" not in at.success[0].value
+
+
+def query_box(at):
+    return next(s for s in at.selectbox if s.label.startswith("token being encoded"))
 
 
 @pytest.mark.parametrize("sentence", ["", "   ", "\n\t"])
@@ -140,11 +148,14 @@ def test_self_attention_empty_sentence_warns(sentence):
     assert at.warning and "Type at least one word" in at.warning[0].value
 
 
-def test_self_attention_huge_sentence_is_capped():
+def test_self_attention_long_sentence_is_capped_once():
     at = open_page("self_attention")
-    at.text_input(key="sentence").input("word " * 1000)  # 5,000 characters
+    box = at.text_input(key="sentence")
+    assert box.max_chars == 300  # the same limit as the link's, so every sentence makes a link that opens
+    box.input("word " * 60)  # 300 characters, 60 tokens
     settle(at)
-    assert any("only the first 12 are used" in i.value for i in at.info)
+    notes = [i.value for i in at.info if "tokens" in i.value and "first" in i.value]
+    assert len(notes) == 1 and "only the first 12 are used" in notes[0]  # one note, not two saying the same
     assert at.success
 
 
@@ -186,11 +197,12 @@ def test_multi_head_heads_that_do_not_divide():
     assert shapes["qis"] == "[1, 5, 768]" and "heads must divide" in shapes["qis_mh"]
 
 
-@pytest.mark.parametrize("batch,tokens,embdim,heads", [(1, 1, 1, 1), (8, 64, 1024, 64), (8, 64, 1024, 16), (3, 7, 96, 12)])
+@pytest.mark.parametrize("batch,tokens,embdim,heads", [(1, 1, 8, 1), (8, 64, 1024, 64), (8, 64, 1024, 16), (3, 7, 96, 12)])
 def test_multi_head_extremes(batch, tokens, embdim, heads):
     at = open_page("multi_head")
-    for key, value in (("batch", batch), ("tokens", tokens), ("embdim", embdim), ("heads", heads)):
+    for key, value in (("batch", batch), ("tokens", tokens), ("heads", heads)):
         at.slider(key=key).set_value(value)
+    at.select_slider(key="embdim").set_value(embdim)
     at.toggle(key="causal").set_value(True)
     settle(at)
     shapes = at.dataframe[0].value.set_index("variable")["shape"]
@@ -270,7 +282,7 @@ def test_same_widget_names_on_different_pages_do_not_clash():
     at.slider(key="d_model").set_value(4096)
     settle(at)
     for name in ("self_attention", "training", "multi_head", "shapes"):
-        at.switch_page(f"pages/{name}.py")
+        at.switch_page(f"views/{name}.py")
         settle(at)
     assert at.slider(key="d_model").value in (768, 4096)
 

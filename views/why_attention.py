@@ -1,8 +1,8 @@
 """Coursework Q2.2 and Q2.3: where self-attention is used, and how transformers compare with CNNs."""
 import streamlit as st
 
-import charts
-import ui
+from lab import charts
+from lab import links, ui
 from transformer.receptive import receptive_fields
 
 st.title("5. Why attention")
@@ -27,7 +27,7 @@ with a3.container(border=True):
                 "attention between residues).")
 
 st.header("Receptive field: how far one layer can look")
-link = ui.Link({"n_tokens": ui.Int(8, 256, 64), "kernel": ui.Choice([3, 5, 7, 9], 3), "layers": ui.Int(1, 16, 8)})
+link = links.Link("why_attention", {"n_tokens": links.Int(8, 256, 64), "kernel": links.Choice([3, 5, 7, 9], 3), "layers": links.Int(1, 16, 8)})
 c1, c2, c3 = st.columns(3)
 n_tokens = c1.slider("sequence length (tokens)", 8, 256, link["n_tokens"], key="n_tokens")
 kernel = c2.select_slider("convolution kernel size", [3, 5, 7, 9], value=link["kernel"], key="kernel")
@@ -70,6 +70,6 @@ st.info(
 )
 st.markdown("See it rather than read it: on page 4, tick **also train a CNN baseline** and both models train on the "
             "same digits, with their curves on the same axes and the numbers side by side.")
-st.page_link("pages/training.py", label="Compare a transformer and a CNN on the digits (page 4)",
+st.page_link("views/training.py", label="Compare a transformer and a CNN on the digits (page 4)",
              icon=":material/model_training:")
 ui.show_code(receptive_fields)

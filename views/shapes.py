@@ -2,18 +2,18 @@
 import pandas as pd
 import streamlit as st
 
-import charts
-import quiz
-import ui
+from lab import charts
+from lab import quiz
+from lab import links, ui
 from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
 
 st.title("1. Shapes in self-attention")
 st.caption("Coursework Q1: X is [768, 6] and W^Q, W^K, W^V are [768, 768]. What are Q, K, V and Attention(Q, K, V)?")
 
 LAYOUTS = ["columns: X is [d_model, tokens] (coursework)", "rows: X is [tokens, d_model] (PyTorch)"]
-link = ui.Link({"d_model": ui.Int(1, 4096, 768), "n_tokens": ui.Int(1, 512, 6), "layout": ui.Choice(LAYOUTS, LAYOUTS[0]),
-                "tie_dk": ui.Bool(True), "d_k": ui.Int(1, 4096, 64)})
-ui.preset("Coursework Q1", {"d_model": 768, "n_tokens": 6, "layout": LAYOUTS[0], "tie_dk": True},
+link = links.Link("shapes", {"d_model": links.Int(1, 4096, 768), "n_tokens": links.Int(1, 512, 6), "layout": links.Choice(LAYOUTS, LAYOUTS[0]),
+                "tie_dk": links.Bool(True), "d_k": links.Int(1, 4096, 64)})
+links.preset("Coursework Q1", {"d_model": 768, "n_tokens": 6, "layout": LAYOUTS[0], "tie_dk": True},
           help="X is [768, 6] and W^Q, W^K, W^V are [768, 768], in the coursework's columns layout")
 
 c1, c2, c3 = st.columns(3)
@@ -77,8 +77,9 @@ if layout == "columns":
 else:
     equations = [("X", S["X"], "W_Q", S["W_Q"], "Q", S["Q"]), ("Q", S["Q"], "Kᵀ", K_T, "scores QKᵀ", S["scores"]),
                  ("A (softmax)", S["weights"], "V", S["V"], "output AV", S["output"])]
-ui.chart(charts.shape_diagram(equations, title="A × B = C, to scale"))
-st.caption("Each matrix is a rectangle: height = rows, width = columns (log scale). "
+ui.chart(charts.shape_diagram(equations, title="A × B = C: sides on a log scale"))
+st.caption("Each matrix is a rectangle: height = rows, width = columns, on a log scale (so 768 is not drawn 128 "
+           "times as long as 6, but a longer side is always longer). "
            "Top to bottom: the projection gives Q (K and V alike); K and Q give the token × token scores, "
            "softmax turns them into the weights A; A and V give the output. Hover a rectangle for its exact size.")
 

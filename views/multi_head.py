@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-import charts
-import quiz
-import ui
+from lab import charts
+from lab import quiz
+from lab import links, ui
 from transformer.multihead import check_heads, multi_head_attention
 
 MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays quick
@@ -12,14 +12,17 @@ MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays qu
 st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
 
-link = ui.Link({"batch": ui.Int(1, 8, 1), "tokens": ui.Int(1, 64, 5), "embdim": ui.Int(1, 1024, 768),
-                "heads": ui.Int(1, 64, 12), "causal": ui.Bool(False)})
-ui.preset("Coursework Q3.1", {"batch": 1, "tokens": 5, "embdim": 768, "heads": 12, "causal": False},
+EMBED_SIZES = [8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]  # sizes with many head counts
+link = links.Link("multi_head", {"batch": links.Int(1, 8, 1), "tokens": links.Int(1, 64, 5),
+                                 "embdim": links.Choice(EMBED_SIZES, 768),
+                "heads": links.Int(1, 64, 12), "causal": links.Bool(False)})
+links.preset("Coursework Q3.1", {"batch": 1, "tokens": 5, "embdim": 768, "heads": 12, "causal": False},
           help="tokens [1, 5, 768] and 12 heads, as in the coursework's einsum code")
 c1, c2, c3, c4 = st.columns(4)
 batch = c1.slider("batch", 1, 8, link["batch"], key="batch")
 n_tokens = c2.slider("tokens", 1, 64, link["tokens"], key="tokens")
-embdim = c3.slider("embedding size (E)", 1, 1024, link["embdim"], key="embdim")
+embdim = c3.select_slider("embedding size (E)", EMBED_SIZES, value=link["embdim"], key="embdim",
+                          help="Sizes that split evenly into many head counts (768 = 12 × 64, as in the coursework).")
 headcnt = c4.slider("heads", 1, 64, link["heads"], key="heads")
 causal = st.toggle("causal mask", value=link["causal"], key="causal")
 link.publish()
@@ -94,7 +97,7 @@ if result is not None:
     shown = heads[:fit] if fit == headcnt else st.multiselect(
         f"heads to draw (up to {fit} at {n_tokens} tokens)", heads, default=heads[:fit], max_selections=fit, key="shown_heads")
     if shown:
-        maps_chart = charts.head_maps(result["maps"][shown], head_ids=shown,
+        maps_chart = charts.head_maps(result["maps"][shown], head_ids=shown, cell=ui.cell(max(4, min(22, 200 // n_tokens))),
                                       title="attmat_mh[0, head]: rows are queries, columns are keys")
         ui.chart(maps_chart)
         ui.exports(maps_chart, "attention_maps_per_head")

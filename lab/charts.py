@@ -14,12 +14,30 @@ import pandas as pd
 
 # identity colour scales written out (Streamlit's chart theme cannot read a null scale)
 _INK = alt.Scale(domain=["black", "white"], range=["black", "white"])
-_PICK = alt.Scale(domain=["chosen", "other"], range=["#e45756", "#4c78a8"])
+_PICK = alt.Scale(domain=["chosen", "other", "masked"], range=["#e45756", "#4c78a8", "#bbbbbb"])
 
 PALETTE = ["#1f77b4", "#e45756", "#54a24b", "#b279a2", "#f58518"]  # distinct hues for line series
 
 QUERY_AXIS = "query token (row)"
 KEY_AXIS = "key token (column)"
+
+
+PROJECTOR_CONFIG = {
+    "axis": {"labelFontSize": 15, "titleFontSize": 16, "labelColor": "#111111", "titleColor": "#111111",
+             "labelLimit": 220},
+    "legend": {"labelFontSize": 14, "titleFontSize": 15, "labelColor": "#111111", "titleColor": "#111111"},
+    "header": {"labelFontSize": 16, "titleFontSize": 17, "labelColor": "#111111"},
+    "title": {"fontSize": 19, "color": "#111111"},
+    "text": {"fontSize": 15},
+}
+
+
+def projector_style(spec: dict) -> dict:
+    """A chart spec for a projector: larger, darker text (axes, legends, titles, numbers in cells)."""
+    config = {k: dict(v) for k, v in spec.get("config", {}).items() if isinstance(v, dict)}
+    for part, style in PROJECTOR_CONFIG.items():
+        config[part] = {**config.get(part, {}), **style}
+    return {**spec, "config": {**spec.get("config", {}), **config}}
 
 
 def token_labels(tokens: Sequence[str]) -> list[str]:
@@ -48,17 +66,21 @@ def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
 
 def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
             row_title: str = QUERY_AXIS, col_title: str = KEY_AXIS, value_title: str = "weight",
-            scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", cell: int | None = None,
+            scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
+            cell: int | None = None, max_width: int | None = None,
             domain: tuple[float, float] | None = None) -> alt.LayerChart:
-    """A labelled matrix: one cell per (row, column), value on hover, numbers written in when it is small.
+    """A labelled matrix: one cell per (row, column), value on hover, numbers written in when the cells are large.
 
-    Attention maps use the defaults: rows are queries, columns are keys, and each row sums to 1.
+    Attention maps use the defaults: rows are queries, columns are keys, and each row sums to 1. ``max_width`` caps
+    the plot's width: with many columns the cells get narrower (and lose their printed numbers) instead of running
+    off the page. Every row and column keeps its label. Hover shows ``hover_fmt`` (more digits than printed).
     """
     df = _matrix_frame(values, row_labels, col_labels)
     df["shown"] = [format(v, fmt) for v in df["value"]]
     n_rows, n_cols = len(row_labels), len(col_labels)
-    annotate = (n_rows * n_cols <= 144) if annotate is None else annotate
-    cell = cell or max(14, min(48, 480 // max(n_rows, n_cols)))
+    height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
+    width = height if max_width is None else max(6, min(height, max_width // n_cols))
+    annotate = (n_rows * n_cols <= 144 and width >= 26) if annotate is None else annotate
     lo, hi = domain if domain else (df["value"].min(), df["value"].max())
     dark_from = lo + 0.6 * (hi - lo) if scheme != "redblue" else None
     if dark_from is None:  # diverging scheme: dark at both ends
@@ -66,30 +88,37 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
     else:
         df["ink"] = np.where(df["value"] > dark_from, "white", "black")
     tooltip = [alt.Tooltip("row:N", title=row_title or "row"), alt.Tooltip("col:N", title=col_title or "column"),
-               alt.Tooltip("shown:N", title=value_title)]
+               alt.Tooltip("value:Q", title=value_title, format=hover_fmt)]
     base = alt.Chart().encode(
-        x=alt.X("col:N", sort=list(col_labels), title=col_title, axis=alt.Axis(labelAngle=-45, labelLimit=120)),
-        y=alt.Y("row:N", sort=list(row_labels), title=row_title or None, axis=alt.Axis(labelLimit=160)),
+        x=alt.X("col:N", sort=list(col_labels), title=col_title,
+                axis=alt.Axis(labelAngle=-45 if width >= 20 else -90, labelLimit=120, labelOverlap=False)),
+        y=alt.Y("row:N", sort=list(row_labels), title=row_title or None, axis=alt.Axis(labelLimit=160, labelOverlap=False)),
         tooltip=tooltip,
     )
     scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
     layers = [base.mark_rect().encode(color=alt.Color("value:Q", title=value_title, scale=scale))]
     if annotate:
-        layers.append(base.mark_text(fontSize=11).encode(text=alt.Text("shown:N"), color=alt.Color("ink:N", scale=_INK, legend=None)))
+        layers.append(base.mark_text().encode(text=alt.Text("shown:N"), color=alt.Color("ink:N", scale=_INK, legend=None)))
     # the data goes in last, once: every Altair step before it copies the whole chart
-    return alt.LayerChart(layer=layers, data=_data(df), title=title, width=cell * n_cols, height=cell * n_rows)
+    return alt.LayerChart(layer=layers, data=_data(df), title=title, width=width * n_cols, height=height * n_rows)
 
 
-def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".3f",
-         highlight: int | None = None) -> alt.Chart:
-    """One bar per token (in order), value on hover; ``highlight`` picks one bar out in red."""
+def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".4f",
+         highlight: int | None = None, masked: Sequence[bool] | None = None) -> alt.Chart:
+    """One bar per token (in order), every label shown, value on hover; ``highlight`` picks one bar out in red and
+    ``masked`` greys out the bars the causal mask removes (their hover says so)."""
     df = pd.DataFrame({"label": list(labels), "value": np.asarray(values, dtype=float)})
-    df["paint"] = ["chosen" if i == highlight else "other" for i in range(len(df))]
+    masked = list(masked) if masked is not None else [False] * len(df)
+    df["paint"] = ["masked" if masked[i] else "chosen" if i == highlight else "other" for i in range(len(df))]
+    df["status"] = ["masked (a later token): weight set to 0" if m else "used" for m in masked]
     return alt.Chart(title=title).mark_bar().encode(
-        x=alt.X("label:N", sort=list(labels), title=x_title, axis=alt.Axis(labelAngle=-45, labelLimit=120)),
+        x=alt.X("label:N", sort=list(labels), title=x_title,
+                axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
         y=alt.Y("value:Q", title=y_title),
         color=alt.Color("paint:N", scale=_PICK, legend=None),
-        tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt)],
+        opacity=alt.condition("datum.paint == 'masked'", alt.value(0.45), alt.value(1.0)),
+        tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
+                 alt.Tooltip("status:N", title="causal mask")],
     ).properties(height=220, data=_data(df))
 
 
@@ -98,7 +127,8 @@ def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[in
     """Matrix products drawn as rectangles, one product a row: A x B = C, each labelled with its shape.
 
     ``equations`` holds (name_a, shape_a, name_b, shape_b, name_c, shape_c). Height follows a matrix's rows and
-    width its columns on a log2 scale, so [768, 6] is tall and thin and [6, 6] is a small square.
+    width its columns on a log2 scale (not to scale: [768, 6] is tall and thin and [6, 6] a small square, but 768
+    is not drawn 128 times as long as 6). Hover a box, or its labels, for its rows and columns.
     """
     def side(n: int) -> float:
         return 10 + 13 * math.log2(n + 1)
@@ -127,11 +157,11 @@ def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[in
         x=alt.X("x:Q", scale=xs, axis=off), x2=alt.X2("x2"), y=alt.Y("y:Q", scale=ys, axis=off), y2=alt.Y2("y2"),
         color=alt.Color("name:N", legend=None, scale=alt.Scale(scheme="tableau10")), tooltip=tip)
     label = boxes.mark_text(dy=10, fontSize=12, fontWeight="bold", baseline="top").encode(
-        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("name:N"))
+        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("name:N"), tooltip=tip)
     dims = boxes.mark_text(dy=24, fontSize=11, baseline="top").encode(
-        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("shape:N"))
+        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("shape:N"), tooltip=tip)
     ops = alt.Chart().transform_filter("datum.kind == 'sign'").mark_text(fontSize=22).encode(
-        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text=alt.Text("sign:N"))
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text=alt.Text("sign:N"), tooltip=alt.value(None))
     data = pd.DataFrame([{**r, "kind": "box"} for r in rows] + [{**g, "kind": "sign"} for g in signs])
     return alt.layer(rect, label, dims, ops, data=_data(data)).properties(
         title=title, width=round(width + 8), height=round(y + 4), padding={"left": 40, "right": 40, "top": 5, "bottom": 5})
@@ -171,16 +201,23 @@ def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: S
                         scale=alt.Scale(range=PALETTE)),
         tooltip=[alt.Tooltip("d_k:Q"), alt.Tooltip("scaling:N"), alt.Tooltip("peak:Q", title="mean largest weight", format=".3f")],
     )
-    uniform = alt.Chart(pd.DataFrame({"u": [1 / n_tokens]})).mark_rule(strokeDash=[2, 2], color="gray").encode(
-        y=alt.Y("u:Q"), tooltip=[alt.Tooltip("u:Q", title="uniform weight 1/tokens", format=".3f")])
-    chart = line + uniform
+    uniform_df = pd.DataFrame({"u": [1 / n_tokens], "d_k": [d_ks[-1]], "text": [f"uniform: 1/{n_tokens}"]})
+    uniform = alt.Chart(uniform_df).mark_rule(strokeDash=[2, 2], color="gray").encode(
+        y=alt.Y("u:Q"), tooltip=[alt.Tooltip("u:Q", title=f"uniform weight 1/{n_tokens}", format=".4f")])
+    uniform_label = alt.Chart(uniform_df).mark_text(align="right", baseline="bottom", dy=-3, color="gray").encode(
+        x=alt.X("d_k:Q"), y=alt.Y("u:Q"), text=alt.Text("text:N"))
+    chart = line + uniform + uniform_label
     if d_k is not None:
-        chart = chart + alt.Chart(pd.DataFrame({"d_k": [d_k]})).mark_rule(color="#e45756").encode(
-            x=alt.X("d_k:Q"), tooltip=[alt.Tooltip("d_k:Q", title="your d_k")])
+        mine = pd.DataFrame({"d_k": [d_k], "top": [1.0], "text": [f"your d_k = {d_k}"]})
+        chart = chart + alt.Chart(mine).mark_rule(color="#333333", strokeWidth=2).encode(
+            x=alt.X("d_k:Q"), tooltip=[alt.Tooltip("d_k:Q", title="your d_k")]) + alt.Chart(mine).mark_text(
+            align="left", dx=4, baseline="top", color="#333333", fontWeight="bold").encode(
+            x=alt.X("d_k:Q"), y=alt.Y("top:Q"), text=alt.Text("text:N"))
     return chart.properties(height=260, title=f"How peaked softmax gets ({n_tokens} random keys)")
 
 
-def head_maps(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, title: str = "") -> alt.FacetChart:
+def head_maps(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, title: str = "",
+              cell: int | None = None) -> alt.FacetChart:
     """Small multiples: one attention map per head, ``maps`` shaped (heads, T, T); rows are queries, columns keys.
 
     Tokens are numbered by position (0 .. T-1); numbers keep up to 12 maps of 64 x 64 cells quick to send.
@@ -192,7 +229,7 @@ def head_maps(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, 
     df = pd.DataFrame({"head": np.repeat([f"head {h}" for h in head_ids], n * n),
                        "query": np.tile(q.ravel(), n_heads), "key": np.tile(k.ravel(), n_heads),
                        "weight": maps.reshape(-1).round(4)})
-    cell = max(4, min(22, 200 // n))
+    cell = cell or max(4, min(22, 200 // n))
     show_labels = n <= 16
     axis = alt.Axis(labels=show_labels, ticks=show_labels)
     return alt.Chart().mark_rect().encode(
@@ -347,7 +384,7 @@ def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart
     rows = []
     for l in range(layers):
         for h in range(heads):
-            panel = f"layer {l + 1}, head {h + 1}"
+            panel = f"layer {l}, head {h}"
             for i in range(s):
                 for j in range(s):
                     w = attention[l, h, i // p, j // p]
@@ -362,17 +399,40 @@ def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart
         x=x, y=y, opacity=alt.Opacity("weight:Q", scale=alt.Scale(domain=[0, 1], range=[0, 0.75]),
                                       legend=alt.Legend(title="attention", orient="top")),
         tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("patch:N"), alt.Tooltip("weight:Q", title="attention", format=".3f")])
-    panels = [f"layer {l + 1}, head {h + 1}" for l in range(layers) for h in range(heads)]
+    panels = [f"layer {l}, head {h}" for l in range(layers) for h in range(heads)]
     return alt.layer(ink, tint, data=_data(df)).properties(width=cell * s, height=cell * s).facet(
         facet=alt.Facet("panel:N", sort=panels, title=None), columns=heads)
 
 
-def confusion_chart(matrix) -> alt.LayerChart:
-    """Validation confusion matrix: rows are the true digit, columns the prediction, counts on hover."""
+def confusion_chart(matrix, *, cell: int = 30) -> alt.LayerChart:
+    """Validation confusion matrix: rows are the true digit, columns the prediction. Right answers (the diagonal)
+    in blue; mistakes in red, where even a single one is a clearly visible colour; empty cells white. Counts are
+    printed in every non-empty cell and shown on hover."""
     matrix = np.asarray(matrix)
     labels = [str(d) for d in range(matrix.shape[0])]
-    return heatmap(matrix, labels, labels, title="confusion matrix (validation set)", row_title="true digit",
-                   col_title="predicted digit", value_title="digits", scheme="oranges", fmt=".0f", cell=30)
+    df = _matrix_frame(matrix, labels, labels)
+    df["count"] = df["value"].astype(int)
+    df["kind"] = np.where(df["row"] == df["col"], "right", np.where(df["count"] > 0, "mistake", "none"))
+    df["shown"] = np.where(df["count"] > 0, df["count"].astype(str), "")
+    worst = max(1, int(df.loc[df["kind"] == "mistake", "count"].max()) if (df["kind"] == "mistake").any() else 1)
+    most = max(1, int(df.loc[df["kind"] == "right", "count"].max()))
+    x = alt.X("col:N", sort=labels, title="predicted digit", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("row:N", sort=labels, title="true digit")
+    tip = [alt.Tooltip("row:N", title="true digit"), alt.Tooltip("col:N", title="predicted digit"),
+           alt.Tooltip("count:Q", title="digits")]
+    empty = alt.Chart().transform_filter("datum.kind == 'none'").mark_rect(color="white", stroke="#eeeeee").encode(
+        x=x, y=y, tooltip=tip)
+    right = alt.Chart().transform_filter("datum.kind == 'right'").mark_rect().encode(
+        x=x, y=y, tooltip=tip, color=alt.Color("count:Q", title="right", scale=alt.Scale(
+            domain=[0, most], range=["#deebf7", "#2171b5"]), legend=alt.Legend(orient="right")))
+    wrong = alt.Chart().transform_filter("datum.kind == 'mistake'").mark_rect().encode(
+        x=x, y=y, tooltip=tip, fill=alt.Fill("count:Q", title="mistakes", scale=alt.Scale(
+            domain=[1, max(2, worst)], range=["#fc9272", "#a50f15"]), legend=alt.Legend(orient="right", tickMinStep=1)))
+    text = alt.Chart().mark_text(fontSize=11).encode(x=x, y=y, text=alt.Text("shown:N"), tooltip=tip,
+                                                    color=alt.value("black"))
+    return alt.layer(empty, right, wrong, text, data=_data(df)).resolve_scale(color="independent").properties(
+        title="confusion matrix (validation set): mistakes in red", width=cell * len(labels),
+        height=cell * len(labels))
 
 
 def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:

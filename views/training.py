@@ -6,12 +6,11 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-import charts
-import ui
-from jobs import TrainingJob, plan
+from lab import charts
+from lab import links, ui
+from lab.jobs import TrainingJob, plan
 from transformer.train import RECORD_FIELDS, TrainConfig, train_classifier
 
-ui.set_torch_threads()
 
 st.title("4. Train a transformer classifier")
 st.caption("Coursework Q3.2: train a transformer classifier and plot accuracy and loss against epochs for 10, 30 "
@@ -29,12 +28,12 @@ LRS = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2]
 D = TrainConfig()
 
 FRACTIONS = [0.05, 0.1, 0.25, 0.5, 1.0]
-link = ui.Link({"epochs_a": ui.Int(1, 100, 10), "epochs_b": ui.Int(1, 100, 30), "epochs_c": ui.Int(1, 100, 50),
-                "lr": ui.Choice(LRS, D.lr), "batch_size": ui.Choice([16, 32, 64, 128, 256], D.batch_size),
-                "schedule": ui.Choice(["constant", "cosine"], D.schedule), "seed": ui.Int(0, 9999, D.seed),
-                "d_model": ui.Choice([8, 12, 16, 24, 32, 48, 64], D.d_model), "n_heads": ui.Choice([1, 2, 4, 8], D.n_heads),
-                "n_layers": ui.Choice([1, 2, 3, 4], D.n_layers), "patch": ui.Choice([2, 4], D.patch_size),
-                "fraction": ui.Choice(FRACTIONS, 1.0), "cnn": ui.Bool(False)})
+link = links.Link("training", {"epochs_a": links.Int(1, 100, 10), "epochs_b": links.Int(1, 100, 30), "epochs_c": links.Int(1, 100, 50),
+                "lr": links.Choice(LRS, D.lr), "batch_size": links.Choice([16, 32, 64, 128, 256], D.batch_size),
+                "schedule": links.Choice(["constant", "cosine"], D.schedule), "seed": links.Int(0, 9999, D.seed),
+                "d_model": links.Choice([8, 12, 16, 24, 32, 48, 64], D.d_model), "n_heads": links.Choice([1, 2, 4, 8], D.n_heads),
+                "n_layers": links.Choice([1, 2, 3, 4], D.n_layers), "patch": links.Choice([2, 4], D.patch_size),
+                "fraction": links.Choice(FRACTIONS, 1.0), "cnn": links.Bool(False)})
 
 PRESETS = {
     "10 / 30 / 50 epochs": ({"epochs_a": 10, "epochs_b": 30, "epochs_c": 50, "fraction": 1.0, "lr": D.lr,
@@ -53,7 +52,7 @@ st.markdown("**Presets**")
 pcols = st.columns(len(PRESETS))
 for col, (label, (values, what)) in zip(pcols, PRESETS.items()):
     with col:
-        ui.preset(label, values, help=what, key=f"preset_{label}")
+        links.preset(label, values, help=what, key=f"preset_{label}")
 chosen = next((label for label, (values, _) in PRESETS.items()
                if all(st.session_state.get(k, link[k]) == v for k, v in values.items())), None)
 if chosen:

@@ -9,17 +9,18 @@ import random
 import re
 from dataclasses import dataclass, field
 
-SHAPE_PATTERN = re.compile(r"^[\[\(\{]?\s*(\d+(?:\s*(?:,|x|×|\*|by)\s*\d+)*)\s*[\]\)\}]?$", re.IGNORECASE)
+_SEP = r"(?:\s*(?:,|x|×|\*|by)\s*|\s+)"  # a comma, x, ×, * or "by" (spaces around allowed), or spaces alone
+SHAPE_PATTERN = re.compile(r"^[\[\(\{]?\s*(\d+(?:" + _SEP + r"\d+)*)\s*[\]\)\}]?$", re.IGNORECASE)
 
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
-    """'768, 6', '[768, 6]', '(768,6)', '768x6', '768 × 6' -> (768, 6); anything else -> None."""
+    """'768, 6', '[768, 6]', '(768,6)', '768x6', '768 × 6', '768 6' -> (768, 6); anything else -> None."""
     if text is None:
         return None
     m = SHAPE_PATTERN.match(text.strip())
     if not m:
         return None
-    return tuple(int(n) for n in re.split(r"\s*(?:,|x|×|\*|by)\s*", m.group(1), flags=re.IGNORECASE))
+    return tuple(int(n) for n in re.split(_SEP, m.group(1), flags=re.IGNORECASE))
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,29 @@ class Question:
     setting: str  # the configuration, in words
     items: list[Item]
     sizes: dict[str, int] = field(default_factory=dict)  # named sizes, to recognise a value put on the wrong axis
+
+
+def placeholder(n_axes: int) -> str:
+    """A hint in the answer box with as many numbers as the answer has axes (not the answer itself)."""
+    return "e.g. " + ", ".join(str(d) for d in (4, 7, 2, 9, 3, 5)[:n_axes])
+
+
+@dataclass
+class Scoreboard:
+    """A session's test-yourself score: one marking per question, so checking the same question twice does not
+    count it twice; checking it again with other answers replaces its marking."""
+
+    marks: dict[int, tuple[int, int]] = field(default_factory=dict)  # question seed -> (right, asked)
+
+    def record(self, question: int, right: int, asked: int) -> None:
+        self.marks[question] = (right, asked)
+
+    def totals(self) -> tuple[int, int]:
+        return sum(r for r, _ in self.marks.values()), sum(a for _, a in self.marks.values())
+
+    @property
+    def questions(self) -> int:
+        return len(self.marks)
 
 
 def fmt(shape) -> str:

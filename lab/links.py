@@ -1,0 +1,130 @@
+"""Shareable links: each page's settings mirrored in the address bar, and kept across a trip through the sidebar.
+
+``Link(page, fields)`` gives every widget its starting value (``link[name]``):
+
+- the URL's value when the address has any of this page's settings (a shared link, or a reload), else
+- the value this session last used on the page (Streamlit forgets a widget's state once another page has run), else
+- the default.
+
+A warning names the URL values that could not be used. ``link.publish()`` after the widgets writes the current
+values back into the URL (only those that differ from the default, plus app-wide flags such as projector mode)
+and keeps them for the session.
+"""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+GLOBAL_FLAGS = ("projector",)  # app-wide settings that every page's URL carries along
+
+
+class Field:
+    """One setting mirrored in the page's URL: its default and how to read it back from text."""
+
+    def __init__(self, default, parse, dump=str):
+        self.default, self._parse, self.dump = default, parse, dump
+
+    def parse(self, raw: str):
+        return self._parse(raw)
+
+
+def Int(lo: int, hi: int, default: int) -> Field:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise ValueError(f"outside {lo}..{hi}")
+        return value
+
+    return Field(default, parse)
+
+
+def Choice(options, default) -> Field:
+    by_text = {str(o): o for o in options}
+
+    def parse(raw: str):
+        if raw not in by_text:
+            raise ValueError("not one of the choices")
+        return by_text[raw]
+
+    return Field(default, parse)
+
+
+def Bool(default: bool) -> Field:
+    def parse(raw: str) -> bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("not true or false")
+
+    return Field(default, parse, lambda v: "1" if v else "0")
+
+
+def Text(default: str, max_len: int) -> Field:
+    """Free text, at most ``max_len`` characters: give the text box the same ``max_chars``, so every text the page
+    accepts makes a link that opens again."""
+    def parse(raw: str) -> str:
+        if len(raw) > max_len:
+            raise ValueError(f"longer than {max_len} characters")
+        return raw
+
+    field = Field(default, parse)
+    field.max_len = max_len
+    return field
+
+
+def parse_flag(raw: str | None) -> bool:
+    return raw is not None and raw.lower() in ("1", "true", "yes", "on")
+
+
+class Link:
+    def __init__(self, page: str, fields: dict[str, Field]):
+        self.page, self.fields, self.values, bad = page, fields, {}, []
+        self._keep = f"_link_{page}"
+        kept = st.session_state.get(self._keep, {})
+        from_url = any(name in st.query_params for name in fields)
+        for name, f in fields.items():
+            raw = st.query_params.get(name) if from_url else None
+            try:
+                self.values[name] = f.parse(raw) if raw is not None else kept.get(name, f.default)
+            except (ValueError, TypeError):
+                self.values[name] = f.default
+                bad.append(f"{name}={raw[:40]!r}")
+        if bad:
+            st.warning("This link has settings that cannot be used, so their defaults are shown instead: "
+                       + ", ".join(bad) + ".", icon=":material/link_off:")
+
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def index(self, name: str, options) -> int:
+        """Position of the starting value in ``options`` (for radio and selectbox)."""
+        return list(options).index(self.values[name])
+
+    def current(self, **overrides) -> dict:
+        """Every setting as the page now shows it: widget values (by key), else ``overrides``, else the start."""
+        return {name: overrides[name] if name in overrides else st.session_state.get(name, self.values[name])
+                for name in self.fields}
+
+    def publish(self, **overrides) -> None:
+        """Write the current settings into the URL and keep them for this session. ``overrides`` are settings that
+        are not a widget of the same name (for example a value derived from other widgets)."""
+        values = self.current(**overrides)
+        st.session_state[self._keep] = values
+        query = {name: self.fields[name].dump(v) for name, v in values.items() if v != self.fields[name].default}
+        for flag in GLOBAL_FLAGS:
+            if st.session_state.get(flag):
+                query[flag] = "1"
+        if dict(st.query_params) != query:
+            st.query_params.from_dict(query)
+
+
+def preset(label: str, values: dict, *, help: str | None = None, key: str | None = None) -> None:
+    """A button that puts a set of widget values in place (before the widgets are drawn on the rerun)."""
+    def apply():
+        for k, v in values.items():
+            st.session_state[k] = v
+
+    st.button(label, on_click=apply, help=help, key=key or "preset_" + re.sub(r"\W+", "_", label),
+              icon=":material/tune:")

@@ -1,0 +1,51 @@
+"""Process set-up, called once per run from app.py before any page: the torch thread policy and the warm-up."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+THREADS_ENV = "LAB_TORCH_THREADS"
+
+
+def torch_threads() -> int:
+    """One torch thread per computation (LAB_TORCH_THREADS to change it): this app's matrices are small, a second
+    thread gains little, and with several sessions at once OpenMP threads spinning for a busy core cost far more.
+    Training jobs run side by side instead, one per core (lab/jobs.py)."""
+    return max(1, int(os.environ.get(THREADS_ENV, 1)))
+
+
+def set_torch_threads() -> None:
+    """Apply the thread policy to this process. Before torch is imported it goes in through OMP_NUM_THREADS (which
+    torch reads when it loads), so the landing page still never imports torch; after, through set_num_threads."""
+    wanted = torch_threads()
+    torch = sys.modules.get("torch")
+    if torch is None:
+        os.environ["OMP_NUM_THREADS"] = str(wanted)
+    elif torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+
+
+_warm_up_lock = threading.Lock()
+_warm_up_thread: threading.Thread | None = None
+
+
+def warm_up() -> threading.Thread | None:
+    """Once per server process, after the landing page is drawn: import torch and the package and run one
+    meta-device operation in a background thread, so the first teaching page opens without that wait (about
+    2 s on a 2-core laptop). The landing page itself never waits for it. LAB_WARM_UP=0 turns it off."""
+    global _warm_up_thread
+    if os.environ.get("LAB_WARM_UP", "1") == "0":
+        return None
+    with _warm_up_lock:
+        if _warm_up_thread is None:
+            def work():
+                import transformer.train  # noqa: F401  (torch, the model and the data loader)
+                from transformer.shapes import self_attention_shapes
+
+                set_torch_threads()
+                self_attention_shapes(2, 2)  # the first meta-device operation loads PyTorch's shape rules
+
+            _warm_up_thread = threading.Thread(target=work, name="warm-up", daemon=True)
+            _warm_up_thread.start()
+    return _warm_up_thread

@@ -1,0 +1,137 @@
+"""Small Streamlit helpers shared by the pages (the package stays free of streamlit)."""
+from __future__ import annotations
+
+import inspect
+
+import streamlit as st
+
+from lab.links import parse_flag
+
+PROJECTOR_CSS = """<style>
+  [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+  [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0.45rem; }
+  [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.12rem; color: #111; }
+  [data-testid="stCaptionContainer"] p { color: #333; }
+  [data-testid="stMainBlockContainer"] h1 { font-size: 2.1rem; padding-top: 0; }
+</style>"""
+
+
+def projector_toggle() -> bool:
+    """The sidebar's "projector mode" switch (kept in every page's URL as projector=1): bigger chart text and
+    cells, darker axis text, a more compact page. Drawn by app.py, so it is on every page."""
+    if "projector" not in st.session_state:
+        st.session_state["projector"] = parse_flag(st.query_params.get("projector"))
+    on = st.sidebar.toggle("Projector mode", key="projector", help="For a lecture hall: larger chart text and "
+                           "cells, darker axis text, a compact layout. Kept in the link (projector=1).")
+    if on != parse_flag(st.query_params.get("projector")):  # the flag rides in every page's link
+        if on:
+            st.query_params["projector"] = "1"
+        else:
+            del st.query_params["projector"]
+    if on:
+        st.html(PROJECTOR_CSS)
+    return on
+
+
+def projector() -> bool:
+    return bool(st.session_state.get("projector", False))
+
+
+def cell(size: int | None, default: int = 40) -> int | None:
+    """A heatmap cell size, larger in projector mode (``None``: the chart's own choice, or ``default`` enlarged)."""
+    return round((size or default) * 1.3) if projector() else size
+
+
+def show_code(*objects, caption: str = "The package code this page ran, exactly as it is in the repository:") -> None:
+    """A "Show the code" expander with the source of each function or class."""
+    with st.expander("Show the code"):
+        st.caption(caption)
+        for obj in objects:
+            st.code(inspect.getsource(obj), language="python")
+
+
+def chart(c, *, stretch: bool = False, into=None) -> None:
+    """Draw an Altair chart (or its spec dict) in the page, or ``into`` a placeholder.
+
+    The chart builders are validated against the Vega-Lite schema in the unit tests, so here the spec is handed
+    over without re-validating it (that check costs ~15 ms a chart on every rerun). Sizes mean the plot's own
+    size: "pad" (or "fit-x" across the page when ``stretch``), so a title or legend never squeezes the plot.
+    """
+    spec = dict(c) if isinstance(c, dict) else c.to_dict(validate=False)
+    if projector():
+        from lab.charts import projector_style  # here, not at the top: the landing page loads no chart library
+
+        spec = projector_style(spec)
+    single = not any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"} if stretch and single else {"type": "pad"}
+    (into or st).vega_lite_chart(spec, width="stretch" if stretch else "content")
+
+
+def table(df, **kwargs) -> None:
+    """A data table as wide as the page and tall enough to show every row without scrolling."""
+    st.dataframe(df, hide_index=True, width="stretch", height=35 * (len(df) + 1) + 3, **kwargs)
+
+
+_MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:"
+
+
+def md_escape(text: str) -> str:
+    """User text made inert for st.markdown: every markdown (and HTML) character backslash-escaped."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+
+
+# ------------------------------------------------------------------ test yourself
+def self_check(name: str, make_question) -> None:
+    """A "Test yourself" box: a seeded random question, typed answers marked one by one, a running score (each
+    question counts once: checking it again replaces its earlier marking)."""
+    from lab import quiz
+
+    seed_key, score_key = f"{name}_quiz_seed", f"{name}_quiz_score"
+    st.session_state.setdefault(seed_key, 0)
+    score = st.session_state.setdefault(score_key, quiz.Scoreboard())
+
+    def new_question():
+        st.session_state[seed_key] += 1
+
+    seed = st.session_state[seed_key]
+    question = make_question(seed)
+    with st.container(border=True):
+        head, button = st.columns([4, 1])
+        head.markdown(f"**Question {seed + 1}.** {question.setting}")
+        button.button("New question", on_click=new_question, key=f"{name}_new", icon=":material/refresh:")
+        with st.form(f"{name}_quiz_form"):
+            cols = st.columns(len(question.items))
+            answers = [c.text_input(f"shape of {item.name}", key=f"{name}_q{seed}_{i}",
+                                    placeholder=quiz.placeholder(len(item.shape)))
+                       for i, (c, item) in enumerate(zip(cols, question.items))]
+            checked = st.form_submit_button("Check my answers")
+        if checked:
+            right = 0
+            for item, answer in zip(question.items, answers):
+                why = quiz.explain(item, quiz.parse_shape(answer), question.sizes)
+                if why is None:
+                    right += 1
+                    st.success(f"{item.name}: {quiz.fmt(item.shape)} is right.", icon=":material/check:")
+                else:
+                    st.error(f"{item.name}: {why}", icon=":material/close:")
+            score.record(seed, right, len(question.items))
+        got, asked = score.totals()
+        if asked:
+            st.caption(f"Your score this session: {got} of {asked} shapes right "
+                       f"({score.questions} question{'s' if score.questions != 1 else ''}; checking a question again "
+                       "replaces its earlier marking).")
+
+
+def exports(chart, name: str, *, csv: bytes | None = None, svg: bool = True) -> None:
+    """Download buttons for a chart: PNG (and SVG), made only when pressed; CSV of its data if given."""
+    from lab import charts
+
+    cols = st.columns([1, 1, 1, 5])  # the buttons side by side, at the left
+    cols[0].download_button("PNG", lambda: charts.to_png(chart), file_name=f"{name}.png", mime="image/png",
+                            icon=":material/image:", key=f"{name}_png", on_click="ignore")
+    if svg:
+        cols[1].download_button("SVG", lambda: charts.to_svg(chart), file_name=f"{name}.svg", mime="image/svg+xml",
+                                icon=":material/draw:", key=f"{name}_svg", on_click="ignore")
+    if csv is not None:
+        cols[2 if svg else 1].download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", icon=":material/table:",
+                                key=f"{name}_csv", on_click="ignore")

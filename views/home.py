@@ -1,0 +1,32 @@
+"""Landing page: what the lab covers and where each coursework question is answered. Imports no torch."""
+import streamlit as st
+
+from lab import runtime
+from lab.pages import PAGES
+
+st.title("Transformer from Scratch")
+st.markdown(
+    "An interactive lab on **self-attention and transformers**. Every number, shape and curve in it is computed "
+    "live by a small PyTorch package written from scratch (`transformer/` in the repository), so you can move a "
+    "slider and watch the mathematics answer."
+)
+
+st.subheader("Coursework questions and where they are answered")
+for p in PAGES[1:]:
+    with st.container(border=True):
+        st.page_link(p.path, label=p.question, icon=p.icon)
+        st.caption(p.summary)
+
+st.subheader("How to use it in class")
+st.markdown(
+    "- Work top to bottom through the pages in the sidebar; each has a **Show the code** box with the exact "
+    "package function that produced what you see.\n"
+    "- Hover over any chart for exact values (more digits than are printed). Every attention map drawn here puts "
+    "**queries on the rows and keys on the columns**; page 1's coursework layout writes the same weights "
+    "transposed (KᵀQ, keys × queries), and says so.\n"
+    "- In a lecture hall, switch on **Projector mode** in the sidebar: larger chart text, darker axes, a compact "
+    "page. It is kept in the link, so a lecturer's link opens in it.\n"
+    "- Everything runs offline on a laptop: the digits data ships with the app and nothing is downloaded."
+)
+
+runtime.warm_up()  # torch loads in the background while the class reads this page

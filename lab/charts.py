@@ -73,7 +73,7 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
 
     Attention maps use the defaults: rows are queries, columns are keys, and each row sums to 1. ``max_width`` caps
     the plot's width: with many columns the cells get narrower (and lose their printed numbers) instead of running
-    off the page. Every row and column keeps its label. Hover shows ``hover_fmt`` (more digits than printed).
+    off the page (down to 6 px a cell). Every row and column keeps its label. Hover shows ``hover_fmt`` (more digits than printed).
     """
     df = _matrix_frame(values, row_labels, col_labels)
     df["shown"] = [format(v, fmt) for v in df["value"]]

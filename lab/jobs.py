@@ -1,29 +1,30 @@
 """Training runs that outlive a page rerun and are shared by every session of the server.
 
-A ``TrainingJob`` trains one ``TrainConfig`` in a background thread and keeps every finished epoch. The page
-gets jobs from ``st.cache_resource`` (bounded), so identical settings pressed by a whole class train once,
-and a widget change mid-run loses nothing: the thread goes on and the next rerun shows where it is.
-At most one job per core trains at once (``_SLOTS``), each on one torch thread: ten different requests queue
-instead of fighting for two cores, and a run with its check run uses both cores.
-No streamlit import here: the page does the caching and the drawing.
+A ``TrainingJob`` trains one ``TrainConfig`` in a background thread and keeps every finished epoch. Jobs live in
+``REGISTRY``, one per configuration for the whole server process: identical settings pressed by a whole class
+train once, a widget change mid-run loses nothing (the thread goes on and the next rerun shows where it is), and a
+reloaded page finds its run again. The registry keeps a bounded number of finished jobs and never drops one that is
+queued or training. At most one job per core trains at once (``SLOTS``), each on one torch thread.
+No streamlit import here.
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
-from dataclasses import replace
+from collections import OrderedDict
 
+from transformer.model import PatchClassifier, SmallCNN
 from transformer.train import EpochRecord, TrainConfig, build_model, train_classifier
 
-_SLOTS = threading.Semaphore(max(1, os.cpu_count() or 1))
+SLOTS = threading.Semaphore(max(1, os.cpu_count() or 1))
 
 
 class TrainingJob:
     def __init__(self, config: TrainConfig):
         self.config = config
         self.records: list[EpochRecord] = []
-        self.model = None
+        self.model: PatchClassifier | SmallCNN | None = None
         self.error: str | None = None
         self.state = "new"  # new -> queued -> training -> done | failed
         self.watchers: set[str] = set()  # sessions showing this job right now (pages redraw less when many watch)
@@ -34,7 +35,7 @@ class TrainingJob:
     def done(self) -> bool:
         return self.state in ("done", "failed")
 
-    def start(self) -> "TrainingJob":
+    def start(self) -> TrainingJob:
         with self._cond:
             if self._thread is None:
                 self.state = "queued"
@@ -44,7 +45,7 @@ class TrainingJob:
 
     def _run(self) -> None:
         try:
-            with _SLOTS:
+            with SLOTS:
                 with self._cond:
                     self.state = "training"
                     self._cond.notify_all()
@@ -86,11 +87,38 @@ class TrainingJob:
             self._thread.join(timeout)
 
 
-def plan(epoch_counts: list[int], base: TrainConfig) -> dict[int, TrainConfig]:
-    """The training each requested run needs: with a constant learning rate one run of the longest length
-    serves every shorter one (its first epochs are the same computation), so only that one trains."""
-    counts = sorted(set(epoch_counts))
-    if base.schedule == "constant":
-        longest = replace(base, epochs=counts[-1])
-        return {n: longest for n in counts}
-    return {n: replace(base, epochs=n) for n in counts}
+class JobRegistry:
+    """The server's jobs by configuration. ``start`` returns the running or finished job for a configuration, or
+    starts one; ``get`` only looks. Beyond ``keep`` jobs the oldest *finished* ones are dropped (their sessions
+    keep the records they showed); a job that is queued or training is never dropped, so nobody waiting for it
+    ever causes a second training of the same settings."""
+
+    def __init__(self, keep: int = 12):
+        self.keep = keep
+        self._jobs: OrderedDict[TrainConfig, TrainingJob] = OrderedDict()
+        self._lock = threading.Lock()
+        self.started = 0  # trainings started by this registry (a benchmark counts duplicates with it)
+
+    def get(self, config: TrainConfig) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(config)
+
+    def start(self, config: TrainConfig) -> TrainingJob:
+        with self._lock:
+            job = self._jobs.get(config)
+            if job is None or job.state == "failed":  # a failed run may be tried again
+                job = self._jobs[config] = TrainingJob(config)
+                self.started += 1
+                self._evict()
+            self._jobs.move_to_end(config)
+        return job.start()
+
+    def _evict(self) -> None:
+        for config in [c for c, j in self._jobs.items() if j.done][: max(0, len(self._jobs) - self.keep)]:
+            del self._jobs[config]
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
+REGISTRY = JobRegistry()

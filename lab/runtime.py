@@ -20,7 +20,7 @@ def set_torch_threads() -> None:
     torch reads when it loads), so the landing page still never imports torch; after, through set_num_threads."""
     wanted = torch_threads()
     torch = sys.modules.get("torch")
-    if torch is None:
+    if torch is None or not hasattr(torch, "set_num_threads"):  # not imported, or another thread is importing it
         os.environ["OMP_NUM_THREADS"] = str(wanted)
     elif torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)

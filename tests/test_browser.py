@@ -107,7 +107,7 @@ def test_two_epoch_training_draws_curves(app, page):
         box = page.get_by_label(label)
         box.fill(value)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"done: \d+ epochs trained")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
     settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     charts, drawn = charts_drawn(page)
@@ -129,3 +129,161 @@ def test_html_in_the_sentence_stays_text(app, page):
     assert page.locator('[data-testid="stMain"] b:text-is("bold")').count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "< | img | src | = | x | onerror" in main_text(page)  # the tags are shown as tokens, as text
+
+
+# ---------------------------------------------------------------- what a student and a lecturer hit (issue 10)
+def sidebar_titles(p) -> list[str]:
+    links = p.locator('[data-testid="stSidebarNavLink"]')
+    return [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]  # after the icon
+
+
+def no_exception(p) -> None:
+    boxes = p.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def sentence_box(p):
+    return p.get_by_label("Sentence", exact=True).and_(p.locator("input"))
+
+
+def test_own_sentence_then_toggles_and_sliders_do_not_crash(app, page):
+    page.goto(f"{app[0]}/self_attention")
+    settle(page)
+    for text in ("my own sentence here", "a second and longer sentence of mine"):
+        sentence_box(page).fill(text)
+        sentence_box(page).press("Enter")
+        settle(page)
+        no_exception(page)
+        page.get_by_text("causal mask (a token").click()
+        settle(page)
+        no_exception(page)
+        slider = page.get_by_role("slider").first  # d_model
+        slider.focus()
+        slider.press("ArrowRight")
+        settle(page)
+        no_exception(page)
+    assert "a | second | and | longer" in main_text(page)
+
+
+@pytest.mark.parametrize("path,expect", [("/training", "Train a transformer classifier"),
+                                         ("/shapes?d_model=512&n_tokens=10", "[512, 10]")])
+def test_a_link_opened_first_on_a_fresh_server(app, tmp_path, path, expect):
+    """Whoever wakes a Cloud app opens it through a link: the app's navigation, page config and the link's settings
+    must show even though no session has run app.py yet."""
+    from lab.pages import PAGES
+
+    with streamlit_server(log_path=tmp_path / "fresh.log") as (url, _):
+        context = app[1].new_context(viewport={"width": 1280, "height": 900})
+        p = context.new_page()
+        p.goto(url + path)
+        settle(p)
+        no_exception(p)
+        assert sidebar_titles(p) == [pg.title for pg in PAGES]  # not the raw file names, and no "app" page
+        assert p.title() == "Transformer from Scratch"  # the page config ran
+        width = p.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
+        assert width > 900, f"layout is not wide: {width} px"
+        assert expect in main_text(p)
+        context.close()
+    log = (tmp_path / "fresh.log").read_text()
+    assert "Traceback" not in log, log
+
+
+def test_settings_survive_a_trip_through_the_sidebar(app, page):
+    page.goto(f"{app[0]}/self_attention")
+    settle(page)
+    sentence_box(page).fill("attention is all you need")
+    sentence_box(page).press("Enter")
+    settle(page)
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="1. Shapes").click()
+    settle(page)
+    page.get_by_text("rows: X is [tokens, d_model]").click()
+    settle(page)
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="2. Self-attention").click()
+    settle(page)
+    assert sentence_box(page).input_value() == "attention is all you need"
+    assert "sentence=attention" in page.url  # the link shows the settings again
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="1. Shapes").click()
+    settle(page)
+    assert page.get_by_role("radio", name="rows: X is [tokens, d_model] (PyTorch)").is_checked()
+    assert "layout=rows" in page.url
+
+
+def press_train(p) -> None:
+    p.get_by_role("button", name="Train", exact=True).click()
+    p.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
+    settle(p)
+
+
+TINY = "epochs_a=1&epochs_b=2&epochs_c=3&d_model=8&n_heads=2&n_layers=1"
+
+
+def test_results_always_say_which_settings_made_them(app, page):
+    url = app[0]
+    page.goto(f"{url}/training?{TINY}&seed=2")
+    settle(page)
+    press_train(page)
+    assert "Final metrics" in main_text(page) and "earlier settings" not in main_text(page)
+    # away and back: the form and the link show the run's settings again, and its results
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="1. Shapes").click()
+    settle(page)
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="4. Train").click()
+    settle(page)
+    assert page.get_by_label("seed").input_value() == "2" and "seed=2" in page.url
+    assert "Final metrics" in main_text(page) and "earlier settings" not in main_text(page)
+    # a preset changes the form: the results are marked as coming from the earlier settings
+    page.get_by_role("button", name="Overfitting").click()
+    settle(page)
+    text = main_text(page)
+    assert "The results below come from earlier settings" in text and "train_fraction: 1.0 → 0.05" in text
+
+
+def test_a_reload_during_training_shows_the_run(app, page):
+    page.goto(f"{app[0]}/training?epochs_a=5&epochs_b=10&epochs_c=40&seed=5")
+    settle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text(re.compile(r"-epoch run: epoch \d+ of")).first.wait_for(timeout=60_000)
+    assert "run=1" in page.url
+    page.reload()
+    page.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
+    settle(page)
+    text = main_text(page)
+    assert "Choose settings and press" not in text and "Final metrics" in text
+    assert page.get_by_label("seed").input_value() == "5"
+
+
+def test_projector_mode_in_a_lecture_hall(app, tmp_path):
+    """A lecturer's link opens in projector mode, keeps it across pages, and training progress is in view at
+    1280x720 without scrolling."""
+    url, browser, _ = app
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    p = context.new_page()
+    p.goto(f"{url}/training?projector=1&{TINY}")
+    settle(p)
+    assert p.get_by_role("switch", name="Projector mode").is_checked()
+    p.get_by_role("button", name="Train", exact=True).click()
+    bar = p.get_by_text(re.compile(r"-epoch run: epoch \d+ of")).first
+    bar.wait_for(timeout=60_000)
+    box = bar.bounding_box()
+    assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720, box
+    p.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
+    p.locator('[data-testid="stSidebarNavLink"]', has_text="2. Self-attention").click()
+    settle(p)
+    assert p.get_by_role("switch", name="Projector mode").is_checked() and "projector=1" in p.url
+    context.close()
+
+
+@pytest.mark.parametrize("d_k", [9, 64])
+def test_every_matrix_fits_and_none_overlap(app, page, d_k):
+    page.goto(f"{app[0]}/self_attention?d_k={d_k}&sentence=" + "+".join(f"w{i}" for i in range(12)))
+    settle(page)
+    main = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]').first.bounding_box()
+    drawings = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
+    boxes = [drawings.nth(i).bounding_box() for i in range(drawings.count())]
+    assert len(boxes) >= 8
+    for b in boxes:  # inside the page's column
+        assert b["x"] >= main["x"] - 1 and b["x"] + b["width"] <= main["x"] + main["width"] + 1, (b, main)
+    for i, a in enumerate(boxes):  # and no two drawings on top of each other
+        for b in boxes[i + 1:]:
+            w = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+            h = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+            assert w <= 1 or h <= 1, (a, b)

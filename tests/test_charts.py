@@ -113,3 +113,59 @@ def test_inside_the_model_charts():
                        "val_acc": [0.1, 0.4, 0.1, 0.3]})
     s = spec(charts.model_comparison(df))
     assert len(s["hconcat"]) == 2
+
+
+# ---------------------------------------------------------------- issue 10: charts that hid or contradicted
+@pytest.mark.parametrize("d_k", [9, 16, 64])
+def test_wide_matrices_fit_their_width(d_k):
+    labels = charts.token_labels(["w"] * 12)
+    s = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=860))
+    assert s["width"] <= 860  # narrower cells, not a chart that runs off the page
+    narrow = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=6 * d_k))
+    assert narrow["width"] <= 6 * d_k and len(narrow["layer"]) == 1  # no numbers squeezed into thin cells
+
+
+def test_every_token_label_is_shown():
+    labels = charts.token_labels([f"w{i}" for i in range(12)])
+    for s in (spec(charts.heatmap(np.eye(12), labels, labels)),
+              spec(charts.bars(labels, np.arange(12), title="t", x_title="key", y_title="score"))):
+        encodings = [s["encoding"]] if "encoding" in s else [layer["encoding"] for layer in s["layer"]]
+        for enc in encodings:
+            assert enc["x"]["axis"]["labelOverlap"] is False  # Vega-Lite would drop every other label
+
+
+def test_masked_keys_are_marked_in_the_bars():
+    s = spec(charts.bars(["a", "b", "c"], [1.0, 2.0, 3.0], title="t", x_title="key", y_title="score", highlight=0,
+                         masked=[False, True, True]))
+    assert [v["paint"] for v in rows(s)] == ["chosen", "masked", "masked"]
+    assert rows(s)[1]["status"].startswith("masked")
+
+
+def test_hover_shows_more_digits_than_the_cells():
+    s = spec(charts.heatmap(np.full((2, 2), 0.123456), ["a", "b"], ["a", "b"]))
+    tip = {t["field"]: t for t in s["layer"][0]["encoding"]["tooltip"]}
+    assert tip["value"]["format"] == ".4f" and rows(s)[0]["shown"] == "0.12"
+
+
+def test_shape_diagram_hover_names_the_matrix_only():
+    s = spec(charts.shape_diagram([("W^Q", (768, 768), "X", (768, 6), "Q", (768, 6))], title="t"))
+    for layer in s["layer"]:
+        tooltip = layer["encoding"].get("tooltip")
+        assert tooltip is not None  # no layer falls back to showing its internal fields (cx, below, ...)
+        fields = {t["field"] for t in tooltip} if isinstance(tooltip, list) else set()
+        assert fields <= {"name", "rows", "cols"}
+
+
+def test_softmax_peak_marks_are_labelled_and_distinct():
+    s = spec(charts.softmax_peak_chart([1, 2, 4], [0.3, 0.3, 0.3], [0.3, 0.5, 0.7], n_tokens=16, d_k=2))
+    text = json.dumps(s)
+    assert "uniform: 1/16" in text and "your d_k = 2" in text
+    mine = next(layer for layer in s["layer"] if layer.get("mark", {}).get("type") == "rule"
+                and "your d_k" in json.dumps(layer))
+    assert mine["mark"]["color"] not in charts.PALETTE  # not the red of the unscaled curve
+
+
+def test_projector_style_enlarges_and_darkens_text():
+    s = charts.projector_style(spec(charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"])))
+    assert s["config"]["axis"]["labelFontSize"] >= 15 and s["config"]["axis"]["labelColor"] == "#111111"
+    assert s["config"]["text"]["fontSize"] >= 15

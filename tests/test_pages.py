@@ -1,4 +1,5 @@
 """Every page through the real entry point (app.py and its navigation), driven with streamlit's AppTest."""
+import json
 import os
 import subprocess
 import sys
@@ -284,26 +285,58 @@ def test_same_widget_names_on_different_pages_do_not_clash():
     for name in ("self_attention", "training", "multi_head", "shapes"):
         at.switch_page(f"views/{name}.py")
         settle(at)
-    assert at.slider(key="d_model").value in (768, 4096)
+    assert at.slider(key="d_model").value == 4096  # each page keeps its own setting across the trip
 
 
 def test_training_with_cnn_and_inside_the_model():
+    from transformer.model import count_parameters
+    from transformer.train import TrainConfig, build_model
+
     at = open_page("training")
     at.checkbox(key="cnn").check()
     at = small_training(at, 1, 2, 2)
     assert any(s.value.startswith("Transformer and CNN") for s in at.subheader)
-    assert any("validation accuracy in" in m.value and "CNN" in m.value for m in at.markdown)
+    sentence = next(m.value for m in at.markdown if m.value.startswith("After 2 epochs: transformer"))
+    assert "CPU time each training used" in sentence
+    vit = count_parameters(build_model(TrainConfig(d_model=16, n_heads=2, n_layers=1)))
+    cnn = count_parameters(build_model(TrainConfig(model="cnn")))
+    assert f"Parameters: transformer {vit:,}, CNN {cnn:,}." in sentence  # counted, not written down
+    assert [d.proto.label for d in at.get("download_button")] == ["PNG", "CSV", "PNG", "SVG", "CSV"]
     assert any(s.value == "Inside the trained model" for s in at.subheader)
     assert not any("The model reads it as" in m.value for m in at.markdown)  # off until asked for
     at.toggle(key="look_inside").set_value(True)
     settle(at)
-    assert any("The model reads it as" in m.value for m in at.markdown)
+    # the first digit shown is one the model reads correctly, and is presented as such
+    assert at.radio(key="pick_kind").value == "a digit it reads correctly"
+    assert any("(right)" in m.value for m in at.markdown if "The model reads it as" in m.value)
     at.radio(key="pick_kind").set_value("a misclassified one")
     settle(at)
-    if at.selectbox(key="pick_wrong"):
-        assert "read as" in at.selectbox(key="pick_wrong").format_func(at.selectbox(key="pick_wrong").value)
-    at.radio(key="pick_kind").set_value("a validation digit")
+    wrong = at.selectbox(key="pick_wrong")  # a 2-epoch model gets some digits wrong
+    assert "read as" in wrong.format_func(wrong.value)
+    assert any("(wrong)" in m.value for m in at.markdown if "The model reads it as" in m.value)
+    assert any("mistakes are the red cells" in c.value for c in at.caption)
+
+
+# ---------------------------------------------------------------- issue 10 in the pages
+def test_self_attention_says_its_layout_and_titles_say_the_mode():
+    at = open_page("self_attention")
+    layout = next(i.value for i in at.info if i.value.startswith("**Layout: rows"))
+    assert "rows = queries and columns = keys" in layout and "KᵀQ = (QKᵀ)ᵀ" in layout
+    at.toggle(key="causal").set_value(True)
+    at.toggle(key="scale").set_value(False)
     settle(at)
-    at.number_input(key="pick_index").set_value(358)
-    settle(at)
-    assert any("digit" in c.value for c in at.caption)
+    titles = [str(json.loads(c.proto.spec).get("title", "")) for c in at.get("vega_lite_chart")]
+    assert any("softmax(QKᵀ) (scores not scaled, causal mask on)" in t for t in titles)  # what an export shows
+
+
+def test_home_sentence_on_layouts_holds_for_both():
+    body = text_of(open_page())
+    assert "queries on the rows and keys on the columns" in body and "transposed (KᵀQ" in body
+
+
+def test_multi_head_offers_embedding_sizes_that_split():
+    from transformer.multihead import head_counts
+
+    at = open_page("multi_head")
+    sizes = at.select_slider(key="embdim").options
+    assert all(len(head_counts(int(e))) >= 4 for e in sizes) and "768" in sizes

@@ -10,7 +10,7 @@ SMALL = TrainConfig(epochs=3, d_model=16, n_heads=2, n_layers=1)
 
 
 def strip_time(records):
-    return [dataclasses.replace(r, seconds=0.0) for r in records]
+    return [dataclasses.replace(r, seconds=0.0, cpu_seconds=0.0) for r in records]
 
 
 def test_records_have_all_fields_and_sane_values():

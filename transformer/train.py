@@ -75,6 +75,7 @@ class EpochRecord:
     val_acc: float  # 0..1
     lr: float  # learning rate used in this epoch's last step
     seconds: float  # wall-clock time since training started (not part of the deterministic result)
+    cpu_seconds: float  # CPU time this training's thread has used: other work on the machine does not add to it
 
     def as_dict(self) -> dict:
         return dict(vars(self))  # flat fields: a shallow copy is the whole record
@@ -133,7 +134,7 @@ def train_classifier(config: TrainConfig = TrainConfig(), model: PatchClassifier
     n = len(y_train)
     steps_per_epoch = math.ceil(n / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-    step, t0 = 0, time.perf_counter()
+    step, t0, c0 = 0, time.perf_counter(), time.thread_time()
     for epoch in range(1, config.epochs + 1):
         model.train()
         order = torch.randperm(n, generator=g)
@@ -152,4 +153,5 @@ def train_classifier(config: TrainConfig = TrainConfig(), model: PatchClassifier
             correct += (logits.argmax(-1) == y_train[idx]).sum().item()
             step += 1
         val_loss, val_acc = evaluate(model, x_val, y_val)
-        yield EpochRecord(epoch, loss_sum / n, correct / n, val_loss, val_acc, lr, time.perf_counter() - t0)
+        yield EpochRecord(epoch, loss_sum / n, correct / n, val_loss, val_acc, lr, time.perf_counter() - t0,
+                          time.thread_time() - c0)

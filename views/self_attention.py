@@ -60,7 +60,7 @@ st.caption(f"{T} tokens; each gets a seeded random {d_model}-dimensional embeddi
            "(the same word always gets the same vector; no positions are added here).")
 
 features = [f"f{j}" for j in range(d_k)]
-WIDE = 860  # px for a full-width matrix: wider ones get narrower cells instead of running off the page
+WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 more); more columns get narrower cells
 
 st.header("Step 1 · Project every token to a query, a key and a value")
 st.markdown(f"q = x W_Q, k = x W_K, v = x W_V, with W_Q, W_K, W_V each [{d_model}, {d_k}]. "

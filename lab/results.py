@@ -1,0 +1,104 @@
+"""The training page's result sections, drawn with Streamlit: final metrics, the check run, exports, the
+transformer-vs-CNN comparison and a look inside the trained model. Every sentence that draws a conclusion is
+built from the numbers it sits under (lab/runs.py)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lab import charts, ui
+from lab.runs import Snapshot, TrainingRequest, check_difference, comparison_sentence, epoch_one_note, final_metrics
+from transformer.model import count_parameters
+
+
+def summary(request: TrainingRequest, snap: Snapshot, table: pd.DataFrame) -> None:
+    st.caption("Solid lines are training, dashed are validation; a widening gap between them is overfitting. "
+               + epoch_one_note(snap.runs))
+    st.subheader("Final metrics")
+    st.table(final_metrics(snap.runs))  # static: three rows need no interactive grid, and it is cheaper to send
+    st.caption("CPU time is what the training's own thread used up to that epoch: unlike wall-clock time it does not "
+               "grow when other sessions train at the same time.")
+    if request.verify:
+        worst = check_difference(snap, request)
+        if worst == 0.0:
+            st.success(f"Checked: the {request.counts[0]}-epoch run trained on its own matches the first "
+                       f"{request.counts[0]} epochs of the {request.longest}-epoch run exactly (largest difference in "
+                       f"any metric: {worst}). With a constant learning rate one training of {request.longest} epochs "
+                       "gives every curve.", icon=":material/check_circle:")
+        else:
+            st.warning(f"The {request.counts[0]}-epoch run trained on its own differs from the start of the longer "
+                       f"run by up to {worst:.2e} (floating-point non-determinism on this machine).")
+    st.markdown("**Export for your report:** the comparison figure (loss and accuracy) and every epoch's numbers.")
+    ui.exports(charts.comparison_figure(table), "training_comparison", csv=table.to_csv(index=False).encode("utf-8"),
+               svg=False)
+    with st.expander("Settings of this comparison"):
+        st.json(request.settings())
+    if request.cnn and snap.cnn:
+        st.subheader("Transformer and CNN compared")
+        vit, cnn = snap.runs[request.longest], snap.cnn
+        both = pd.DataFrame([dict(model="transformer", **r) for r in vit] + [dict(model="CNN", **r) for r in cnn])
+        figure = charts.model_comparison(both)
+        ui.chart(figure)
+        ui.exports(figure, "transformer_vs_cnn", csv=both.to_csv(index=False).encode("utf-8"))
+        sizes = _parameter_counts(repr(request), request)
+        st.markdown(comparison_sentence(vit[-1], cnn[-1], request.longest)
+                    + f" Parameters: transformer {sizes[0]:,}, CNN {sizes[1]:,}.")
+        st.caption("How to read it: the CNN is built to assume that nearby pixels belong together and that a stroke "
+                   "means the same wherever it is (locality, translation equivariance); the transformer has to learn "
+                   "such structure from the training images, with patches as coarse tokens. Try another seed, or 5% "
+                   "of the images, to see how much of the gap survives.")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _parameter_counts(key: str, _request: TrainingRequest) -> tuple[int, int]:
+    """The two models' sizes, counted on freshly built models (never written down by hand)."""
+    from transformer.train import build_model
+
+    return count_parameters(build_model(_request.base)), count_parameters(build_model(_request.cnn_config))
+
+
+def inside_model(request: TrainingRequest, models: dict) -> None:
+    st.subheader("Inside the trained model")
+    trained = request.configs[request.longest]
+    model = models.get(trained)
+    if not st.toggle("look inside: attention on a digit, probabilities and the confusion matrix", key="look_inside",
+                     help="Off by default: it adds six charts to the page."):
+        return
+    if model is None:
+        st.info("The trained weights are not in this session (the run had ended before you opened the page). "
+                "Press **Train** to look inside the model.")
+        return
+    from transformer.analysis import class_token_attention, confusion_matrix, predict
+    from transformer.data import digits_split
+
+    pred = predict(model, trained)
+    right = [i for i in range(len(pred.labels)) if i not in set(pred.wrong)]
+    st.caption(f"The {request.longest}-epoch model. Validation digits it gets wrong: {len(pred.wrong)} of "
+               f"{len(pred.labels)}.")
+    pick = st.radio("look at", ["a digit it reads correctly", "a misclassified one"], horizontal=True,
+                    key="pick_kind", disabled=not pred.wrong)
+    if pick == "a misclassified one" and pred.wrong:
+        index = st.selectbox("misclassified digit", pred.wrong, key="pick_wrong",
+                             format_func=lambda i: f"#{i}: a {int(pred.labels[i])} read as {int(pred.preds[i])}")
+    else:
+        index = st.selectbox("validation digit", right, key="pick_right",
+                             format_func=lambda i: f"#{i}: a {int(pred.labels[i])}")
+    pixels = digits_split().x_val[index].numpy()  # (8, 8) in [0, 1]
+    label, guess = int(pred.labels[index]), int(pred.preds[index])
+    left, right_col = st.columns([1, 2])
+    ui.chart(charts.digit_image(pixels, title=f"validation digit #{index}: a {label}"), into=left)
+    ui.chart(charts.probability_bars(pred.probs[index].numpy(), label=label, pred=guess), into=right_col)
+    verdict = "right" if label == guess else "wrong"
+    st.markdown(f"The model reads it as **{guess}** ({verdict}), with probability {float(pred.probs[index, guess]):.1%}.")
+    attention = class_token_attention(model, trained, index)  # (layers, heads, g, g)
+    ui.chart(charts.attention_over_digit(pixels, attention.numpy(), cell=ui.cell(12)))
+    st.caption(
+        "Where the class token looks: each panel is one head in one layer (both counted from 0, as in the "
+        "coursework's code), the digit in grey and each patch tinted orange by the class token's attention to it "
+        "(what is left goes to the class token itself). Look for heads that pick out the strokes that tell this digit "
+        "from its look-alikes, and for heads in the last layer that look almost everywhere.")
+    matrix = confusion_matrix(pred.preds, pred.labels).numpy()
+    ui.chart(charts.confusion_chart(matrix, cell=ui.cell(30)))
+    off = matrix.sum() - matrix.trace()
+    st.caption(f"Rows are the true digit, columns the prediction. The blue diagonal counts the right answers; the "
+               f"{off} mistakes are the red cells off it; even a single mistake gets a clear red, and more are darker.")

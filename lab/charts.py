@@ -428,8 +428,10 @@ def confusion_chart(matrix, *, cell: int = 30) -> alt.LayerChart:
     wrong = alt.Chart().transform_filter("datum.kind == 'mistake'").mark_rect().encode(
         x=x, y=y, tooltip=tip, fill=alt.Fill("count:Q", title="mistakes", scale=alt.Scale(
             domain=[1, max(2, worst)], range=["#fc9272", "#a50f15"]), legend=alt.Legend(orient="right", tickMinStep=1)))
-    text = alt.Chart().mark_text(fontSize=11).encode(x=x, y=y, text=alt.Text("shown:N"), tooltip=tip,
-                                                    color=alt.value("black"))
+    dark = ((df["kind"] == "right") & (df["count"] > 0.5 * most)) | ((df["kind"] == "mistake") & (df["count"] > 0.6 * worst))
+    df["ink"] = np.where(dark & (df["count"] > 1), "white", "black")
+    text = alt.Chart().mark_text().encode(x=x, y=y, text=alt.Text("shown:N"), tooltip=tip,
+                                          color=alt.Color("ink:N", scale=_INK, legend=None))
     return alt.layer(empty, right, wrong, text, data=_data(df)).resolve_scale(color="independent").properties(
         title="confusion matrix (validation set): mistakes in red", width=cell * len(labels),
         height=cell * len(labels))

@@ -15,10 +15,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from lab.pages import PAGES as _PAGES  # noqa: E402
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-PAGES = ["", "shapes", "self_attention", "multi_head", "training", "why_attention"]  # url paths, "" is home
+PAGES = [p.url_path for p in _PAGES]  # url paths, "" is home
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ def main() -> None:
             settle(page)
             if path == "training":  # train with the CNN baseline, then look inside the model
                 page.get_by_role("button", name="Train", exact=True).click()
-                page.get_by_text("done:").wait_for(timeout=300_000)
+                page.get_by_text("done: ").wait_for(timeout=300_000)
                 settle(page, limit=300)
                 page.get_by_text("look inside:").click()
                 page.wait_for_timeout(500)

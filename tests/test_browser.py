@@ -107,7 +107,7 @@ def test_two_epoch_training_draws_curves(app, page):
         box = page.get_by_label(label)
         box.fill(value)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
     settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     charts, drawn = charts_drawn(page)
@@ -154,7 +154,7 @@ def test_own_sentence_then_toggles_and_sliders_do_not_crash(app, page):
         sentence_box(page).press("Enter")
         settle(page)
         no_exception(page)
-        page.get_by_text("causal mask (a token").click()
+        page.get_by_text("causal mask", exact=True).click()
         settle(page)
         no_exception(page)
         slider = page.get_by_role("slider").first  # d_model
@@ -210,7 +210,7 @@ def test_settings_survive_a_trip_through_the_sidebar(app, page):
 
 def press_train(p) -> None:
     p.get_by_role("button", name="Train", exact=True).click()
-    p.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
+    p.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
     settle(p)
 
 
@@ -244,7 +244,7 @@ def test_a_reload_during_training_shows_the_run(app, page):
     page.get_by_text(re.compile(r"-epoch run: epoch \d+ of")).first.wait_for(timeout=60_000)
     assert "run=1" in page.url
     page.reload()
-    page.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
     settle(page)
     text = main_text(page)
     assert "Choose settings and press" not in text and "Final metrics" in text
@@ -265,7 +265,7 @@ def test_projector_mode_in_a_lecture_hall(app, tmp_path):
     bar.wait_for(timeout=60_000)
     box = bar.bounding_box()
     assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720, box
-    p.get_by_text(re.compile(r"done: \d+ epochs over \d+ runs")).wait_for(timeout=120_000)
+    p.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
     p.locator('[data-testid="stSidebarNavLink"]', has_text="2. Self-attention").click()
     settle(p)
     assert p.get_by_role("switch", name="Projector mode").is_checked() and "projector=1" in p.url

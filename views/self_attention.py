@@ -27,7 +27,8 @@ d_k = c2.slider("d_k (query/key/value size)", 1, 64, link["d_k"], key="d_k")
 seed = c3.number_input("seed", 0, 9999, link["seed"], key="seed", help="Fixes the random embeddings and projections.")
 t1, t2 = st.columns(2)
 scale = t1.toggle("divide scores by √d_k", value=link["scale"], key="scale")
-causal = t2.toggle("causal mask (a token sees only itself and earlier tokens)", value=link["causal"], key="causal")
+causal = t2.toggle("causal mask", value=link["causal"], key="causal",
+                   help="A token sees only itself and earlier tokens, as in a GPT.")
 
 tok = tokenize(sentence, MAX_TOKENS)
 if not tok.tokens:

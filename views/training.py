@@ -26,7 +26,7 @@ fields |= {k: links.Choice(options, DEFAULTS[k]) for k, options in OPTIONS.items
 link = links.Link("training", fields | {"seed": links.Int(0, 9999, DEFAULTS["seed"]), "cnn": links.Bool(False),
                                        "run": links.Bool(False)})
 
-pcols = st.columns(len(PRESETS) + 1)
+pcols = st.columns([1, 2, 1.6, 2.4])  # the label, then room for each preset's name
 pcols[0].markdown("**Presets**")
 for col, (label, (values, what)) in zip(pcols[1:], PRESETS.items()):
     with col:
@@ -108,7 +108,7 @@ else:
                 bar.done / bar.total, text=bar.text + (" (waiting for a free core…)" if snap.queued and not bar.done else ""))
         live = snap.live_records
         if live and len(live) != drawn_rows and time.monotonic() - drawn_at > REDRAW_SECONDS * snap.watchers:
-            title = f"Training the {snap.live.epochs}-epoch {snap.live.model}: {len(live)} of {snap.live.epochs} epochs"
+            title = f"Training the {snap.live.epochs}-epoch {snap.live.model}: curves up to epoch {len(live)}"
             ui.chart(live_spec(repr(snap.live), title, tuple(live)), into=live_box)
             note_box.caption("Solid: training, dashed: validation. Training accuracy is averaged over each epoch "
                              "while the model improves, so early on it lies below validation accuracy.")
@@ -117,7 +117,7 @@ else:
     st.session_state["train_result"] = (request, snap, models)
 for bar in snap.bars:
     bars.setdefault(bar.label, progress.empty()).progress(bar.done / bar.total, text=bar.text)
-progress.caption(f"done: {sum(b.total for b in snap.bars)} epochs over {len(snap.bars)} runs")
+progress.caption(f"done: {len(snap.bars)} runs finished ({sum(c.epochs for c in request.trainings())} epochs trained)")
 note_box.empty()
 if snap.error:
     st.error(f"Training stopped with an error: {snap.error}. Try a smaller learning rate or model, or press Train again.")

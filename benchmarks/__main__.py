@@ -33,11 +33,11 @@ def check(ratio: float, limit: float) -> str:
 # ------------------------------------------------------------------ training
 def bench_training(repeats: int = 2) -> None:
     import torch
+    import torch.nn.functional as F
     from torch.utils.flop_counter import FlopCounterMode
 
     from benchmarks.reference import naive_vit, torch_layer_vit, train_reference
     from transformer.train import TrainConfig, build_model, train_classifier, training_data
-    import torch.nn.functional as F
 
     torch.set_num_threads(os.cpu_count() or 1)
     config = TrainConfig()
@@ -65,9 +65,27 @@ def bench_training(repeats: int = 2) -> None:
     t_naive, acc_naive = results["naive"]
     t_layer, acc_layer = results["layer"]
     add("training", "default 50-epoch run (package, fused attention)", f"{t_ours:.2f} s", "", "")
-    add("training", "validation accuracy after 50 epochs", f"{acc:.2%}", f"naive {acc_naive:.2%}", f"≥ 95%: {'PASS' if acc >= 0.95 else 'FAIL'}")
-    add("training", "time vs naive ViT (2x2 patches, d64, 4 heads, batch 64)", f"{t_ours / t_naive:.2f}×", f"naive {t_naive:.2f} s", check(t_ours / t_naive, 0.5))
-    add("training", "time vs same model from nn.TransformerEncoderLayer", f"{t_ours / t_layer:.2f}×", f"layer {t_layer:.2f} s (acc {acc_layer:.1%})", check(t_ours / t_layer, 1.1))
+    add(
+        "training",
+        "validation accuracy after 50 epochs",
+        f"{acc:.2%}",
+        f"naive {acc_naive:.2%}",
+        f"≥ 95%: {'PASS' if acc >= 0.95 else 'FAIL'}",
+    )
+    add(
+        "training",
+        "time vs naive ViT (2x2 patches, d64, 4 heads, batch 64)",
+        f"{t_ours / t_naive:.2f}×",
+        f"naive {t_naive:.2f} s",
+        check(t_ours / t_naive, 0.5),
+    )
+    add(
+        "training",
+        "time vs same model from nn.TransformerEncoderLayer",
+        f"{t_ours / t_layer:.2f}×",
+        f"layer {t_layer:.2f} s (acc {acc_layer:.1%})",
+        check(t_ours / t_layer, 1.1),
+    )
 
     # work done: count the FLOPs of one optimiser step, times the steps of the run
     model = build_model(config)
@@ -83,15 +101,25 @@ def bench_training(repeats: int = 2) -> None:
     for _ in range(20):
         a @ a
     peak = 20 * 2 * 1024**3 / (time.perf_counter() - t0)
-    add("training", "achieved matmul FLOP/s (FLOPs counted / time)", f"{flops / t_ours / 1e9:.2f} GFLOP/s",
-        f"1024² matmul {peak / 1e9:.1f} GFLOP/s", f"{flops / t_ours / peak:.1%} of the machine's matmul rate")
+    add(
+        "training",
+        "achieved matmul FLOP/s (FLOPs counted / time)",
+        f"{flops / t_ours / 1e9:.2f} GFLOP/s",
+        f"1024² matmul {peak / 1e9:.1f} GFLOP/s",
+        f"{flops / t_ours / peak:.1%} of the machine's matmul rate",
+    )
 
 
 # ------------------------------------------------------------------ page latency
 PAGE_MAX = {
     "shapes": [("slider", "d_model", 4096), ("slider", "n_tokens", 512)],
     "self_attention": [("slider", "d_model", 64), ("slider", "d_k", 64), ("text_input", "sentence", "word " * 1000)],
-    "multi_head": [("slider", "batch", 8), ("slider", "tokens", 64), ("select_slider", "embdim", 1024), ("slider", "heads", 16)],
+    "multi_head": [
+        ("slider", "batch", 8),
+        ("slider", "tokens", 64),
+        ("select_slider", "embdim", 1024),
+        ("slider", "heads", 16),
+    ],
     "training": [],
     "why_attention": [("slider", "n_tokens", 256), ("select_slider", "kernel", 9), ("slider", "layers", 16)],
 }
@@ -122,16 +150,34 @@ def bench_latency() -> None:
         at.run()
         at.switch_page(f"views/{page}.py").run()
         t_def = median_rerun(at)
-        add("latency", f"{page}: rerun at defaults", f"{t_def * 1000:.1f} ms", f"{t_def / t_ref:.1f}× reference", check(t_def / t_ref, 8))
+        add(
+            "latency",
+            f"{page}: rerun at defaults",
+            f"{t_def * 1000:.1f} ms",
+            f"{t_def / t_ref:.1f}× reference",
+            check(t_def / t_ref, 8),
+        )
         if settings:
             for kind, key, value in settings:
                 widget = getattr(at, kind)(key=key)
                 widget.input(value) if kind == "text_input" else widget.set_value(value)
             at.run()
             t_max = median_rerun(at)
-            add("latency", f"{page}: rerun at maximum settings", f"{t_max * 1000:.1f} ms", f"{t_max / t_ref:.1f}× reference", "")
+            add(
+                "latency",
+                f"{page}: rerun at maximum settings",
+                f"{t_max * 1000:.1f} ms",
+                f"{t_max / t_ref:.1f}× reference",
+                "",
+            )
             t_cold = median_rerun(at, 7, clear=st.cache_data.clear)
-            add("latency", f"{page}: maximum, caches cleared (a new setting)", f"{t_cold * 1000:.1f} ms", f"{t_cold / t_ref:.1f}× reference", "")
+            add(
+                "latency",
+                f"{page}: maximum, caches cleared (a new setting)",
+                f"{t_cold * 1000:.1f} ms",
+                f"{t_cold / t_ref:.1f}× reference",
+                "",
+            )
 
 
 # ------------------------------------------------------------------ browser-based: cold start, memory, class load
@@ -175,9 +221,26 @@ def cold_start_once(pw, app: str) -> float:
     page = browser.new_page()
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port",
-                             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            app,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             try:
@@ -203,10 +266,20 @@ def bench_cold(repeats: int = 15) -> None:
             hellos.append(cold_start_once(pw, "benchmarks/hello_page.py"))
             apps.append(cold_start_once(pw, "app.py"))
     hello, app = statistics.median(hellos), statistics.median(apps)
-    add("cold start", f"streamlit run app.py to the landing page's first content (median of {repeats})", f"{app:.2f} s",
-        f"one-line page {hello:.2f} s", check(app / hello, 1.2) + f" ({app / hello:.2f}×)")
-    add("cold start", f"the same, fastest of {repeats}", f"{min(apps):.2f} s", f"one-line page {min(hellos):.2f} s",
-        f"{min(apps) / min(hellos):.2f}×")
+    add(
+        "cold start",
+        f"streamlit run app.py to the landing page's first content (median of {repeats})",
+        f"{app:.2f} s",
+        f"one-line page {hello:.2f} s",
+        check(app / hello, 1.2) + f" ({app / hello:.2f}×)",
+    )
+    add(
+        "cold start",
+        f"the same, fastest of {repeats}",
+        f"{min(apps):.2f} s",
+        f"one-line page {min(hellos):.2f} s",
+        f"{min(apps) / min(hellos):.2f}×",
+    )
 
 
 def visit_every_page(page, url: str, train: bool) -> None:
@@ -236,8 +309,13 @@ def bench_memory(sessions: int = 10) -> None:
             time.sleep(1)
             browser.close()
         verdict = f"≤ 690 MB: {'PASS' if rss.peak / 2**20 <= 690 else 'FAIL'}" if n == sessions else ""
-        add("memory", f"server peak RSS, {n} session(s) visiting every page (and training)", f"{rss.peak / 2**20:.0f} MB",
-            "Cloud's smallest tier: 690 MB", verdict)
+        add(
+            "memory",
+            f"server peak RSS, {n} session(s) visiting every page (and training)",
+            f"{rss.peak / 2**20:.0f} MB",
+            "Cloud's smallest tier: 690 MB",
+            verdict,
+        )
 
 
 def bench_class(sessions: int = 10) -> None:
@@ -260,6 +338,7 @@ def bench_class(sessions: int = 10) -> None:
                     def frame(payload):
                         if i not in received and isinstance(payload, bytes) and b"done: " in payload:
                             received[i] = time.perf_counter()
+
                     ws.on("framereceived", frame)
 
                 p.on("websocket", watch)
@@ -279,34 +358,63 @@ def bench_class(sessions: int = 10) -> None:
 
     one, one_drawn = press_train(1)
     many, many_drawn = press_train(sessions)
-    add("class load", f"{sessions} sessions press Train at once (same settings): all results received",
-        f"{many:.2f} s", f"one session {one:.2f} s", check(many / one, 2) + f" ({many / one:.2f}×)")
-    add("class load", f"the same, until the last of the {sessions} browsers on this machine had drawn it",
-        f"{many_drawn:.2f} s", f"one session {one_drawn:.2f} s", f"{many_drawn / one_drawn:.2f}×")
+    add(
+        "class load",
+        f"{sessions} sessions press Train at once (same settings): all results received",
+        f"{many:.2f} s",
+        f"one session {one:.2f} s",
+        check(many / one, 2) + f" ({many / one:.2f}×)",
+    )
+    add(
+        "class load",
+        f"the same, until the last of the {sessions} browsers on this machine had drawn it",
+        f"{many_drawn:.2f} s",
+        f"one session {one_drawn:.2f} s",
+        f"{many_drawn / one_drawn:.2f}×",
+    )
 
 
 # ------------------------------------------------------------------ report
 def machine() -> str:
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
     mem = next((int(line.split()[1]) / 2**20 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; "
-            f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; "
+        f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    )
 
 
 def main() -> None:
-    sections = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
-                "class": bench_class}
+    sections = {
+        "training": bench_training,
+        "latency": bench_latency,
+        "cold": bench_cold,
+        "memory": bench_memory,
+        "class": bench_class,
+    }
     chosen = [a for a in sys.argv[1:] if a in sections] or list(sections)
     t0 = time.perf_counter()
     for name in chosen:
         sections[name]()
     desc = machine()
-    lines = ["# Benchmark results", "", f"`.venv/bin/python -m benchmarks {' '.join(sys.argv[1:])}`".replace(" `", "`"),
-             f"on {time.strftime('%Y-%m-%d')}, {time.perf_counter() - t0:.0f} s in all.", "", f"Machine: {desc}.", "",
-             "Every ratio compares with a reference measured in the same run. Budgets from the performance issue.", "",
-             "| section | measure | value | reference | budget |", "|---|---|---|---|---|"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`.venv/bin/python -m benchmarks {' '.join(sys.argv[1:])}`".replace(" `", "`"),
+        f"on {time.strftime('%Y-%m-%d')}, {time.perf_counter() - t0:.0f} s in all.",
+        "",
+        f"Machine: {desc}.",
+        "",
+        "Every ratio compares with a reference measured in the same run. Budgets from the performance issue.",
+        "",
+        "| section | measure | value | reference | budget |",
+        "|---|---|---|---|---|",
+    ]
     lines += [f"| {' | '.join(r)} |" for r in rows]
     if set(chosen) == set(sections):
         RESULTS.write_text("\n".join(lines) + "\n")

@@ -25,7 +25,9 @@ class NaiveAttention(nn.Module):
 
     def forward(self, x):
         B, T, D = x.shape
-        split = lambda t: t.view(B, T, self.h, D // self.h).transpose(1, 2)  # (B, H, T, d)
+        def split(t):
+            return t.view(B, T, self.h, D // self.h).transpose(1, 2)  # (B, H, T, d)
+
         q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
         a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(D // self.h), dim=-1)  # (B, H, T, T)
         return self.o((a @ v).transpose(1, 2).reshape(B, T, D))
@@ -68,8 +70,10 @@ def naive_vit(d=64, h=4, layers=2):
 
 def torch_layer_vit(d=32, h=4, layers=2, mlp=2, patch=4):
     """The package's default architecture, its blocks built from nn.TransformerEncoderLayer instead."""
-    layer = lambda: nn.TransformerEncoderLayer(d, h, mlp * d, dropout=0.0, activation="gelu", batch_first=True,
-                                               norm_first=True)
+    def layer():
+        return nn.TransformerEncoderLayer(d, h, mlp * d, dropout=0.0, activation="gelu", batch_first=True,
+                                          norm_first=True)
+
     return _ViT(nn.Sequential(*(layer() for _ in range(layers))), d, patch=patch)
 
 

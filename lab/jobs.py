@@ -117,6 +117,12 @@ class JobRegistry:
         for config in [c for c, j in self._jobs.items() if j.done][: max(0, len(self._jobs) - self.keep)]:
             del self._jobs[config]
 
+    def clear(self) -> None:
+        """Forget every finished job (the tests start each page with none); jobs in progress stay."""
+        with self._lock:
+            for config in [c for c, j in self._jobs.items() if j.done]:
+                del self._jobs[config]
+
     def __len__(self) -> int:
         return len(self._jobs)
 

@@ -89,16 +89,21 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
     ui.chart(charts.digit_image(pixels, title=f"validation digit #{index}: a {label}"), into=left)
     ui.chart(charts.probability_bars(pred.probs[index].numpy(), label=label, pred=guess), into=right_col)
     verdict = "right" if label == guess else "wrong"
-    st.markdown(f"The model reads it as **{guess}** ({verdict}), with probability {float(pred.probs[index, guess]):.1%}.")
+    st.markdown(
+        f"The model reads it as **{guess}** ({verdict}), with probability {float(pred.probs[index, guess]):.1%}."
+    )
     attention = class_token_attention(model, trained, index)  # (layers, heads, g, g)
     ui.chart(charts.attention_over_digit(pixels, attention.numpy(), cell=ui.cell(12)))
     st.caption(
         "Where the class token looks: each panel is one head in one layer (both counted from 0, as in the "
         "coursework's code), the digit in grey and each patch tinted orange by the class token's attention to it "
         "(what is left goes to the class token itself). Look for heads that pick out the strokes that tell this digit "
-        "from its look-alikes, and for heads in the last layer that look almost everywhere.")
+        "from its look-alikes, and for heads in the last layer that look almost everywhere."
+    )
     matrix = confusion_matrix(pred.preds, pred.labels).numpy()
     ui.chart(charts.confusion_chart(matrix, cell=ui.cell(30)))
     off = matrix.sum() - matrix.trace()
-    st.caption(f"Rows are the true digit, columns the prediction. The blue diagonal counts the right answers; the "
-               f"{off} mistakes are the red cells off it; even a single mistake gets a clear red, and more are darker.")
+    st.caption(
+        f"Rows are the true digit, columns the prediction. The blue diagonal counts the right answers; the "
+        f"{off} mistakes are the red cells off it; even a single mistake gets a clear red, and more are darker."
+    )

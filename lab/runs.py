@@ -204,40 +204,54 @@ def frame(runs: dict[int, list[dict]]) -> pd.DataFrame:
 
 
 def final_metrics(runs: dict[int, list[dict]]) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"run": f"{n} epochs", "train loss": f"{r[n - 1]['train_loss']:.4f}", "train accuracy": f"{r[n - 1]['train_acc']:.2%}",
-         "validation loss": f"{r[n - 1]['val_loss']:.4f}", "validation accuracy": f"{r[n - 1]['val_acc']:.2%}",
-         "CPU time (s)": f"{r[n - 1]['cpu_seconds']:.2f}"}
-        for n, r in runs.items()]).set_index("run")
+    return pd.DataFrame(
+        [
+            {
+                "run": f"{n} epochs",
+                "train loss": f"{r[n - 1]['train_loss']:.4f}",
+                "train accuracy": f"{r[n - 1]['train_acc']:.2%}",
+                "validation loss": f"{r[n - 1]['val_loss']:.4f}",
+                "validation accuracy": f"{r[n - 1]['val_acc']:.2%}",
+                "CPU time (s)": f"{r[n - 1]['cpu_seconds']:.2f}",
+            }
+            for n, r in runs.items()
+        ]
+    ).set_index("run")
 
 
 def check_difference(snap: Snapshot, request: TrainingRequest) -> float:
     """Largest difference in any metric between the shortest run trained on its own and the start of the longest."""
     short, long = snap.check, snap.runs[request.longest][: request.counts[0]]
     metrics = ["train_loss", "train_acc", "val_loss", "val_acc"]
-    return max(abs(a[m] - b[m]) for a, b in zip(short, long) for m in metrics)
+    return max(abs(a[m] - b[m]) for a, b in zip(short, long, strict=True) for m in metrics)
 
 
 def epoch_one_note(runs: dict[int, list[dict]]) -> str:
     """Why training accuracy can start below validation accuracy, with this run's own numbers."""
     first = next(iter(runs.values()))[0]
     gap = "below" if first["train_acc"] < first["val_acc"] else "above"
-    return (f"Training accuracy is averaged over each epoch's batches while the model is still improving; validation "
-            f"accuracy is measured once, after the epoch. So at epoch 1 training accuracy ({first['train_acc']:.1%}) "
-            f"is {gap} validation accuracy ({first['val_acc']:.1%}), and the two curves compare fairly only once "
-            "learning slows.")
+    return (
+        f"Training accuracy is averaged over each epoch's batches while the model is still improving; validation "
+        f"accuracy is measured once, after the epoch. So at epoch 1 training accuracy ({first['train_acc']:.1%}) "
+        f"is {gap} validation accuracy ({first['val_acc']:.1%}), and the two curves compare fairly only once "
+        "learning slows."
+    )
 
 
 def comparison_sentence(vit: dict, cnn: dict, epochs: int) -> str:
     """The transformer-vs-CNN result in words, from the two final records (CPU time: the same work counted the
     same way, however busy the server was while each trained)."""
     gap = cnn["val_acc"] - vit["val_acc"]
+    leader = "the CNN" if gap > 0 else "the transformer"
     if abs(gap) < 1e-9:
         lead = "The two end level on the validation digits."
+    elif abs(gap) < 0.01:
+        lead = (f"Here {leader} ends ahead by {abs(gap):.1%} of the validation digits (one digit is 0.3%): a gap "
+                "this small can flip with the seed.")
     else:
-        lead = (f"Here {'the CNN' if gap > 0 else 'the transformer'} ends ahead by {abs(gap):.1%} of the validation "
-                "digits (one digit is 0.3%): a gap this small can flip with the seed.") if abs(gap) < 0.01 else (
-            f"Here {'the CNN' if gap > 0 else 'the transformer'} ends ahead by {abs(gap):.1%} of the validation digits.")
-    return (f"After {epochs} epochs: transformer **{vit['val_acc']:.1%}** validation accuracy, CNN "
-            f"**{cnn['val_acc']:.1%}**. {lead} CPU time each training used (its own thread, so other work on the "
-            f"server does not inflate it): transformer {vit['cpu_seconds']:.1f} s, CNN {cnn['cpu_seconds']:.1f} s.")
+        lead = f"Here {leader} ends ahead by {abs(gap):.1%} of the validation digits."
+    return (
+        f"After {epochs} epochs: transformer **{vit['val_acc']:.1%}** validation accuracy, CNN "
+        f"**{cnn['val_acc']:.1%}**. {lead} CPU time each training used (its own thread, so other work on the "
+        f"server does not inflate it): transformer {vit['cpu_seconds']:.1f} s, CNN {cnn['cpu_seconds']:.1f} s."
+    )

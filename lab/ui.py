@@ -103,11 +103,11 @@ def self_check(name: str, make_question) -> None:
             cols = st.columns(len(question.items))
             answers = [c.text_input(f"shape of {item.name}", key=f"{name}_q{seed}_{i}",
                                     placeholder=quiz.placeholder(len(item.shape)))
-                       for i, (c, item) in enumerate(zip(cols, question.items))]
+                       for i, (c, item) in enumerate(zip(cols, question.items, strict=True))]
             checked = st.form_submit_button("Check my answers")
         if checked:
             right = 0
-            for item, answer in zip(question.items, answers):
+            for item, answer in zip(question.items, answers, strict=True):
                 why = quiz.explain(item, quiz.parse_shape(answer), question.sizes)
                 if why is None:
                     right += 1
@@ -133,5 +133,12 @@ def exports(chart, name: str, *, csv: bytes | None = None, svg: bool = True) -> 
         cols[1].download_button("SVG", lambda: charts.to_svg(chart), file_name=f"{name}.svg", mime="image/svg+xml",
                                 icon=":material/draw:", key=f"{name}_svg", on_click="ignore")
     if csv is not None:
-        cols[2 if svg else 1].download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", icon=":material/table:",
-                                key=f"{name}_csv", on_click="ignore")
+        cols[2 if svg else 1].download_button(
+            "CSV",
+            csv,
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            icon=":material/table:",
+            key=f"{name}_csv",
+            on_click="ignore",
+        )

@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from lab.pages import PAGES as _PAGES  # noqa: E402
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -67,9 +68,34 @@ def settle(page, limit: float = 120.0) -> float:
     quiet = 0
     while quiet < 6 and time.monotonic() - t0 < limit:
         n = page.locator('[data-testid="stElementContainer"]').count()
-        busy = page.locator('[data-test-script-state="running"]').count() + page.locator('[data-testid="stSkeleton"]').count()
+        busy = (
+            page.locator('[data-test-script-state="running"]').count()
+            + page.locator('[data-testid="stSkeleton"]').count()
+        )
         quiet = quiet + 1 if (n and not busy) else 0
         page.wait_for_timeout(100)
+    return time.monotonic() - t0
+
+
+_COUNT_RUNS = """() => {
+  window.__labRuns = 0;
+  const seen = () => { if (document.querySelector('[data-test-script-state="running"]')) window.__labRuns++; };
+  if (!window.__labObserver) {
+    window.__labObserver = new MutationObserver(seen);
+    window.__labObserver.observe(document.body, {attributes: true, subtree: true, childList: true,
+                                                 attributeFilter: ['data-test-script-state']});
+  }
+}"""
+
+
+def rerun(page, action, limit: float = 120.0) -> float:
+    """Do ``action`` (a click, a key press) and wait until the script run it causes has started and finished: no
+    fixed sleep, and no race with a run that has not begun yet. Returns the seconds it took."""
+    t0 = time.monotonic()
+    page.evaluate(_COUNT_RUNS)
+    action()
+    page.wait_for_function("() => window.__labRuns > 0", timeout=limit * 1000)
+    settle(page, limit)
     return time.monotonic() - t0
 
 
@@ -79,6 +105,9 @@ def launch(playwright):
 
 def full_height(page) -> int:
     """Height of the app's scrolling main area (Streamlit scrolls inside it, not the window)."""
-    return int(page.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return m ? m.scrollHeight : document.body.scrollHeight; }"))
+    return int(
+        page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return m ? m.scrollHeight : document.body.scrollHeight; }"
+        )
+    )

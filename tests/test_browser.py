@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from scripts.browser import CHROMIUM, PAGES, launch, settle, streamlit_server
+from scripts.browser import CHROMIUM, PAGES, launch, rerun, settle, streamlit_server
 
 REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
 
@@ -75,9 +75,7 @@ def test_every_page_through_the_navigation(app, page):
     for i in range(links.count()):
         link = page.locator('[data-testid="stSidebarNavLink"]').nth(i)
         href = link.get_attribute("href") or ""
-        link.click()
-        page.wait_for_timeout(300)
-        settle(page)
+        rerun(page, link.click)
         name = href.rstrip("/").split("/")[-1]
         assert page.locator('[data-testid="stException"]').count() == 0, f"exception on {href}"
         assert page.locator("h1").count() >= 1, f"no title on {href}"
@@ -93,9 +91,7 @@ def test_a_slider_changes_the_shape(app, page):
     assert "[768, 6]" in main_text(page)
     thumb = page.get_by_role("slider").first  # d_model
     thumb.focus()
-    thumb.press("ArrowRight")
-    page.wait_for_timeout(500)
-    settle(page)
+    rerun(page, lambda: thumb.press("ArrowRight"))
     text = main_text(page)
     assert "[769, 6]" in text and "[769, 769]" in text
 
@@ -121,9 +117,7 @@ def test_html_in_the_sentence_stays_text(app, page):
     settle(page)
     box = page.get_by_label("Sentence", exact=True).and_(page.locator("input"))
     box.fill('<img src=x onerror=alert(1)> <script>alert(2)</script> <b>bold</b>')
-    box.press("Enter")
-    page.wait_for_timeout(500)
-    settle(page)
+    rerun(page, lambda: box.press("Enter"))
     assert page.dialogs == []
     assert page.locator('[data-testid="stMain"] img[src="x"]').count() == 0
     assert page.locator('[data-testid="stMain"] b:text-is("bold")').count() == 0
@@ -151,16 +145,13 @@ def test_own_sentence_then_toggles_and_sliders_do_not_crash(app, page):
     settle(page)
     for text in ("my own sentence here", "a second and longer sentence of mine"):
         sentence_box(page).fill(text)
-        sentence_box(page).press("Enter")
-        settle(page)
+        rerun(page, lambda: sentence_box(page).press("Enter"))
         no_exception(page)
-        page.get_by_text("causal mask", exact=True).click()
-        settle(page)
+        rerun(page, page.get_by_text("causal mask", exact=True).click)
         no_exception(page)
         slider = page.get_by_role("slider").first  # d_model
         slider.focus()
-        slider.press("ArrowRight")
-        settle(page)
+        rerun(page, lambda s=slider: s.press("ArrowRight"))
         no_exception(page)
     assert "a | second | and | longer" in main_text(page)
 
@@ -188,22 +179,22 @@ def test_a_link_opened_first_on_a_fresh_server(app, tmp_path, path, expect):
     assert "Traceback" not in log, log
 
 
+def go(page, title: str) -> None:
+    """Through the sidebar, as a student does."""
+    rerun(page, page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click)
+
+
 def test_settings_survive_a_trip_through_the_sidebar(app, page):
     page.goto(f"{app[0]}/self_attention")
     settle(page)
     sentence_box(page).fill("attention is all you need")
-    sentence_box(page).press("Enter")
-    settle(page)
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="1. Shapes").click()
-    settle(page)
-    page.get_by_text("rows: X is [tokens, d_model]").click()
-    settle(page)
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="2. Self-attention").click()
-    settle(page)
+    rerun(page, lambda: sentence_box(page).press("Enter"))
+    go(page, "1. Shapes")
+    rerun(page, page.get_by_text("rows: X is [tokens, d_model]").click)
+    go(page, "2. Self-attention")
     assert sentence_box(page).input_value() == "attention is all you need"
     assert "sentence=attention" in page.url  # the link shows the settings again
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="1. Shapes").click()
-    settle(page)
+    go(page, "1. Shapes")
     assert page.get_by_role("radio", name="rows: X is [tokens, d_model] (PyTorch)").is_checked()
     assert "layout=rows" in page.url
 
@@ -224,15 +215,12 @@ def test_results_always_say_which_settings_made_them(app, page):
     press_train(page)
     assert "Final metrics" in main_text(page) and "earlier settings" not in main_text(page)
     # away and back: the form and the link show the run's settings again, and its results
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="1. Shapes").click()
-    settle(page)
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="4. Train").click()
-    settle(page)
+    go(page, "1. Shapes")
+    go(page, "4. Train")
     assert page.get_by_label("seed").input_value() == "2" and "seed=2" in page.url
     assert "Final metrics" in main_text(page) and "earlier settings" not in main_text(page)
     # a preset changes the form: the results are marked as coming from the earlier settings
-    page.get_by_role("button", name="Overfitting").click()
-    settle(page)
+    rerun(page, page.get_by_role("button", name="Overfitting").click)
     text = main_text(page)
     assert "The results below come from earlier settings" in text and "train_fraction: 1.0 → 0.05" in text
 
@@ -266,8 +254,7 @@ def test_projector_mode_in_a_lecture_hall(app, tmp_path):
     box = bar.bounding_box()
     assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720, box
     p.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
-    p.locator('[data-testid="stSidebarNavLink"]', has_text="2. Self-attention").click()
-    settle(p)
+    go(p, "2. Self-attention")
     assert p.get_by_role("switch", name="Projector mode").is_checked() and "projector=1" in p.url
     context.close()
 

@@ -77,10 +77,43 @@ def test_training_curves_one_panel_per_run():
         assert len(values) == 10 and {v["split"] for v in values} == {"train", "validation"}
 
 
-def test_every_builder_returns_an_altair_chart():
-    c = charts.bars(["a"], [1.0], title="t", x_title="x", y_title="y")
-    assert isinstance(c, alt.TopLevelMixin)
-    with pytest.raises(Exception):
+def one_of_each() -> dict:
+    """Every public chart builder in lab/charts.py, called once with small plain numbers."""
+    rng = np.random.default_rng(0)
+    records = pd.DataFrame({"run": ["2 epochs"] * 2, "epoch": [1, 2], "train_loss": [2.0, 1.0], "val_loss": [2.1, 1.2],
+                            "train_acc": [0.3, 0.6], "val_acc": [0.4, 0.5]})
+    models = records.drop(columns="run").assign(model="CNN")
+    return {
+        "heatmap": charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"]),
+        "bars": charts.bars(["a"], [1.0], title="t", x_title="x", y_title="y"),
+        "shape_diagram": charts.shape_diagram([("A", (2, 3), "B", (3, 4), "C", (2, 4))]),
+        "cost_curve": charts.cost_curve([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2),
+        "softmax_peak_chart": charts.softmax_peak_chart([1, 2], [0.3, 0.3], [0.3, 0.5], n_tokens=16, d_k=2),
+        "head_maps": charts.head_maps(rng.random((2, 3, 3))),
+        "training_curves": charts.training_curves(records, "acc", title="t"),
+        "comparison_figure": charts.comparison_figure(records),
+        "live_curves": charts.live_curves(records),
+        "receptive_field_chart": charts.receptive_field_chart([1, 2], [8, 8], [3, 5], n_tokens=8, kernel=3),
+        "digit_image": charts.digit_image(rng.random((8, 8))),
+        "probability_bars": charts.probability_bars(np.full(10, 0.1), label=3, pred=5),
+        "attention_over_digit": charts.attention_over_digit(rng.random((8, 8)), rng.random((1, 2, 2, 2))),
+        "confusion_chart": charts.confusion_chart(np.eye(10, dtype=int)),
+        "model_comparison": charts.model_comparison(models),
+    }
+
+
+def test_every_builder_returns_a_valid_altair_chart():
+    import inspect
+
+    built = one_of_each()
+    public = {name for name, f in inspect.getmembers(charts, inspect.isfunction)
+              if f.__module__ == charts.__name__ and not name.startswith("_")}
+    returns_charts = public - {"token_labels", "to_png", "to_svg", "projector_style"}
+    assert returns_charts == set(built)  # a new builder gets a line in one_of_each()
+    for name, chart in built.items():
+        assert isinstance(chart, alt.TopLevelMixin), name
+        spec(chart)  # validates against the Vega-Lite schema
+    with pytest.raises(ValueError):
         charts.heatmap(np.eye(2), ["a"], ["a", "b"])  # labels must match the matrix
 
 

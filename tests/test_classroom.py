@@ -6,20 +6,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import charts
-from conftest import ROOT
 
-TIMEOUT = 120
+from conftest import open_page
 
 
 def page_with(name: str, params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page(f"views/{name}.py")
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(name, params)
 
 
 # (page, widget kind, key, value to set, text in the URL)
@@ -33,7 +25,7 @@ ROUND_TRIPS = [
     ("multi_head", "slider", "tokens", 17, "17"),
     ("why_attention", "select_slider", "kernel", 7, "7"),
     ("why_attention", "slider", "layers", 3, "3"),
-    ("training", "number_input", "epochs_c", 20, "20"),
+    ("training", "number_input", "epochs_c", 3, "3"),
     ("training", "select_slider", "d_model", 16, "16"),
 ]
 
@@ -43,7 +35,11 @@ def test_url_round_trip(page, kind, key, value, text):
     at = page_with(page)
     widget = getattr(at, kind)(key=key)
     widget.input(value) if kind == "text_input" else widget.set_value(value)
-    if page == "training":  # form widgets count once the form is submitted
+    if page == "training":  # form widgets count once the form is submitted: a tiny run, not 10/30/50 epochs
+        for k, v in {"epochs_a": 1, "epochs_b": 2, "epochs_c": 3}.items():
+            if k != key:
+                at.number_input(key=k).set_value(v)
+        at.select_slider(key="n_layers").set_value(1)
         next(b for b in at.button if b.label == "Train").click()
     at.run()
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
@@ -123,7 +119,7 @@ def test_self_check_right_answers_score_once():
     at = page_with("shapes")
     question = quiz.shapes_question(0)
     n = len(question.items)
-    for item, box in zip(question.items, [t for t in at.text_input if t.key.startswith("shapes_q0_")]):
+    for item, box in zip(question.items, [t for t in at.text_input if t.key.startswith("shapes_q0_")], strict=True):
         box.input(" ".join(map(str, item.shape)))  # space-separated, as students also type it
     next(b for b in at.button if b.label == "Check my answers").click()
     at.run()

@@ -7,7 +7,9 @@ from transformer.model import ModelConfig, PatchClassifier, count_parameters
 @pytest.mark.parametrize("patch,heads,layers", [(4, 4, 2), (2, 2, 1), (1, 1, 1), (8, 8, 3)])
 def test_fused_and_explicit_attention_agree(patch, heads, layers):
     torch.manual_seed(0)
-    model = PatchClassifier(ModelConfig(patch_size=patch, d_model=16 if heads != 8 else 32, n_heads=heads, n_layers=layers))
+    model = PatchClassifier(
+        ModelConfig(patch_size=patch, d_model=16 if heads != 8 else 32, n_heads=heads, n_layers=layers)
+    )
     patches = torch.rand(3, model.config.n_patches, patch * patch)
     model.set_fused(True)
     fused = model(patches)
@@ -23,7 +25,7 @@ def test_fused_and_explicit_attention_agree(patch, heads, layers):
     model.set_fused(False)
     model.zero_grad()
     model(patches).square().sum().backward()
-    for a, p in zip(g_fused, model.parameters()):
+    for a, p in zip(g_fused, model.parameters(), strict=True):
         torch.testing.assert_close(a, p.grad, atol=1e-4, rtol=1e-3)
 
 
@@ -44,8 +46,11 @@ def test_the_attention_is_ours_not_torchs():
 
 @pytest.mark.parametrize(
     "kw,match",
-    [(dict(d_model=30, n_heads=4), "4 heads cannot split"), (dict(patch_size=3), "patch_size 3 does not divide"),
-     (dict(n_layers=0), "n_layers must be at least 1")],
+    [
+        (dict(d_model=30, n_heads=4), "4 heads cannot split"),
+        (dict(patch_size=3), "patch_size 3 does not divide"),
+        (dict(n_layers=0), "n_layers must be at least 1"),
+    ],
 )
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):

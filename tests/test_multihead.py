@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transformer.multihead import check_heads, head_counts, multi_head_attention
+from transformer.multihead import check_against_torch, check_heads, head_counts, multi_head_attention
 
 
 def weights(E, seed):
@@ -38,6 +38,11 @@ def test_against_torch_multihead_attention(B, T, E, H, causal):
     out, att = mha(tokens, tokens, tokens, attn_mask=mask, need_weights=True, average_attn_weights=False)
     torch.testing.assert_close(ours.attmat_mh, att, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(mha.out_proj(ours.zis), out, atol=1e-5, rtol=1e-4)
+    # the package's own check (what page 3 shows) agrees with this hand-built one
+    check = check_against_torch(tokens, wq, wk, wv, mha.out_proj.weight.detach().T, H, causal=causal)
+    assert check.weights_diff < 1e-5 and check.output_diff < 1e-5
+    torch.testing.assert_close(check.output, out)
+
 
 
 @pytest.mark.parametrize("B,T,E,H", CASES)
@@ -45,7 +50,9 @@ def test_against_torch_multihead_attention(B, T, E, H, causal):
 def test_against_scaled_dot_product_attention(B, T, E, H, causal):
     tokens = torch.randn(B, T, E, generator=torch.Generator().manual_seed(1))
     r = multi_head_attention(tokens, *weights(E, 2), n_heads=H, causal=causal)
-    to_heads = lambda t: t.transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D)
+    def to_heads(t):
+        return t.transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D)
+
     ref = F.scaled_dot_product_attention(to_heads(r.qis_mh), to_heads(r.kis_mh), to_heads(r.vis_mh), is_causal=causal)
     torch.testing.assert_close(r.zis_mh, ref.transpose(1, 2), atol=1e-5, rtol=1e-4)
 

@@ -7,18 +7,8 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
-
-TIMEOUT = 120
-
-
-def open_page(name: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    if name:
-        at.switch_page(f"views/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from conftest import ROOT, open_page
+from conftest import run as settle
 
 
 def text_of(at: AppTest) -> str:
@@ -29,12 +19,6 @@ def text_of(at: AppTest) -> str:
     parts += [df.value.to_string() for df in list(at.dataframe) + list(at.table)]
     parts += [link.proto.label for link in at.get("page_link")]
     return "\n".join(str(p) for p in parts)
-
-
-def settle(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 # ---------------------------------------------------------------- home
@@ -56,15 +40,14 @@ def test_home_does_not_import_torch():
 
 
 def test_home_warms_torch_up_in_the_background():
-    code = ("import sys, time; from streamlit.testing.v1 import AppTest; from lab import runtime; at = AppTest.from_file('app.py'); "
-            "t = time.perf_counter(); at.run(); took = time.perf_counter() - t; assert not at.exception; "
-            "runtime._warm_up_thread.join(120); print(round(took, 3), 'torch' in sys.modules)")
+    code = ("import sys; from streamlit.testing.v1 import AppTest; from lab import runtime; "
+            "at = AppTest.from_file('app.py'); at.run(); assert not at.exception; "
+            "runtime._warm_up_thread.join(120); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
                          env={**os.environ, "LAB_WARM_UP": "1"})
     assert out.returncode == 0, out.stderr
-    took, loaded = out.stdout.strip().splitlines()[-1].split()
-    assert loaded == "True"  # torch is ready for the first teaching page
-    assert float(took) < 1.0  # and the landing page did not wait for it (importing torch alone takes ~1 s)
+    assert out.stdout.strip().splitlines()[-1] == "True"  # torch is ready for the first teaching page
+    # (that the landing page does not wait for it is timed by `python -m benchmarks cold`, not here)
 
 
 # ---------------------------------------------------------------- 1. shapes
@@ -198,7 +181,8 @@ def test_multi_head_heads_that_do_not_divide():
     assert shapes["qis"] == "[1, 5, 768]" and "heads must divide" in shapes["qis_mh"]
 
 
-@pytest.mark.parametrize("batch,tokens,embdim,heads", [(1, 1, 8, 1), (8, 64, 1024, 64), (8, 64, 1024, 16), (3, 7, 96, 12)])
+@pytest.mark.parametrize("batch,tokens,embdim,heads",
+                         [(1, 1, 8, 1), (8, 64, 1024, 64), (8, 64, 1024, 16), (3, 7, 96, 12)])
 def test_multi_head_extremes(batch, tokens, embdim, heads):
     at = open_page("multi_head")
     for key, value in (("batch", batch), ("tokens", tokens), ("heads", heads)):

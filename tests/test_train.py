@@ -30,7 +30,7 @@ def test_same_config_same_records():
 def test_fused_and_explicit_training_agree():
     fused = list(train_classifier(SMALL.replace(epochs=2)))
     explicit = list(train_classifier(SMALL.replace(epochs=2, fused=False)))
-    for a, b in zip(fused, explicit):
+    for a, b in zip(fused, explicit, strict=True):
         assert abs(a.val_loss - b.val_loss) < 1e-3 and abs(a.train_loss - b.train_loss) < 1e-3
 
 
@@ -75,9 +75,15 @@ def test_train_fraction_uses_fewer_images():
 
 @pytest.mark.parametrize(
     "kw,match",
-    [(dict(epochs=0), "epochs must be at least 1"), (dict(lr=0), "learning rate"), (dict(schedule="step"), "schedule"),
-     (dict(d_model=30), "heads cannot split"), (dict(batch_size=-4), "batch_size"), (dict(train_fraction=0), "train_fraction"),
-     (dict(seed=-1), "seed")],
+    [
+        (dict(epochs=0), "epochs must be at least 1"),
+        (dict(lr=0), "learning rate"),
+        (dict(schedule="step"), "schedule"),
+        (dict(d_model=30), "heads cannot split"),
+        (dict(batch_size=-4), "batch_size"),
+        (dict(train_fraction=0), "train_fraction"),
+        (dict(seed=-1), "seed"),
+    ],
 )
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):

@@ -5,9 +5,12 @@ One idea per module:
 - ``shapes``    -- the shape of every tensor in self-attention, and what it costs (coursework Q1)
 - ``attention`` -- single-head self-attention, step by step (coursework Q2.1)
 - ``multihead`` -- multi-head attention written with einsum, the coursework's variable names (Q3.1)
-- ``model``     -- a transformer block and a small patch classifier built from those pieces
+- ``text``      -- a sentence to tokens to seeded vectors, for the step-by-step page (Q2.1)
+- ``model``     -- a transformer block, a small patch classifier built from those pieces, and a CNN baseline
 - ``data``      -- the 8x8 handwritten digits, shipped with the repo, cut into patch tokens
 - ``train``     -- a deterministic training loop that yields one record per epoch (Q3.2)
+- ``analysis``  -- inside a trained classifier: predictions, confusion matrix, the class token's attention
+- ``receptive`` -- receptive field of attention and convolution layers, measured with gradients (Q2.3)
 
 This file imports nothing heavy, so ``import transformer`` stays cheap; import the submodules you need.
 The package never imports streamlit and never prints.

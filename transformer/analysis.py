@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .data import N_CLASSES
 from .model import PatchClassifier
-from .train import TrainConfig, training_data
+from .train import Classifier, TrainConfig, training_data
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Predictions:
 
 
 @torch.no_grad()
-def predict(model, config: TrainConfig) -> Predictions:
+def predict(model: Classifier, config: TrainConfig) -> Predictions:
     """The model's class probabilities for every validation digit."""
     model.eval()
     _, _, x_val, y_val = training_data(config)

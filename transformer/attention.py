@@ -30,10 +30,6 @@ class AttentionSteps:
     output: Tensor  # (T_query, d_v): weights v
     mask: Tensor | None  # (T_query, T_key) bool, True where a query may not look (causal), else None
 
-    @property
-    def d_k(self) -> int:
-        return self.q.shape[-1]
-
     def weighted_values(self, query: int) -> Tensor:
         """Step 4 for one query token: each value vector times its weight, (T_key, d_v). Summing gives output[query]."""
         return self.weights[query, :, None] * self.v
@@ -44,7 +40,9 @@ def causal_mask(n_tokens: int, device=None) -> Tensor:
     return torch.ones(n_tokens, n_tokens, dtype=torch.bool, device=device).triu(diagonal=1)
 
 
-def self_attention_steps(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, causal: bool = False, scale: bool = True) -> AttentionSteps:
+def self_attention_steps(
+    x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, causal: bool = False, scale: bool = True
+) -> AttentionSteps:
     """Self-attention of the tokens in ``x`` [T, d_model] with projections ``w_*`` [d_model, d_k]."""
     rank("x", x, 2, "[n_tokens, d_model]")
     for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v)):

@@ -1,7 +1,10 @@
 """Coursework Q3.1: multi-head attention written with einsum, with the coursework's variable names.
 
-Index letters in the einsum strings: B batch, S query token, T key token, E embedding (d_model),
-H output feature of a projection, C head, D feature within a head (d_head = E / n_heads).
+Index letters in the einsum strings, exactly as they appear below: B batch, S query token, T key token,
+E embedding feature (d_model of them), C head (n_heads of them), H projected feature: one of d_model in qis, kis
+and vis, and one of d_head = d_model / n_heads within a head in the ``*_mh`` tensors.
+
+Sizes have one name each here: batch, n_tokens, d_model, n_heads, d_head.
 """
 from __future__ import annotations
 
@@ -28,52 +31,80 @@ class MultiHeadSteps:
     zis_mh: Tensor  # (B, T, n_heads, d_head): each head's weighted sum of values
     zis: Tensor  # (B, T, E): heads concatenated again
 
-    @property
-    def n_heads(self) -> int:
-        return self.qis_mh.shape[2]
+
+def head_counts(d_model: int, limit: int | None = None) -> list[int]:
+    """The head counts that split ``d_model`` evenly (every head gets a whole number of features)."""
+    return divisors(positive_int("d_model", d_model), limit)
 
 
-def head_counts(embed_dim: int, limit: int | None = None) -> list[int]:
-    """The head counts that split ``embed_dim`` evenly (every head gets a whole number of features)."""
-    return divisors(positive_int("embed_dim", embed_dim), limit)
-
-
-def check_heads(embed_dim: int, n_heads: int) -> int:
-    """d_head = embed_dim // n_heads, or ValueError naming the head counts that would work."""
-    embed_dim = positive_int("embedding size", embed_dim)
+def check_heads(d_model: int, n_heads: int) -> int:
+    """d_head = d_model // n_heads, or ValueError naming the head counts that would work."""
+    d_model = positive_int("embedding size", d_model)
     n_heads = positive_int("n_heads", n_heads)
-    if embed_dim % n_heads:
-        works = ", ".join(str(h) for h in head_counts(embed_dim, limit=64))
+    if d_model % n_heads:
+        works = ", ".join(str(h) for h in head_counts(d_model, limit=64))
         raise ValueError(
-            f"{n_heads} heads cannot split an embedding of size {embed_dim}: {embed_dim} / {n_heads} = "
-            f"{embed_dim / n_heads:.2f} is not a whole number of features per head. "
-            f"Head counts that work for {embed_dim}: {works}."
+            f"{n_heads} heads cannot split an embedding of size {d_model}: {d_model} / {n_heads} = "
+            f"{d_model / n_heads:.2f} is not a whole number of features per head. "
+            f"Head counts that work for {d_model}: {works}."
         )
-    return embed_dim // n_heads
+    return d_model // n_heads
 
 
-def multi_head_attention(tokens: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, n_heads: int, causal: bool = False) -> MultiHeadSteps:
+def multi_head_attention(
+    tokens: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, n_heads: int, causal: bool = False
+) -> MultiHeadSteps:
     """Multi-head self-attention of ``tokens`` [B, T, E] with projections ``w_*`` [E, E] applied as tokens @ w."""
-    rank("tokens", tokens, 3, "[batch, n_tokens, embed_dim]")
-    batch, token_num, embdim = tokens.shape
+    rank("tokens", tokens, 3, "[batch, n_tokens, d_model]")
+    batch, n_tokens, d_model = tokens.shape
     for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v)):
-        rank(name, w, 2, "[embed_dim, embed_dim]")
-        if tuple(w.shape) != (embdim, embdim):
-            raise ValueError(f"{name} must be [{embdim}, {embdim}] to match the tokens' embedding size, got {list(w.shape)}.")
-    headdim = check_heads(embdim, n_heads)
+        rank(name, w, 2, "[d_model, d_model]")
+        if tuple(w.shape) != (d_model, d_model):
+            raise ValueError(
+                f"{name} must be [{d_model}, {d_model}] to match the tokens' embedding size, got {list(w.shape)}."
+            )
+    d_head = check_heads(d_model, n_heads)
 
     qis = torch.einsum("BSE,EH->BSH", tokens, w_q)  # (B, T, E)
     kis = torch.einsum("BTE,EH->BTH", tokens, w_k)  # (B, T, E)
     vis = torch.einsum("BTE,EH->BTH", tokens, w_v)  # (B, T, E)
-    qis_mh = qis.view(batch, token_num, n_heads, headdim)  # (B, T, n_heads, d_head)
-    kis_mh = kis.view(batch, token_num, n_heads, headdim)  # (B, T, n_heads, d_head)
-    vis_mh = vis.view(batch, token_num, n_heads, headdim)  # (B, T, n_heads, d_head)
+    qis_mh = qis.view(batch, n_tokens, n_heads, d_head)  # (B, T, n_heads, d_head)
+    kis_mh = kis.view(batch, n_tokens, n_heads, d_head)  # (B, T, n_heads, d_head)
+    vis_mh = vis.view(batch, n_tokens, n_heads, d_head)  # (B, T, n_heads, d_head)
 
     scoremat_mh = torch.einsum("BSCH,BTCH->BCST", qis_mh, kis_mh)  # (B, n_heads, T_query, T_key)
-    logits = scoremat_mh / math.sqrt(headdim)
+    logits = scoremat_mh / math.sqrt(d_head)
     if causal:
-        logits = logits.masked_fill(causal_mask(token_num, tokens.device), float("-inf"))
+        logits = logits.masked_fill(causal_mask(n_tokens, tokens.device), float("-inf"))
     attmat_mh = logits.softmax(dim=-1)  # (B, n_heads, T_query, T_key); each row sums to 1
     zis_mh = torch.einsum("BCST,BTCH->BSCH", attmat_mh, vis_mh)  # (B, T, n_heads, d_head)
-    zis = zis_mh.reshape(batch, token_num, n_heads * headdim)  # (B, T, E)
+    zis = zis_mh.reshape(batch, n_tokens, n_heads * d_head)  # (B, T, E)
     return MultiHeadSteps(qis, kis, vis, qis_mh, kis_mh, vis_mh, scoremat_mh, attmat_mh, zis_mh, zis)
+
+
+@dataclass(frozen=True)
+class TorchCheck:
+    """This module's multi-head attention against ``torch.nn.MultiheadAttention`` given the same weights."""
+
+    weights_diff: float  # largest |difference| between the attention weights, every head
+    output_diff: float  # largest |difference| between the outputs, after the output projection
+    output: Tensor  # (B, T, E): PyTorch's output
+
+
+@torch.no_grad()
+def check_against_torch(
+    tokens: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, w_o: Tensor, n_heads: int, causal: bool = False
+) -> TorchCheck:
+    """Give ``nn.MultiheadAttention`` (no biases) the same W_Q, W_K, W_V and output projection ``w_o`` [E, E]
+    and compare: PyTorch applies x @ in_proj_weight.T, so in_proj_weight = cat([W_Q, W_K, W_V], 1).T, and its
+    out_proj computes z @ out_proj.weight.T, so out_proj.weight = w_o.T."""
+    ours = multi_head_attention(tokens, w_q, w_k, w_v, n_heads, causal=causal)
+    n_tokens, d_model = tokens.shape[1], tokens.shape[2]
+    # skip_init: no random initialisation, the weights are overwritten next
+    mha = torch.nn.utils.skip_init(torch.nn.MultiheadAttention, d_model, n_heads, bias=False, batch_first=True)
+    mha.in_proj_weight.copy_(torch.cat([w_q, w_k, w_v], dim=1).T)  # (3E, E)
+    mha.out_proj.weight.copy_(w_o.T)  # (E, E)
+    mask = causal_mask(n_tokens, tokens.device) if causal else None
+    out, att = mha(tokens, tokens, tokens, attn_mask=mask, need_weights=True, average_attn_weights=False)
+    mine = ours.zis @ w_o  # (B, T, E): the same output projection on our concatenated heads
+    return TorchCheck(float((ours.attmat_mh - att).abs().max()), float((mine - out).abs().max()), out)

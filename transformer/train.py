@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,7 @@ from ._checks import positive_int
 from .data import digits_split, patchify
 from .model import ModelConfig, PatchClassifier, SmallCNN
 
+Classifier = PatchClassifier | SmallCNN  # what config.model builds: the transformer or the CNN baseline
 SCHEDULES = ("constant", "cosine")
 MODELS = ("transformer", "cnn")
 
@@ -62,7 +63,7 @@ class TrainConfig:
         return ModelConfig(patch_size=self.patch_size, d_model=self.d_model, n_heads=self.n_heads,
                            n_layers=self.n_layers, mlp_ratio=self.mlp_ratio, fused=self.fused)
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         return TrainConfig(**{**asdict(self), **changes})
 
 
@@ -94,7 +95,7 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
 _INIT_LOCK = threading.Lock()  # the global RNG seeds the weights: one model is initialised at a time
 
 
-def build_model(config: TrainConfig) -> PatchClassifier | SmallCNN:
+def build_model(config: TrainConfig) -> Classifier:
     """The classifier with its seeded initial weights (safe to call from several threads at once)."""
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
@@ -116,16 +117,16 @@ def training_data(config: TrainConfig):
 
 
 @torch.no_grad()
-def evaluate(model: PatchClassifier, patches: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy 0..1) of ``model`` on the given patches."""
+def evaluate(model: Classifier, inputs: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy 0..1) of ``model`` on the given inputs (patch tokens, or images for the CNN)."""
     model.eval()
-    logits = model(patches)
+    logits = model(inputs)
     loss = F.cross_entropy(logits, labels).item()
     acc = (logits.argmax(-1) == labels).float().mean().item()
     return loss, acc
 
 
-def train_classifier(config: TrainConfig = TrainConfig(), model: PatchClassifier | None = None) -> Iterator[EpochRecord]:
+def train_classifier(config: TrainConfig = TrainConfig(), model: Classifier | None = None) -> Iterator[EpochRecord]:
     """Train and yield one EpochRecord after every epoch. Pass ``model`` to keep a handle on the weights."""
     model = build_model(config) if model is None else model
     x_train, y_train, x_val, y_val = training_data(config)

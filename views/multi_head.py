@@ -2,10 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts
-from lab import quiz
-from lab import links, ui
-from transformer.multihead import check_heads, multi_head_attention
+from lab import charts, links, quiz, ui
+from transformer.multihead import check_against_torch, check_heads, multi_head_attention
 
 MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays quick
 
@@ -50,25 +48,17 @@ AXES = {
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def compute(batch: int, n_tokens: int, embdim: int, headcnt: int, causal: bool, seed: int = 0):
-    """Run the package's multi-head attention and torch.nn.MultiheadAttention on the same seeded numbers."""
+    """The package's multi-head attention on seeded numbers, checked against torch.nn.MultiheadAttention."""
     import torch
-    from torch import nn
 
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randn(batch, n_tokens, embdim, generator=g)  # (B, T, E)
-    wq, wk, wv = (torch.randn(embdim, embdim, generator=g) / embdim**0.5 for _ in range(3))  # (E, E) each
+    wq, wk, wv, wo = (torch.randn(embdim, embdim, generator=g) / embdim**0.5 for _ in range(4))  # (E, E) each
     r = multi_head_attention(tokens, wq, wk, wv, headcnt, causal=causal)
-    # skip_init: no random initialisation, the weights are overwritten next
-    mha = torch.nn.utils.skip_init(nn.MultiheadAttention, embdim, headcnt, bias=False, batch_first=True)
-    with torch.no_grad():
-        mha.in_proj_weight.copy_(torch.cat([wq, wk, wv], dim=1).T)  # torch applies x @ in_proj_weight.T
-        mha.out_proj.weight.copy_(torch.randn(embdim, embdim, generator=g) / embdim**0.5)
-        mask = torch.ones(n_tokens, n_tokens, dtype=torch.bool).triu(1) if causal else None
-        out, att = mha(tokens, tokens, tokens, attn_mask=mask, need_weights=True, average_attn_weights=False)
-        ours = mha.out_proj(r.zis)  # the same output projection on our concatenated heads
+    check = check_against_torch(tokens, wq, wk, wv, wo, headcnt, causal=causal)
     shapes = {"tokens": tuple(tokens.shape)} | {k: tuple(getattr(r, k).shape) for k in AXES if k != "tokens"}
-    return {"shapes": shapes, "maps": r.attmat_mh[0].numpy(),
-            "weights_diff": float((r.attmat_mh - att).abs().max()), "output_diff": float((ours - out).abs().max())}
+    return {"shapes": shapes, "maps": r.attmat_mh[0].numpy(), "weights_diff": check.weights_diff,
+            "output_diff": check.output_diff}
 
 
 if headdim is None:
@@ -80,41 +70,80 @@ else:
     shapes = result["shapes"]
 
 st.subheader("Every variable")
-rows = [{"variable": name, "made by": made, "shape": quiz.fmt(shapes[name]) if name in shapes else "— (heads must divide E)",
-         "axes": axes} for name, (made, axes) in AXES.items()]
+rows = [
+    {
+        "variable": name,
+        "made by": made,
+        "shape": quiz.fmt(shapes[name]) if name in shapes else "— (heads must divide E)",
+        "axes": axes,
+    }
+    for name, (made, axes) in AXES.items()
+]
 ui.table(pd.DataFrame(rows))
 if headdim is not None:
-    st.caption(f"E = {embdim} split into {headcnt} heads of head_dim = {embdim} / {headcnt} = {headdim}. "
-               "view and reshape only regroup the same numbers; the einsums do the work. Index letters: B batch, "
-               "S query token, T key token, E embedding, H projected feature (in qis) or feature within a head "
-               "(in *_mh), C head.")
+    st.caption(
+        f"E = {embdim} split into {headcnt} heads of head_dim = {embdim} / {headcnt} = {headdim}. "
+        "view and reshape only regroup the same numbers; the einsums do the work. Index letters: B batch, "
+        "S query token, T key token, E embedding, H projected feature (in qis) or feature within a head "
+        "(in *_mh), C head."
+    )
 
 if result is not None:
     st.subheader("Attention maps, one per head")
     per_map = n_tokens * n_tokens
     fit = max(1, min(headcnt, 16, MAX_CELLS // per_map))
     heads = list(range(headcnt))
-    shown = heads[:fit] if fit == headcnt else st.multiselect(
-        f"heads to draw (up to {fit} at {n_tokens} tokens)", heads, default=heads[:fit], max_selections=fit, key="shown_heads")
+    shown = (
+        heads[:fit]
+        if fit == headcnt
+        else st.multiselect(
+            f"heads to draw (up to {fit} at {n_tokens} tokens)",
+            heads,
+            default=heads[:fit],
+            max_selections=fit,
+            key="shown_heads",
+        )
+    )
     if shown:
-        maps_chart = charts.head_maps(result["maps"][shown], head_ids=shown, cell=ui.cell(max(4, min(22, 200 // n_tokens))),
-                                      title="attmat_mh[0, head]: rows are queries, columns are keys")
+        maps_chart = charts.head_maps(
+            result["maps"][shown],
+            head_ids=shown,
+            cell=ui.cell(max(4, min(22, 200 // n_tokens))),
+            title="attmat_mh[0, head]: rows are queries, columns are keys",
+        )
         ui.chart(maps_chart)
         ui.exports(maps_chart, "attention_maps_per_head")
-        st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
-                   "a different pattern. With random weights the maps are noisy; trained heads specialise.")
+        st.caption(
+            "Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
+            "a different pattern. With random weights the maps are noisy; trained heads specialise."
+        )
 
     st.subheader("Check against torch.nn.MultiheadAttention")
     ok_w, ok_o = result["weights_diff"] < 1e-5, result["output_diff"] < 1e-4
     v1, v2 = st.columns(2)
-    v1.metric("largest |difference| in attention weights", f"{result['weights_diff']:.1e}",
-              "pass (< 1e-5)" if ok_w else "FAIL", delta_color="normal" if ok_w else "inverse")
-    v2.metric("largest |difference| in output (after out_proj)", f"{result['output_diff']:.1e}",
-              "pass (< 1e-4)" if ok_o else "FAIL", delta_color="normal" if ok_o else "inverse")
-    st.caption("PyTorch's module gets the same weights: in_proj_weight = cat([Wq, Wk, Wv], 1)ᵀ, no biases, "
-               "average_attn_weights=False. Differences are float32 rounding.")
+    v1.metric(
+        "largest |difference| in attention weights",
+        f"{result['weights_diff']:.1e}",
+        "pass (< 1e-5)" if ok_w else "FAIL",
+        delta_color="normal" if ok_w else "inverse",
+    )
+    v2.metric(
+        "largest |difference| in output (after out_proj)",
+        f"{result['output_diff']:.1e}",
+        "pass (< 1e-4)" if ok_o else "FAIL",
+        delta_color="normal" if ok_o else "inverse",
+    )
+    st.caption(
+        "PyTorch's module gets the same weights: in_proj_weight = cat([Wq, Wk, Wv], 1)ᵀ, out_proj.weight = "
+        "W_Oᵀ, no biases, average_attn_weights=False. Differences are float32 rounding."
+    )
 
 st.subheader("Test yourself")
 ui.self_check("multihead", quiz.multihead_question)
 
-ui.show_code(multi_head_attention, check_heads, caption="The einsum code, exactly as the package runs it:")
+ui.show_code(
+    multi_head_attention,
+    check_heads,
+    check_against_torch,
+    caption="The einsum code and the check against PyTorch, exactly as the package runs them:",
+)

@@ -68,7 +68,7 @@ st.markdown(f"q = x W_Q, k = x W_K, v = x W_V, with W_Q, W_K, W_V each [{d_model
             f"Q, K and V are [{T}, {d_k}]: one row per token.")
 side_by_side = d_k <= 4  # three matrices fit next to each other only while they are narrow
 cols = st.columns(3) if side_by_side else [st.container()] * 3
-for col, name, m in zip(cols, ["Q", "K", "V"], [steps.q, steps.k, steps.v]):
+for col, name, m in zip(cols, ["Q", "K", "V"], [steps.q, steps.k, steps.v], strict=True):
     ui.chart(charts.heatmap(m.numpy(), labels, features, title=name, row_title="token", col_title="feature",
                             value_title="value", scheme="redblue", domain=(-3, 3), cell=ui.cell(34),
                             max_width=150 if side_by_side else WIDE), into=col)

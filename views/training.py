@@ -28,7 +28,7 @@ link = links.Link("training", fields | {"seed": links.Int(0, 9999, DEFAULTS["see
 
 pcols = st.columns([1, 2, 1.6, 2.4])  # the label, then room for each preset's name
 pcols[0].markdown("**Presets**")
-for col, (label, (values, what)) in zip(pcols[1:], PRESETS.items()):
+for col, (label, (values, what)) in zip(pcols[1:], PRESETS.items(), strict=True):
     with col:
         links.preset(label, values, help=what)
 chosen = next((label for label, (values, _) in PRESETS.items()
@@ -38,7 +38,7 @@ if chosen:
 
 with st.form("settings"):
     r = st.columns(4)
-    for col, key, name in zip(r, ("epochs_a", "epochs_b", "epochs_c"), ("run A", "run B", "run C")):
+    for col, key, name in zip(r[:3], ("epochs_a", "epochs_b", "epochs_c"), ("run A", "run B", "run C"), strict=True):
         col.number_input(f"{name} (epochs)", 1, 100, link[key], key=key)
     r[3].number_input("seed", 0, 9999, link["seed"], key="seed")
     a, b, c, d = st.columns(4)
@@ -105,13 +105,17 @@ else:
     for snap in follow(request, REGISTRY, session, pace=0.5):
         for bar in snap.bars:
             bars.setdefault(bar.label, progress.empty()).progress(
-                bar.done / bar.total, text=bar.text + (" (waiting for a free core…)" if snap.queued and not bar.done else ""))
+                bar.done / bar.total,
+                text=bar.text + (" (waiting for a free core…)" if snap.queued and not bar.done else ""),
+            )
         live = snap.live_records
         if live and len(live) != drawn_rows and time.monotonic() - drawn_at > REDRAW_SECONDS * snap.watchers:
             title = f"Training the {snap.live.epochs}-epoch {snap.live.model}: curves up to epoch {len(live)}"
             ui.chart(live_spec(repr(snap.live), title, tuple(live)), into=live_box)
-            note_box.caption("Solid: training, dashed: validation. Training accuracy is averaged over each epoch "
-                             "while the model improves, so early on it lies below validation accuracy.")
+            note_box.caption(
+                "Solid: training, dashed: validation. Training accuracy is averaged over each epoch "
+                "while the model improves, so early on it lies below validation accuracy."
+            )
             drawn_at, drawn_rows = time.monotonic(), len(live)
     models = {c: job.model for c in request.trainings() if (job := REGISTRY.get(c)) is not None}
     st.session_state["train_result"] = (request, snap, models)
@@ -120,7 +124,9 @@ for bar in snap.bars:
 progress.caption(f"done: {len(snap.bars)} runs finished ({sum(c.epochs for c in request.trainings())} epochs trained)")
 note_box.empty()
 if snap.error:
-    st.error(f"Training stopped with an error: {snap.error}. Try a smaller learning rate or model, or press Train again.")
+    st.error(
+        f"Training stopped with an error: {snap.error}. Try a smaller learning rate or model, or press Train again."
+    )
     st.stop()
 
 table = frame(snap.runs)

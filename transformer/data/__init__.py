@@ -63,7 +63,8 @@ def patchify(images: Tensor, patch_size: int) -> Tensor:
     """(N, S, S) images -> (N, (S/p)^2, p*p) patch tokens, patches in reading order (left to right, top down)."""
     n, s, _ = images.shape
     if patch_size < 1 or s % patch_size:
-        raise ValueError(f"patch_size must divide the image size {s}: choose 1, 2, 4 or 8, got {patch_size}.")
+        works = ", ".join(str(p) for p in range(1, s + 1) if s % p == 0)
+        raise ValueError(f"patch_size must divide the image size {s}: choose one of {works}, got {patch_size}.")
     g = s // patch_size
     x = images.reshape(n, g, patch_size, g, patch_size)  # (N, rows, p, cols, p)
     x = x.permute(0, 1, 3, 2, 4)  # (N, rows, cols, p, p)

@@ -91,83 +91,51 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
         df["ink"] = np.where(np.abs(df["value"]) > 0.6 * max(abs(lo), abs(hi)), "white", "black")
     else:
         df["ink"] = np.where(df["value"] > dark_from, "white", "black")
-    tooltip = [
-        alt.Tooltip("row:N", title=row_title or "row"),
-        alt.Tooltip("col:N", title=col_title or "column"),
-        alt.Tooltip("value:Q", title=value_title, format=hover_fmt),
-    ]
+    tooltip = [alt.Tooltip("row:N", title=row_title or "row"), alt.Tooltip("col:N", title=col_title or "column"),
+               alt.Tooltip("value:Q", title=value_title, format=hover_fmt)]
     base = alt.Chart().encode(
-        x=alt.X(
-            "col:N",
-            sort=list(col_labels),
-            title=col_title,
-            axis=alt.Axis(labelAngle=-45 if width >= 20 else -90, labelLimit=120, labelOverlap=False),
-        ),
-        y=alt.Y(
-            "row:N", sort=list(row_labels), title=row_title or None, axis=alt.Axis(labelLimit=160, labelOverlap=False)
-        ),
+        x=alt.X("col:N", sort=list(col_labels), title=col_title,
+                axis=alt.Axis(labelAngle=-45 if width >= 20 else -90, labelLimit=120, labelOverlap=False)),
+        y=alt.Y("row:N", sort=list(row_labels), title=row_title or None,
+                axis=alt.Axis(labelLimit=160, labelOverlap=False)),
         tooltip=tooltip,
     )
     scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
     layers = [base.mark_rect().encode(color=alt.Color("value:Q", title=value_title, scale=scale))]
     if annotate:
-        layers.append(
-            base.mark_text().encode(text=alt.Text("shown:N"), color=alt.Color("ink:N", scale=_INK, legend=None))
-        )
+        layers.append(base.mark_text().encode(text=alt.Text("shown:N"),
+                                              color=alt.Color("ink:N", scale=_INK, legend=None)))
     # the data goes in last, once: every Altair step before it copies the whole chart
     return alt.LayerChart(layer=layers, data=_data(df), title=title, width=width * n_cols, height=height * n_rows)
 
 
-def bars(
-    labels: Sequence[str],
-    values,
-    *,
-    title: str,
-    x_title: str,
-    y_title: str,
-    fmt: str = ".4f",
-    highlight: int | None = None,
-    masked: Sequence[bool] | None = None,
-) -> alt.Chart:
+def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".4f",
+         highlight: int | None = None, masked: Sequence[bool] | None = None) -> alt.Chart:
     """One bar per token (in order), every label shown, value on hover; ``highlight`` picks one bar out in red and
     ``masked`` greys out the bars the causal mask removes (their hover says so)."""
     df = pd.DataFrame({"label": list(labels), "value": np.asarray(values, dtype=float)})
     masked = list(masked) if masked is not None else [False] * len(df)
     df["paint"] = ["masked" if masked[i] else "chosen" if i == highlight else "other" for i in range(len(df))]
     df["status"] = ["masked (a later token): weight set to 0" if m else "used" for m in masked]
-    return (
-        alt.Chart(title=title)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "label:N",
-                sort=list(labels),
-                title=x_title,
-                axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False),
-            ),
-            y=alt.Y("value:Q", title=y_title),
-            color=alt.Color("paint:N", scale=_PICK, legend=None),
-            opacity=alt.condition("datum.paint == 'masked'", alt.value(0.45), alt.value(1.0)),
-            tooltip=[
-                alt.Tooltip("label:N", title=x_title),
-                alt.Tooltip("value:Q", title=y_title, format=fmt),
-                alt.Tooltip("status:N", title="causal mask"),
-            ],
-        )
-        .properties(height=220, data=_data(df))
-    )
+    return alt.Chart(title=title).mark_bar().encode(
+        x=alt.X("label:N", sort=list(labels), title=x_title,
+                axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
+        y=alt.Y("value:Q", title=y_title),
+        color=alt.Color("paint:N", scale=_PICK, legend=None),
+        opacity=alt.condition("datum.paint == 'masked'", alt.value(0.45), alt.value(1.0)),
+        tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
+                 alt.Tooltip("status:N", title="causal mask")],
+    ).properties(height=220, data=_data(df))
 
 
-def shape_diagram(
-    equations: Sequence[tuple[str, Sequence[int], str, Sequence[int], str, Sequence[int]]], *, title: str = ""
-) -> alt.LayerChart:
+def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[int], str, Sequence[int]]], *,
+                  title: str = "") -> alt.LayerChart:
     """Matrix products drawn as rectangles, one product a row: A x B = C, each labelled with its shape.
 
     ``equations`` holds (name_a, shape_a, name_b, shape_b, name_c, shape_c). Height follows a matrix's rows and
     width its columns on a log2 scale (not to scale: [768, 6] is tall and thin and [6, 6] a small square, but 768
     is not drawn 128 times as long as 6). Hover a box, or its labels, for its rows and columns.
     """
-
     def side(n: int) -> float:
         return 10 + 13 * math.log2(n + 1)
 
@@ -178,20 +146,8 @@ def shape_diagram(
         for k, (name, (r, cols)) in enumerate(((name_a, a), (name_b, b), (name_c, c))):
             w, h = side(cols), side(r)
             top = y + (tallest - h) / 2
-            rows.append(
-                {
-                    "name": name,
-                    "shape": f"[{r}, {cols}]",
-                    "x": x,
-                    "x2": x + w,
-                    "y": top,
-                    "y2": top + h,
-                    "cx": x + w / 2,
-                    "below": top + h,
-                    "rows": r,
-                    "cols": cols,
-                }
-            )
+            rows.append({"name": name, "shape": f"[{r}, {cols}]", "x": x, "x2": x + w, "y": top, "y2": top + h,
+                         "cx": x + w / 2, "below": top + h, "rows": r, "cols": cols})
             if k < 2:
                 signs.append({"sign": "×" if k == 0 else "=", "x": x + w + gap / 2, "y": y + tallest / 2})
             x += w + gap
@@ -200,145 +156,80 @@ def shape_diagram(
     xs = alt.Scale(domain=[-4, width + 4], nice=False, zero=False)
     ys = alt.Scale(domain=[y, -4], nice=False, zero=False)
     off = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
-    tip = [
-        alt.Tooltip("name:N", title="matrix"),
-        alt.Tooltip("rows:Q", title="rows"),
-        alt.Tooltip("cols:Q", title="columns"),
-    ]
+    tip = [alt.Tooltip("name:N", title="matrix"), alt.Tooltip("rows:Q", title="rows"),
+           alt.Tooltip("cols:Q", title="columns")]
     # one dataset for every layer (boxes and the x / = signs), each layer filtering its own rows
     boxes = alt.Chart().transform_filter("datum.kind == 'box'")
     rect = boxes.mark_rect(opacity=0.75, stroke="#333", strokeWidth=1).encode(
-        x=alt.X("x:Q", scale=xs, axis=off),
-        x2=alt.X2("x2"),
-        y=alt.Y("y:Q", scale=ys, axis=off),
-        y2=alt.Y2("y2"),
-        color=alt.Color("name:N", legend=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=tip,
-    )
+        x=alt.X("x:Q", scale=xs, axis=off), x2=alt.X2("x2"), y=alt.Y("y:Q", scale=ys, axis=off), y2=alt.Y2("y2"),
+        color=alt.Color("name:N", legend=None, scale=alt.Scale(scheme="tableau10")), tooltip=tip)
     label = boxes.mark_text(dy=10, fontSize=12, fontWeight="bold", baseline="top").encode(
-        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("name:N"), tooltip=tip
-    )
+        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("name:N"), tooltip=tip)
     dims = boxes.mark_text(dy=24, fontSize=11, baseline="top").encode(
-        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("shape:N"), tooltip=tip
-    )
-    ops = (
-        alt.Chart()
-        .transform_filter("datum.kind == 'sign'")
-        .mark_text(fontSize=22)
-        .encode(x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text=alt.Text("sign:N"), tooltip=alt.value(None))
-    )
+        x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("shape:N"), tooltip=tip)
+    ops = alt.Chart().transform_filter("datum.kind == 'sign'").mark_text(fontSize=22).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text=alt.Text("sign:N"), tooltip=alt.value(None))
     data = pd.DataFrame([{**r, "kind": "box"} for r in rows] + [{**g, "kind": "sign"} for g in signs])
     return alt.layer(rect, label, dims, ops, data=_data(data)).properties(
-        title=title,
-        width=round(width + 8),
-        height=round(y + 4),
-        padding={"left": 40, "right": 40, "top": 5, "bottom": 5},
-    )
+        title=title, width=round(width + 8), height=round(y + 4),
+        padding={"left": 40, "right": 40, "top": 5, "bottom": 5})
 
 
-def cost_curve(
-    tokens: Sequence[int], linear: Sequence[float], quadratic: Sequence[float], *, marker: int | None = None
-) -> alt.Chart:
+def cost_curve(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequence[float], *,
+               marker: int | None = None) -> alt.Chart:
     """Multiply-adds of one attention layer against the number of tokens: linear and quadratic terms."""
-    df = pd.DataFrame(
-        {
-            "tokens": list(tokens) * 2,
-            "term": ["projections Q, K, V (linear in tokens)"] * len(tokens)
-            + ["scores and weighted sum (quadratic in tokens)"] * len(tokens),
-            "macs": list(linear) + list(quadratic),
-        }
-    )
-    line = (
-        alt.Chart(df)
-        .mark_line(point=False)
-        .encode(
-            x=alt.X("tokens:Q", title="number of tokens", scale=alt.Scale(type="log", base=2)),
-            y=alt.Y(
-                "macs:Q",
-                title="multiply-adds (log scale)",
-                scale=alt.Scale(type="log"),
-                axis=alt.Axis(format="~s", tickCount=6, grid=True),
-            ),
-            color=alt.Color(
-                "term:N",
-                title=None,
-                legend=alt.Legend(orient="top", direction="vertical", labelLimit=400),
-                scale=alt.Scale(range=PALETTE),
-            ),
-            tooltip=[
-                alt.Tooltip("tokens:Q"),
-                alt.Tooltip("term:N"),
-                alt.Tooltip("macs:Q", title="multiply-adds", format=",.0f"),
-            ],
-        )
+    df = pd.DataFrame({"tokens": list(tokens) * 2,
+                       "term": ["projections Q, K, V (linear in tokens)"] * len(tokens)
+                       + ["scores and weighted sum (quadratic in tokens)"] * len(tokens),
+                       "macs": list(linear) + list(quadratic)})
+    line = alt.Chart(df).mark_line(point=False).encode(
+        x=alt.X("tokens:Q", title="number of tokens", scale=alt.Scale(type="log", base=2)),
+        y=alt.Y("macs:Q", title="multiply-adds (log scale)", scale=alt.Scale(type="log"),
+                axis=alt.Axis(format="~s", tickCount=6, grid=True)),
+        color=alt.Color("term:N", title=None, legend=alt.Legend(orient="top", direction="vertical", labelLimit=400),
+                        scale=alt.Scale(range=PALETTE)),
+        tooltip=[alt.Tooltip("tokens:Q"), alt.Tooltip("term:N"),
+                 alt.Tooltip("macs:Q", title="multiply-adds", format=",.0f")],
     )
     chart = line
     if marker is not None:
-        rule = (
-            alt.Chart(pd.DataFrame({"tokens": [marker]}))
-            .mark_rule(strokeDash=[4, 4], color="gray")
-            .encode(x=alt.X("tokens:Q"), tooltip=[alt.Tooltip("tokens:Q", title="your setting")])
-        )
+        rule = alt.Chart(pd.DataFrame({"tokens": [marker]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+            x=alt.X("tokens:Q"), tooltip=[alt.Tooltip("tokens:Q", title="your setting")])
         chart = line + rule
     return chart.properties(height=300, title="How the cost of self-attention grows with sequence length")
 
 
-def softmax_peak_chart(
-    d_ks: Sequence[int], scaled: Sequence[float], unscaled: Sequence[float], *, n_tokens: int, d_k: int | None = None
-) -> alt.Chart:
+def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: Sequence[float], *, n_tokens: int,
+                       d_k: int | None = None) -> alt.Chart:
     """Mean largest softmax weight for random vectors against d_k, with and without the 1/sqrt(d_k) factor."""
-    df = pd.DataFrame(
-        {
-            "d_k": list(d_ks) * 2,
-            "scaling": ["softmax(q·k / √d_k)"] * len(d_ks) + ["softmax(q·k), not scaled"] * len(d_ks),
-            "peak": list(scaled) + list(unscaled),
-        }
-    )
-    line = (
-        alt.Chart(df)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("d_k:Q", title="d_k (key size, log scale)", scale=alt.Scale(type="log", base=2)),
-            y=alt.Y("peak:Q", title="mean largest weight", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color(
-                "scaling:N", title=None, legend=alt.Legend(orient="top", labelLimit=400), scale=alt.Scale(range=PALETTE)
-            ),
-            tooltip=[
-                alt.Tooltip("d_k:Q"),
-                alt.Tooltip("scaling:N"),
-                alt.Tooltip("peak:Q", title="mean largest weight", format=".3f"),
-            ],
-        )
+    df = pd.DataFrame({"d_k": list(d_ks) * 2,
+                       "scaling": ["softmax(q·k / √d_k)"] * len(d_ks) + ["softmax(q·k), not scaled"] * len(d_ks),
+                       "peak": list(scaled) + list(unscaled)})
+    line = alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("d_k:Q", title="d_k (key size, log scale)", scale=alt.Scale(type="log", base=2)),
+        y=alt.Y("peak:Q", title="mean largest weight", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("scaling:N", title=None, legend=alt.Legend(orient="top", labelLimit=400),
+                        scale=alt.Scale(range=PALETTE)),
+        tooltip=[alt.Tooltip("d_k:Q"), alt.Tooltip("scaling:N"),
+                 alt.Tooltip("peak:Q", title="mean largest weight", format=".3f")],
     )
     uniform_df = pd.DataFrame({"u": [1 / n_tokens], "d_k": [d_ks[-1]], "text": [f"uniform: 1/{n_tokens}"]})
-    uniform = (
-        alt.Chart(uniform_df)
-        .mark_rule(strokeDash=[2, 2], color="gray")
-        .encode(y=alt.Y("u:Q"), tooltip=[alt.Tooltip("u:Q", title=f"uniform weight 1/{n_tokens}", format=".4f")])
-    )
-    uniform_label = (
-        alt.Chart(uniform_df)
-        .mark_text(align="right", baseline="bottom", dy=-3, color="gray")
-        .encode(x=alt.X("d_k:Q"), y=alt.Y("u:Q"), text=alt.Text("text:N"))
-    )
+    uniform = alt.Chart(uniform_df).mark_rule(strokeDash=[2, 2], color="gray").encode(
+        y=alt.Y("u:Q"), tooltip=[alt.Tooltip("u:Q", title=f"uniform weight 1/{n_tokens}", format=".4f")])
+    uniform_label = alt.Chart(uniform_df).mark_text(align="right", baseline="bottom", dy=-3, color="gray").encode(
+        x=alt.X("d_k:Q"), y=alt.Y("u:Q"), text=alt.Text("text:N"))
     chart = line + uniform + uniform_label
     if d_k is not None:
         mine = pd.DataFrame({"d_k": [d_k], "top": [1.0], "text": [f"your d_k = {d_k}"]})
-        chart = (
-            chart
-            + alt.Chart(mine)
-            .mark_rule(color="#333333", strokeWidth=2)
-            .encode(x=alt.X("d_k:Q"), tooltip=[alt.Tooltip("d_k:Q", title="your d_k")])
-            + alt.Chart(mine)
-            .mark_text(align="left", dx=4, baseline="top", color="#333333", fontWeight="bold")
-            .encode(x=alt.X("d_k:Q"), y=alt.Y("top:Q"), text=alt.Text("text:N"))
-        )
+        chart = chart + alt.Chart(mine).mark_rule(color="#333333", strokeWidth=2).encode(
+            x=alt.X("d_k:Q"), tooltip=[alt.Tooltip("d_k:Q", title="your d_k")]) + alt.Chart(mine).mark_text(
+            align="left", dx=4, baseline="top", color="#333333", fontWeight="bold").encode(
+            x=alt.X("d_k:Q"), y=alt.Y("top:Q"), text=alt.Text("text:N"))
     return chart.properties(height=260, title=f"How peaked softmax gets ({n_tokens} random keys)")
 
 
-def head_maps(
-    maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, title: str = "", cell: int | None = None
-) -> alt.FacetChart:
+def head_maps(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, title: str = "",
+              cell: int | None = None) -> alt.FacetChart:
     """Small multiples: one attention map per head, ``maps`` shaped (heads, T, T); rows are queries, columns keys.
 
     Tokens are numbered by position (0 .. T-1); numbers keep up to 12 maps of 64 x 64 cells quick to send.
@@ -347,38 +238,21 @@ def head_maps(
     head_ids = list(range(maps.shape[0])) if head_ids is None else list(head_ids)
     n_heads, n, _ = maps.shape
     q, k = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    df = pd.DataFrame(
-        {
-            "head": np.repeat([f"head {h}" for h in head_ids], n * n),
-            "query": np.tile(q.ravel(), n_heads),
-            "key": np.tile(k.ravel(), n_heads),
-            "weight": maps.reshape(-1).round(4),
-        }
-    )
+    df = pd.DataFrame({"head": np.repeat([f"head {h}" for h in head_ids], n * n),
+                       "query": np.tile(q.ravel(), n_heads), "key": np.tile(k.ravel(), n_heads),
+                       "weight": maps.reshape(-1).round(4)})
     cell = cell or max(4, min(22, 200 // n))
     show_labels = n <= 16
     axis = alt.Axis(labels=show_labels, ticks=show_labels)
-    return (
-        alt.Chart()
-        .mark_rect()
-        .encode(
-            x=alt.X("key:O", title=KEY_AXIS, axis=axis),
-            y=alt.Y("query:O", title=QUERY_AXIS, axis=axis),
-            color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
-            tooltip=[
-                alt.Tooltip("head:N"),
-                alt.Tooltip("query:O", title="query token"),
-                alt.Tooltip("key:O", title="key token"),
-                alt.Tooltip("weight:Q", title="weight", format=".3f"),
-            ],
-        )
-        .properties(width=cell * n, height=cell * n)
-        .facet(
-            facet=alt.Facet("head:N", sort=[f"head {h}" for h in head_ids], title=title or None),
-            columns=columns,
-            data=_data(df),
-        )
-    )
+    return alt.Chart().mark_rect().encode(
+        x=alt.X("key:O", title=KEY_AXIS, axis=axis),
+        y=alt.Y("query:O", title=QUERY_AXIS, axis=axis),
+        color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
+        tooltip=[alt.Tooltip("head:N"), alt.Tooltip("query:O", title="query token"),
+                 alt.Tooltip("key:O", title="key token"), alt.Tooltip("weight:Q", title="weight", format=".4f")],
+    ).properties(width=cell * n, height=cell * n).facet(
+        facet=alt.Facet("head:N", sort=[f"head {h}" for h in head_ids], title=title or None),
+        columns=columns, data=_data(df))
 
 
 SPLITS = ["train", "validation"]
@@ -387,28 +261,21 @@ METRICS = {"loss": ("cross-entropy loss", ".2f", ".4f"), "acc": ("accuracy", ".0
 
 def _by_split(records: pd.DataFrame, metric: str, ids: list[str]) -> pd.DataFrame:
     """Long form of train_<metric> and val_<metric>: one row per (ids..., split) with the value."""
-    long = records.melt(
-        id_vars=ids, value_vars=[f"train_{metric}", f"val_{metric}"], var_name="split", value_name="value"
-    )
+    long = records.melt(id_vars=ids, value_vars=[f"train_{metric}", f"val_{metric}"], var_name="split",
+                        value_name="value")
     long["split"] = long["split"].map({f"train_{metric}": "train", f"val_{metric}": "validation"})
     return long
 
 
 def _split_dash(legend=None) -> alt.StrokeDash:
     """Training solid, validation dashed."""
-    return alt.StrokeDash(
-        "split:N", title="split", sort=SPLITS, legend=legend, scale=alt.Scale(domain=SPLITS, range=[[1, 0], [5, 3]])
-    )
+    return alt.StrokeDash("split:N", title="split", sort=SPLITS, legend=legend,
+                          scale=alt.Scale(domain=SPLITS, range=[[1, 0], [5, 3]]))
 
 
 def _split_colour() -> alt.Color:
-    return alt.Color(
-        "split:N",
-        title="split",
-        sort=SPLITS,
-        scale=alt.Scale(range=PALETTE[:2]),
-        legend=alt.Legend(orient="top", symbolType="stroke"),
-    )
+    return alt.Color("split:N", title="split", sort=SPLITS, scale=alt.Scale(range=PALETTE[:2]),
+                     legend=alt.Legend(orient="top", symbolType="stroke"))
 
 
 def training_curves(records: pd.DataFrame, metric: str, *, title: str, panel_width: int = 220) -> alt.FacetChart:
@@ -424,39 +291,19 @@ def training_curves(records: pd.DataFrame, metric: str, *, title: str, panel_wid
     y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format), scale=alt.Scale(zero=False))
     color = _split_colour()
     lines = alt.Chart().mark_line().encode(x=x, y=y, color=color, strokeDash=_split_dash())
-    points = (
-        alt.Chart()
-        .mark_point(size=40, opacity=0.0, filled=True)
-        .encode(  # invisible, for exact values on hover
-            x=x,
-            y=y,
-            color=color,
-            tooltip=[
-                alt.Tooltip("run:N"),
-                alt.Tooltip("split:N"),
-                alt.Tooltip("epoch:Q"),
-                alt.Tooltip("value:Q", title=y_title, format=hover_format),
-            ],
-        )
-    )
-    return (
-        alt.layer(lines, points, data=_data(long))
-        .properties(width=panel_width, height=240)
-        .facet(
-            column=alt.Column(
-                "run:N", sort=runs, title=None, header=alt.Header(labelFontSize=13, labelFontWeight="bold")
-            ),
-            title=title,
-        )
-    )
+    points = alt.Chart().mark_point(size=40, opacity=0.0, filled=True).encode(  # invisible, for exact values on hover
+        x=x, y=y, color=color,
+        tooltip=[alt.Tooltip("run:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
+                 alt.Tooltip("value:Q", title=y_title, format=hover_format)])
+    return alt.layer(lines, points, data=_data(long)).properties(width=panel_width, height=240).facet(
+        column=alt.Column("run:N", sort=runs, title=None, header=alt.Header(labelFontSize=13, labelFontWeight="bold")),
+        title=title)
 
 
 def comparison_figure(records: pd.DataFrame) -> alt.VConcatChart:
     """Loss above accuracy, one panel per run: the training comparison as a single figure for a report."""
-    return alt.vconcat(
-        training_curves(records, "loss", title="Loss against epoch"),
-        training_curves(records, "acc", title="Accuracy against epoch"),
-    )
+    return alt.vconcat(training_curves(records, "loss", title="Loss against epoch"),
+                       training_curves(records, "acc", title="Accuracy against epoch"))
 
 
 def live_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatChart:
@@ -467,48 +314,29 @@ def live_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatChart:
     """
     panels = []
     for metric, (y_title, axis_format, _) in METRICS.items():
-        panels.append(
-            alt.Chart(_data(_by_split(records, metric, ["epoch"])))
-            .mark_line()
-            .encode(
-                x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
-                y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format), scale=alt.Scale(zero=False)),
-                color=_split_colour(),
-                strokeDash=_split_dash(),
-            )
-            .properties(width=300, height=200)
-        )
+        panels.append(alt.Chart(_data(_by_split(records, metric, ["epoch"]))).mark_line().encode(
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format), scale=alt.Scale(zero=False)),
+            color=_split_colour(), strokeDash=_split_dash(),
+        ).properties(width=300, height=200))
     return alt.hconcat(*panels, title=title)
 
 
-def receptive_field_chart(
-    depth: Sequence[int], attention: Sequence[int], conv: Sequence[int], *, n_tokens: int, kernel: int
-) -> alt.Chart:
+def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: Sequence[int], *, n_tokens: int,
+                          kernel: int) -> alt.Chart:
     """How many input positions one output position can see, against the number of layers."""
-    df = pd.DataFrame(
-        {
-            "layers": list(depth) * 2,
-            "model": ["self-attention"] * len(depth) + [f"convolution, kernel {kernel}"] * len(depth),
-            "seen": list(attention) + list(conv),
-        }
+    df = pd.DataFrame({"layers": list(depth) * 2,
+                       "model": ["self-attention"] * len(depth) + [f"convolution, kernel {kernel}"] * len(depth),
+                       "seen": list(attention) + list(conv)})
+    line = alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("layers:Q", title="number of layers", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("seen:Q", title="input tokens one output can see"),
+        color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top", labelLimit=400),
+                        scale=alt.Scale(range=PALETTE)),
+        tooltip=[alt.Tooltip("model:N"), alt.Tooltip("layers:Q"), alt.Tooltip("seen:Q", title="tokens seen")],
     )
-    line = (
-        alt.Chart(df)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("layers:Q", title="number of layers", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("seen:Q", title="input tokens one output can see"),
-            color=alt.Color(
-                "model:N", title=None, legend=alt.Legend(orient="top", labelLimit=400), scale=alt.Scale(range=PALETTE)
-            ),
-            tooltip=[alt.Tooltip("model:N"), alt.Tooltip("layers:Q"), alt.Tooltip("seen:Q", title="tokens seen")],
-        )
-    )
-    total = (
-        alt.Chart(pd.DataFrame({"n": [n_tokens]}))
-        .mark_rule(strokeDash=[4, 4], color="gray")
-        .encode(y=alt.Y("n:Q"), tooltip=[alt.Tooltip("n:Q", title="whole sequence")])
-    )
+    total = alt.Chart(pd.DataFrame({"n": [n_tokens]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+        y=alt.Y("n:Q"), tooltip=[alt.Tooltip("n:Q", title="whole sequence")])
     return (line + total).properties(height=280, title=f"Receptive field on a sequence of {n_tokens} tokens")
 
 
@@ -533,17 +361,11 @@ def digit_image(pixels, *, title: str = "", cell: int = 22) -> alt.Chart:
     r, c = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     df = pd.DataFrame({"row": r.ravel(), "col": c.ravel(), "ink": pixels.ravel().round(3)})
     off = alt.Axis(labels=False, ticks=False, title=None, domain=False)
-    return (
-        alt.Chart(_data(df), title=title)
-        .mark_rect()
-        .encode(
-            x=alt.X("col:O", axis=off),
-            y=alt.Y("row:O", axis=off),
-            color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None),
-            tooltip=[alt.Tooltip("row:O"), alt.Tooltip("col:O", title="column"), alt.Tooltip("ink:Q", format=".2f")],
-        )
-        .properties(width=cell * n, height=cell * n)
-    )
+    return alt.Chart(_data(df), title=title).mark_rect().encode(
+        x=alt.X("col:O", axis=off), y=alt.Y("row:O", axis=off),
+        color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None),
+        tooltip=[alt.Tooltip("row:O"), alt.Tooltip("col:O", title="column"), alt.Tooltip("ink:Q", format=".2f")],
+    ).properties(width=cell * n, height=cell * n)
 
 
 def probability_bars(probs, *, label: int, pred: int) -> alt.Chart:
@@ -551,22 +373,14 @@ def probability_bars(probs, *, label: int, pred: int) -> alt.Chart:
     probs = np.asarray(probs, dtype=float)
     df = pd.DataFrame({"digit": [str(d) for d in range(len(probs))], "p": probs})
     df["paint"] = ["true class" if d == label else ("prediction" if d == pred else "other") for d in range(len(probs))]
-    return (
-        alt.Chart(_data(df), title="predicted probabilities")
-        .mark_bar()
-        .encode(
-            x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("p:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-            color=alt.Color(
-                "paint:N",
-                title=None,
-                scale=alt.Scale(domain=["true class", "prediction", "other"], range=["#54a24b", "#e45756", "#9ecae9"]),
-                legend=alt.Legend(orient="top"),
-            ),
-            tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("p:Q", title="probability", format=".2%")],
-        )
-        .properties(width=260, height=180)
-    )
+    return alt.Chart(_data(df), title="predicted probabilities").mark_bar().encode(
+        x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("p:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
+        color=alt.Color("paint:N", title=None, scale=alt.Scale(domain=["true class", "prediction", "other"],
+                                                               range=["#54a24b", "#e45756", "#9ecae9"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("p:Q", title="probability", format=".2%")],
+    ).properties(width=260, height=180)
 
 
 def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart:
@@ -587,48 +401,21 @@ def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart
             for i in range(s):
                 for j in range(s):
                     w = attention[layer, h, i // p, j // p]
-                    rows.append(
-                        {
-                            "panel": panel,
-                            "row": i,
-                            "col": j,
-                            "ink": round(pixels[i, j], 3),
-                            "weight": round(float(w), 4),
-                            "patch": f"patch {(i // p) * g + j // p}",
-                        }
-                    )
+                    rows.append({"panel": panel, "row": i, "col": j, "ink": round(pixels[i, j], 3),
+                                 "weight": round(float(w), 4), "patch": f"patch {(i // p) * g + j // p}"})
     df = pd.DataFrame(rows)
     off = alt.Axis(labels=False, ticks=False, title=None, domain=False)
     x, y = alt.X("col:O", axis=off), alt.Y("row:O", axis=off)
-    ink = (
-        alt.Chart()
-        .mark_rect()
-        .encode(x=x, y=y, color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None))
-    )
-    tint = (
-        alt.Chart()
-        .mark_rect(color="#f58518")
-        .encode(
-            x=x,
-            y=y,
-            opacity=alt.Opacity(
-                "weight:Q",
-                scale=alt.Scale(domain=[0, 1], range=[0, 0.75]),
-                legend=alt.Legend(title="attention", orient="top"),
-            ),
-            tooltip=[
-                alt.Tooltip("panel:N"),
-                alt.Tooltip("patch:N"),
-                alt.Tooltip("weight:Q", title="attention", format=".3f"),
-            ],
-        )
-    )
+    ink = alt.Chart().mark_rect().encode(
+        x=x, y=y, color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None))
+    tint = alt.Chart().mark_rect(color="#f58518").encode(
+        x=x, y=y, opacity=alt.Opacity("weight:Q", scale=alt.Scale(domain=[0, 1], range=[0, 0.75]),
+                                      legend=alt.Legend(title="attention", orient="top")),
+        tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("patch:N"),
+                 alt.Tooltip("weight:Q", title="attention", format=".4f")])
     panels = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
-    return (
-        alt.layer(ink, tint, data=_data(df))
-        .properties(width=cell * s, height=cell * s)
-        .facet(facet=alt.Facet("panel:N", sort=panels, title=None), columns=heads)
-    )
+    return alt.layer(ink, tint, data=_data(df)).properties(width=cell * s, height=cell * s).facet(
+        facet=alt.Facet("panel:N", sort=panels, title=None), columns=heads)
 
 
 def confusion_chart(matrix, *, cell: int = 30) -> alt.LayerChart:
@@ -645,58 +432,25 @@ def confusion_chart(matrix, *, cell: int = 30) -> alt.LayerChart:
     most = max(1, int(df.loc[df["kind"] == "right", "count"].max()))
     x = alt.X("col:N", sort=labels, title="predicted digit", axis=alt.Axis(labelAngle=0))
     y = alt.Y("row:N", sort=labels, title="true digit")
-    tip = [
-        alt.Tooltip("row:N", title="true digit"),
-        alt.Tooltip("col:N", title="predicted digit"),
-        alt.Tooltip("count:Q", title="digits"),
-    ]
-    empty = (
-        alt.Chart()
-        .transform_filter("datum.kind == 'none'")
-        .mark_rect(color="white", stroke="#eeeeee")
-        .encode(x=x, y=y, tooltip=tip)
-    )
-    right = (
-        alt.Chart()
-        .transform_filter("datum.kind == 'right'")
-        .mark_rect()
-        .encode(
-            x=x,
-            y=y,
-            tooltip=tip,
-            color=alt.Color(
-                "count:Q",
-                title="right",
-                scale=alt.Scale(domain=[0, most], range=["#deebf7", "#2171b5"]),
-                legend=alt.Legend(orient="right"),
-            ),
-        )
-    )
-    wrong = (
-        alt.Chart()
-        .transform_filter("datum.kind == 'mistake'")
-        .mark_rect()
-        .encode(
-            x=x,
-            y=y,
-            tooltip=tip,
-            fill=alt.Fill(
-                "count:Q",
-                title="mistakes",
-                scale=alt.Scale(domain=[1, max(2, worst)], range=["#fc9272", "#a50f15"]),
-                legend=alt.Legend(orient="right", tickMinStep=1),
-            ),
-        )
-    )
-    dark = ((df["kind"] == "right") & (df["count"] > 0.5 * most)) | (
-        (df["kind"] == "mistake") & (df["count"] > 0.6 * worst)
-    )
+    tip = [alt.Tooltip("row:N", title="true digit"), alt.Tooltip("col:N", title="predicted digit"),
+           alt.Tooltip("count:Q", title="digits")]
+
+    def cells(kind: str, **paint):
+        return alt.Chart().transform_filter(f"datum.kind == '{kind}'").mark_rect(
+            **({"color": "white", "stroke": "#eeeeee"} if not paint else {})).encode(x=x, y=y, tooltip=tip, **paint)
+
+    def shade(title: str, lo: int, hi: int, colours: list[str]) -> dict:
+        return dict(field="count", type="quantitative", title=title, legend=alt.Legend(orient="right", tickMinStep=1),
+                    scale=alt.Scale(domain=[lo, hi], range=colours))
+
+    empty = cells("none")
+    right = cells("right", color=alt.Color(**shade("right", 0, most, ["#deebf7", "#2171b5"])))
+    wrong = cells("mistake", fill=alt.Fill(**shade("mistakes", 1, max(2, worst), ["#fc9272", "#a50f15"])))
+    dark = (((df["kind"] == "right") & (df["count"] > 0.5 * most))
+            | ((df["kind"] == "mistake") & (df["count"] > 0.6 * worst)))
     df["ink"] = np.where(dark & (df["count"] > 1), "white", "black")
-    text = (
-        alt.Chart()
-        .mark_text()
-        .encode(x=x, y=y, text=alt.Text("shown:N"), tooltip=tip, color=alt.Color("ink:N", scale=_INK, legend=None))
-    )
+    text = alt.Chart().mark_text().encode(x=x, y=y, text=alt.Text("shown:N"), tooltip=tip,
+                                          color=alt.Color("ink:N", scale=_INK, legend=None))
     return (
         alt.layer(empty, right, wrong, text, data=_data(df))
         .resolve_scale(color="independent")
@@ -719,29 +473,13 @@ def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:
         long = _by_split(records, metric, ["model", "epoch"])
         x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
         y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=axis_format), scale=alt.Scale(zero=False))
-        color = alt.Color(
-            "model:N",
-            title="model",
-            sort=models,
-            scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
-            legend=alt.Legend(orient="top"),
-        )
+        color = alt.Color("model:N", title="model", sort=models, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
+                          legend=alt.Legend(orient="top"))
         dash = _split_dash(alt.Legend(orient="top", symbolType="stroke"))
         lines = alt.Chart().mark_line().encode(x=x, y=y, color=color, strokeDash=dash, detail=alt.Detail("split:N"))
-        points = (
-            alt.Chart()
-            .mark_point(size=40, opacity=0.0, filled=True)
-            .encode(
-                x=x,
-                y=y,
-                color=color,
-                tooltip=[
-                    alt.Tooltip("model:N"),
-                    alt.Tooltip("split:N"),
-                    alt.Tooltip("epoch:Q"),
-                    alt.Tooltip("value:Q", title=y_title, format=hover_format),
-                ],
-            )
-        )
+        points = alt.Chart().mark_point(size=40, opacity=0.0, filled=True).encode(
+            x=x, y=y, color=color,
+            tooltip=[alt.Tooltip("model:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q"),
+                     alt.Tooltip("value:Q", title=y_title, format=hover_format)])
         panels.append(alt.layer(lines, points, data=_data(long)).properties(width=290, height=240))
     return alt.hconcat(*panels, title="Transformer and CNN, same data, epochs and optimiser")

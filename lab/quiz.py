@@ -120,33 +120,16 @@ def multihead_question(seed: int) -> Question:
     w = torch.empty(e, e, device="meta")
     r = multi_head_attention(torch.empty(batch, t, e, device="meta"), w, w, w, heads)
     items = [
-        Item(
-            "qis",
-            tuple(r.qis.shape),
-            ("batch", "tokens", "E"),
-            "einsum('BSE,EH->BSH'): a projection keeps batch and tokens.",
-        ),
-        Item(
-            "qis_mh",
-            tuple(r.qis_mh.shape),
-            ("batch", "tokens", "heads", "head_dim"),
-            "view splits E into heads × head_dim, with head_dim = E / heads.",
-        ),
-        Item(
-            "attmat_mh",
-            tuple(r.attmat_mh.shape),
-            ("batch", "heads", "query tokens", "key tokens"),
-            "einsum('BSCH,BTCH->BCST'): one tokens × tokens matrix per head.",
-        ),
-        Item(
-            "zis_mh",
-            tuple(r.zis_mh.shape),
-            ("batch", "tokens", "heads", "head_dim"),
-            "einsum('BCST,BTCH->BSCH'): each head's weighted sum, back in the qis_mh layout.",
-        ),
-        Item(
-            "zis", tuple(r.zis.shape), ("batch", "tokens", "E"), "reshape joins the heads again: heads × head_dim = E."
-        ),
+        Item("qis", tuple(r.qis.shape), ("batch", "tokens", "E"),
+             "einsum('BSE,EH->BSH'): a projection keeps batch and tokens."),
+        Item("qis_mh", tuple(r.qis_mh.shape), ("batch", "tokens", "heads", "head_dim"),
+             "view splits E into heads × head_dim, with head_dim = E / heads."),
+        Item("attmat_mh", tuple(r.attmat_mh.shape), ("batch", "heads", "query tokens", "key tokens"),
+             "einsum('BSCH,BTCH->BCST'): one tokens × tokens matrix per head."),
+        Item("zis_mh", tuple(r.zis_mh.shape), ("batch", "tokens", "heads", "head_dim"),
+             "einsum('BCST,BTCH->BSCH'): each head's weighted sum, back in the qis_mh layout."),
+        Item("zis", tuple(r.zis.shape), ("batch", "tokens", "E"),
+             "reshape joins the heads again: heads × head_dim = E."),
     ]
     setting = f"tokens is [{batch}, {t}, {e}] (batch × tokens × E) and there are {heads} heads."
     return Question(setting, items, {"batch": batch, "tokens": t, "E": e, "heads": heads, "head_dim": head_dim})

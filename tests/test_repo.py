@@ -36,3 +36,35 @@ def test_the_package_never_imports_streamlit_or_prints():
         text = path.read_text()
         assert not re.search(r"^\s*(import streamlit|from streamlit)", text, re.M), path
         assert not re.search(r"^\s*print\(", text, re.M), path
+
+
+STREAMLIT_FREE = ["lab/pages.py", "lab/charts.py", "lab/quiz.py", "lab/jobs.py", "lab/runs.py"]
+
+
+def test_the_app_package_keeps_streamlit_to_its_helpers():
+    for name in STREAMLIT_FREE:
+        text = (ROOT / name).read_text()
+        assert not re.search(r"^\s*(import streamlit|from streamlit)", text, re.M), name
+        assert not re.search(r"^\s*print\(", text, re.M), name
+
+
+def test_nothing_loose_at_the_root_and_pages_stay_thin():
+    assert sorted(p.name for p in ROOT.glob("*.py")) == ["app.py"]
+    for page in (ROOT / "views").glob("*.py"):
+        assert len(page.read_text().splitlines()) <= 150, f"{page.name} is over 150 lines: move logic into lab/"
+
+
+def test_the_readme_layout_names_every_module():
+    layout = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    for path in [*(ROOT / "lab").glob("*.py"), *(ROOT / "transformer").glob("*.py")]:
+        if not path.name.startswith("_"):
+            assert path.name in layout, f"README's layout section does not mention {path.parent.name}/{path.name}"
+
+
+def test_one_page_list():
+    from lab.pages import PAGES
+
+    assert [p.path for p in PAGES] == [f"views/{p.url_path or 'home'}.py" for p in PAGES]
+    assert sorted(p.path for p in PAGES) == sorted(f"views/{f.name}" for f in (ROOT / "views").glob("*.py"))
+    for user in ("app.py", "views/home.py", "scripts/browser.py"):
+        assert "lab.pages import PAGES" in (ROOT / user).read_text(), user

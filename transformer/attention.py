@@ -40,9 +40,8 @@ def causal_mask(n_tokens: int, device=None) -> Tensor:
     return torch.ones(n_tokens, n_tokens, dtype=torch.bool, device=device).triu(diagonal=1)
 
 
-def self_attention_steps(
-    x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, causal: bool = False, scale: bool = True
-) -> AttentionSteps:
+def self_attention_steps(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, causal: bool = False,
+                         scale: bool = True) -> AttentionSteps:
     """Self-attention of the tokens in ``x`` [T, d_model] with projections ``w_*`` [d_model, d_k]."""
     rank("x", x, 2, "[n_tokens, d_model]")
     for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v)):

@@ -77,9 +77,8 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(d_model)
         self.attn = SelfAttention(d_model, n_heads, fused)
         self.ln_2 = nn.LayerNorm(d_model)
-        self.mlp = nn.Sequential(
-            nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(), nn.Linear(mlp_ratio * d_model, d_model)
-        )
+        hidden = mlp_ratio * d_model
+        self.mlp = nn.Sequential(nn.Linear(d_model, hidden), nn.GELU(), nn.Linear(hidden, d_model))
 
     def forward(self, x: Tensor, return_weights: bool = False):
         a, weights = self.attn(self.ln_1(x), return_weights=True) if return_weights else (self.attn(self.ln_1(x)), None)
@@ -137,15 +136,11 @@ class SmallCNN(nn.Module):
     def __init__(self, n_classes: int = 10, width: int = 18):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1),
-            nn.ReLU(),  # (B, w, 8, 8)
-            nn.Conv2d(width, 2 * width, 3, padding=1),
-            nn.ReLU(),  # (B, 2w, 8, 8)
+            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),  # (B, w, 8, 8)
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(),  # (B, 2w, 8, 8)
             nn.MaxPool2d(2),  # (B, 2w, 4, 4)
-            nn.Conv2d(2 * width, 2 * width, 3, padding=1),
-            nn.ReLU(),  # (B, 2w, 4, 4)
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),  # (B, 2w)
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(),  # (B, 2w, 4, 4)
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (B, 2w)
         )
         self.head = nn.Linear(2 * width, n_classes)
 

@@ -19,11 +19,8 @@ def receptive_fields(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, s
     odd ``kernel``, zero padding so the length stays the same). One forward pass through the whole stack, then
     one backward pass from the middle token of each layer's output.
     """
-    n, layers, kernel = (
-        positive_int("n_tokens", n_tokens),
-        positive_int("n_layers", n_layers),
-        positive_int("kernel", kernel),
-    )
+    n, layers = positive_int("n_tokens", n_tokens), positive_int("n_layers", n_layers)
+    kernel = positive_int("kernel", kernel)
     if kind not in ("attention", "conv"):
         raise ValueError(f"kind must be 'attention' or 'conv', got {kind!r}.")
     if kind == "conv" and kernel % 2 == 0:

@@ -42,9 +42,8 @@ class Shape(tuple):
         return "[" + ", ".join(str(d) for d in self) + "]"
 
 
-def self_attention_shapes(
-    d_model: int, n_tokens: int, d_k: int | None = None, layout: str = "columns"
-) -> dict[str, Shape]:
+def self_attention_shapes(d_model: int, n_tokens: int, d_k: int | None = None,
+                          layout: str = "columns") -> dict[str, Shape]:
     """Name -> Shape of X, the weights, Q, K, V, the scores, the softmax weights and the output, in order."""
     d_model = positive_int("d_model", d_model)
     n_tokens = positive_int("n_tokens", n_tokens)

@@ -70,15 +70,9 @@ else:
     shapes = result["shapes"]
 
 st.subheader("Every variable")
-rows = [
-    {
-        "variable": name,
-        "made by": made,
-        "shape": quiz.fmt(shapes[name]) if name in shapes else "— (heads must divide E)",
-        "axes": axes,
-    }
-    for name, (made, axes) in AXES.items()
-]
+missing = "— (heads must divide E)"
+rows = [{"variable": name, "made by": made, "shape": quiz.fmt(shapes[name]) if name in shapes else missing,
+         "axes": axes} for name, (made, axes) in AXES.items()]
 ui.table(pd.DataFrame(rows))
 if headdim is not None:
     st.caption(

@@ -9,39 +9,18 @@ st.title("1. Shapes in self-attention")
 st.caption("Coursework Q1: X is [768, 6] and W^Q, W^K, W^V are [768, 768]. What are Q, K, V and Attention(Q, K, V)?")
 
 LAYOUTS = ["columns: X is [d_model, tokens] (coursework)", "rows: X is [tokens, d_model] (PyTorch)"]
-link = links.Link(
-    "shapes",
-    {
-        "d_model": links.Int(1, 4096, 768),
-        "n_tokens": links.Int(1, 512, 6),
-        "layout": links.Choice(LAYOUTS, LAYOUTS[0]),
-        "tie_dk": links.Bool(True),
-        "d_k": links.Int(1, 4096, 64),
-    },
-)
-links.preset(
-    "Coursework Q1",
-    {"d_model": 768, "n_tokens": 6, "layout": LAYOUTS[0], "tie_dk": True},
-    help="X is [768, 6] and W^Q, W^K, W^V are [768, 768], in the coursework's columns layout",
-)
+link = links.Link("shapes", {"d_model": links.Int(1, 4096, 768), "n_tokens": links.Int(1, 512, 6),
+                             "layout": links.Choice(LAYOUTS, LAYOUTS[0]), "tie_dk": links.Bool(True),
+                             "d_k": links.Int(1, 4096, 64)})
+links.preset("Coursework Q1", {"d_model": 768, "n_tokens": 6, "layout": LAYOUTS[0], "tie_dk": True},
+          help="X is [768, 6] and W^Q, W^K, W^V are [768, 768], in the coursework's columns layout")
 
 c1, c2, c3 = st.columns(3)
-d_model = c1.slider(
-    "d_model (features per token)",
-    1,
-    4096,
-    link["d_model"],
-    key="d_model",
-    help="Size of each token's vector. The coursework uses 768 (as BERT-base and GPT-2 do).",
-)
+d_model = c1.slider("d_model (features per token)", 1, 4096, link["d_model"], key="d_model",
+                    help="Size of each token's vector. The coursework uses 768 (as BERT-base and GPT-2 do).")
 n_tokens = c2.slider("tokens (sequence length)", 1, 512, link["n_tokens"], key="n_tokens")
-layout_label = c3.radio(
-    "layout",
-    LAYOUTS,
-    index=link.index("layout", LAYOUTS),
-    key="layout",
-    help="The coursework writes one token per column; PyTorch code puts one token per row.",
-)
+layout_label = c3.radio("layout", LAYOUTS, index=link.index("layout", LAYOUTS), key="layout",
+                        help="The coursework writes one token per column; PyTorch code puts one token per row.")
 layout = "columns" if layout_label.startswith("columns") else "rows"
 tie = st.checkbox("d_k = d_model (as in the coursework)", value=link["tie_dk"], key="tie_dk")
 d_k = d_model if tie else st.slider("d_k (query/key size; values use d_v = d_k)", 1, 4096, link["d_k"], key="d_k")
@@ -83,10 +62,8 @@ if layout == "columns":
 
 st.subheader("Every tensor")
 table = pd.DataFrame(
-    [
-        {"tensor": name, "shape": str(s), "formula": s.formula, "meaning": s.meaning, "elements": f"{s[0] * s[1]:,}"}
-        for name, s in shapes.items()
-    ]
+    [{"tensor": name, "shape": str(s), "formula": s.formula, "meaning": s.meaning,
+      "elements": f"{s[0] * s[1]:,}"} for name, s in shapes.items()]
 )
 ui.table(table)
 st.caption("Each shape is the result of running the operation in PyTorch on the meta device (shape only, no data).")
@@ -95,29 +72,20 @@ st.subheader("Shape diagram")
 S = shapes
 K_T = tuple(reversed(S["K"]))  # K transposed
 if layout == "columns":
-    equations = [
-        ("W^Q", S["W_Q"], "X", S["X"], "Q", S["Q"]),
-        ("Kᵀ", K_T, "Q", S["Q"], "scores KᵀQ", S["scores"]),
-        ("V", S["V"], "A (softmax)", S["weights"], "output VA", S["output"]),
-    ]
+    equations = [("W^Q", S["W_Q"], "X", S["X"], "Q", S["Q"]), ("Kᵀ", K_T, "Q", S["Q"], "scores KᵀQ", S["scores"]),
+                 ("V", S["V"], "A (softmax)", S["weights"], "output VA", S["output"])]
 else:
-    equations = [
-        ("X", S["X"], "W_Q", S["W_Q"], "Q", S["Q"]),
-        ("Q", S["Q"], "Kᵀ", K_T, "scores QKᵀ", S["scores"]),
-        ("A (softmax)", S["weights"], "V", S["V"], "output AV", S["output"]),
-    ]
+    equations = [("X", S["X"], "W_Q", S["W_Q"], "Q", S["Q"]), ("Q", S["Q"], "Kᵀ", K_T, "scores QKᵀ", S["scores"]),
+                 ("A (softmax)", S["weights"], "V", S["V"], "output AV", S["output"])]
 ui.chart(charts.shape_diagram(equations, title="A × B = C: sides on a log scale"))
-st.caption(
-    "Each matrix is a rectangle: height = rows, width = columns, on a log scale (so 768 is not drawn 128 "
-    "times as long as 6, but a longer side is always longer). "
-    "Top to bottom: the projection gives Q (K and V alike); K and Q give the token × token scores, "
-    "softmax turns them into the weights A; A and V give the output. Hover a rectangle for its exact size."
-)
+st.caption("Each matrix is a rectangle: height = rows, width = columns, on a log scale (so 768 is not drawn 128 "
+           "times as long as 6, but a longer side is always longer). "
+           "Top to bottom: the projection gives Q (K and V alike); K and Q give the token × token scores, "
+           "softmax turns them into the weights A; A and V give the output. Hover a rectangle for its exact size.")
 
 st.subheader("What it costs")
-st.caption(
-    "MACs = multiply-adds (one multiplication and one addition), the usual unit for the work in a matrix product."
-)
+st.caption("MACs = multiply-adds (one multiplication and one addition), the usual unit for the work in a matrix "
+           "product.")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("projection parameters", f"{cost.projection_params:,}", help="W_Q, W_K and W_V: 3 × d_model × d_k")
 m2.metric("score elements", f"{cost.score_elements:,}", help="tokens × tokens")
@@ -126,15 +94,11 @@ m4.metric("MACs: scores + sum", f"{cost.quadratic_macs:,}", help="2 × tokens² 
 ui.table(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in cost.macs.items()]))
 points = sorted({2**i for i in range(0, 13)} | {n_tokens})
 costs = [attention_cost(d_model, t, d_k) for t in points]
-ui.chart(
-    charts.cost_curve(points, [c.linear_macs for c in costs], [c.quadratic_macs for c in costs], marker=n_tokens),
-    stretch=True,
-)
+ui.chart(charts.cost_curve(points, [c.linear_macs for c in costs], [c.quadratic_macs for c in costs], marker=n_tokens),
+         stretch=True)
 crossover = 3 * d_model / 2
-st.caption(
-    f"The projections cost 3·d_model·d_k per token; scores and the weighted sum cost 2·d_k per *pair* of "
-    f"tokens. The quadratic part overtakes the linear part at about 1.5·d_model = {crossover:,.0f} tokens."
-)
+st.caption(f"The projections cost 3·d_model·d_k per token; scores and the weighted sum cost 2·d_k per *pair* of "
+           f"tokens. The quadratic part overtakes the linear part at about 1.5·d_model = {crossover:,.0f} tokens.")
 
 st.subheader("Test yourself")
 ui.self_check("shapes", quiz.shapes_question)

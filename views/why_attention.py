@@ -27,10 +27,8 @@ with a3.container(border=True):
 
 st.header("Receptive field: how far one layer can look")
 KERNELS = [3, 5, 7, 9]  # odd, so a convolution is centred on its token
-link = links.Link(
-    "why_attention",
-    {"n_tokens": links.Int(8, 256, 64), "kernel": links.Choice(KERNELS, 3), "layers": links.Int(1, 16, 8)},
-)
+link = links.Link("why_attention", {"n_tokens": links.Int(8, 256, 64), "kernel": links.Choice(KERNELS, 3),
+                                    "layers": links.Int(1, 16, 8)})
 c1, c2, c3 = st.columns(3)
 n_tokens = c1.slider("sequence length (tokens)", 8, 256, link["n_tokens"], key="n_tokens")
 kernel = c2.select_slider("convolution kernel size", KERNELS, value=link["kernel"], key="kernel")

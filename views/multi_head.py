@@ -87,30 +87,18 @@ if result is not None:
     per_map = n_tokens * n_tokens
     fit = max(1, min(headcnt, 16, MAX_CELLS // per_map))
     heads = list(range(headcnt))
-    shown = (
-        heads[:fit]
-        if fit == headcnt
-        else st.multiselect(
-            f"heads to draw (up to {fit} at {n_tokens} tokens)",
-            heads,
-            default=heads[:fit],
-            max_selections=fit,
-            key="shown_heads",
-        )
-    )
+    shown = heads[:fit] if fit == headcnt else st.multiselect(
+        f"heads to draw (up to {fit} at {n_tokens} tokens)", heads, default=heads[:fit], max_selections=fit,
+        key="shown_heads")
     if shown:
-        maps_chart = charts.head_maps(
-            result["maps"][shown],
-            head_ids=shown,
-            cell=ui.cell(max(4, min(22, 200 // n_tokens))),
-            title="attmat_mh[0, head]: rows are queries, columns are keys",
-        )
+        mode = " (causal mask on)" if causal else ""
+        maps_chart = charts.head_maps(result["maps"][shown], head_ids=shown,
+                                      cell=ui.cell(max(4, min(22, 200 // n_tokens))),
+                                      title=f"attmat_mh[0, head]{mode}: rows are queries, columns are keys")
         ui.chart(maps_chart)
         ui.exports(maps_chart, "attention_maps_per_head")
-        st.caption(
-            "Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
-            "a different pattern. With random weights the maps are noisy; trained heads specialise."
-        )
+        st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
+                   "a different pattern. With random weights the maps are noisy; trained heads specialise.")
 
     st.subheader("Check against torch.nn.MultiheadAttention")
     ok_w, ok_o = result["weights_diff"] < 1e-5, result["output_diff"] < 1e-4

@@ -122,7 +122,6 @@ def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: st
                 axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
         y=alt.Y("value:Q", title=y_title),
         color=alt.Color("paint:N", scale=_PICK, legend=None),
-        opacity=alt.condition("datum.paint == 'masked'", alt.value(0.45), alt.value(1.0)),
         tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
                  alt.Tooltip("status:N", title="causal mask")],
     ).properties(height=220, data=_data(df))
@@ -340,18 +339,24 @@ def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: 
     return (line + total).properties(height=280, title=f"Receptive field on a sequence of {n_tokens} tokens")
 
 
+def _json(chart) -> str:
+    import json
+
+    return json.dumps(chart) if isinstance(chart, dict) else chart.to_json()
+
+
 def to_png(chart, scale: float = 2.0) -> bytes:
-    """The chart as a PNG image (for reports), rendered on the server by vl-convert."""
+    """The chart (an Altair chart or its spec) as a PNG image for reports, rendered on the server by vl-convert."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+    return vlc.vegalite_to_png(_json(chart), scale=scale)
 
 
 def to_svg(chart) -> str:
-    """The chart as an SVG drawing."""
+    """The chart (an Altair chart or its spec) as an SVG drawing."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_json())
+    return vlc.vegalite_to_svg(_json(chart))
 
 
 def digit_image(pixels, *, title: str = "", cell: int = 22) -> alt.Chart:

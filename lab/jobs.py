@@ -74,6 +74,11 @@ class TrainingJob:
                 self._cond.wait(left)
             return list(self.records)
 
+    def wait_until_done(self, timeout: float) -> bool:
+        """Block until the job has ended (True) or ``timeout`` seconds have passed (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.done, timeout)
+
     def watch(self, session: str) -> None:
         with self._cond:
             self.watchers.add(session)

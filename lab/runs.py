@@ -189,8 +189,10 @@ def follow(request: TrainingRequest, registry: JobRegistry, session: str, pace: 
             if snap.finished:
                 return
             active = jobs[snap.live]
-            time.sleep(max(0.0, started + pace * max(1.0, snap.watchers / 2) - time.monotonic()))
-            active.wait(len(snap.live_records), timeout=0.5)
+            # between two snapshots, wake at once only for the end of the training (so every viewer gets the
+            # result without delay); epochs that finish meanwhile are shown together in the next snapshot
+            if not active.wait_until_done(max(0.0, started + pace * max(1.0, snap.watchers / 2) - time.monotonic())):
+                active.wait(len(snap.live_records), timeout=0.5)
     finally:
         for job in jobs.values():
             job.unwatch(session)

@@ -67,6 +67,16 @@ def chart(c, *, stretch: bool = False, into=None) -> None:
     (into or st).vega_lite_chart(spec, width="stretch" if stretch else "content")
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def figure(name: str, *args, **kwargs) -> dict:
+    """The Vega-Lite spec of ``lab.charts.<name>(*args, **kwargs)``, built once per distinct input and shared by
+    every session: a rerun with the same settings (a class on the same defaults) costs a dictionary copy, not an
+    Altair build. Draw it with ``chart``; export it with ``exports``."""
+    from lab import charts
+
+    return getattr(charts, name)(*args, **kwargs).to_dict(validate=False)
+
+
 def table(df, **kwargs) -> None:
     """A data table as wide as the page and tall enough to show every row without scrolling."""
     st.dataframe(df, hide_index=True, width="stretch", height=35 * (len(df) + 1) + 3, **kwargs)

@@ -69,7 +69,7 @@ st.markdown(f"q = x W_Q, k = x W_K, v = x W_V, with W_Q, W_K, W_V each [{d_model
 side_by_side = d_k <= 4  # three matrices fit next to each other only while they are narrow
 cols = st.columns(3) if side_by_side else [st.container()] * 3
 for col, name, m in zip(cols, ["Q", "K", "V"], [steps.q, steps.k, steps.v], strict=True):
-    ui.chart(charts.heatmap(m.numpy(), labels, features, title=name, row_title="token", col_title="feature",
+    ui.chart(ui.figure("heatmap", m.numpy(), labels, features, title=name, row_title="token", col_title="feature",
                             value_title="value", scheme="redblue", domain=(-3, 3), cell=ui.cell(34),
                             max_width=150 if side_by_side else WIDE), into=col)
 
@@ -77,21 +77,21 @@ st.header("Step 2 · Score the query against every key")
 st.markdown(f"The score of key token j for query **{ui.md_escape(labels[query])}** is the dot product q·k_j."
             + (" Keys after the query are greyed out: the causal mask removes them in step 3." if causal else ""))
 future = [causal and j > query for j in range(T)]
-ui.chart(charts.bars(labels, steps.scores[query].numpy(), title=f"scores of query {labels[query]}",
+ui.chart(ui.figure("bars", labels, steps.scores[query].numpy(), title=f"scores of query {labels[query]}",
                      x_title="key token", y_title="q · k", highlight=query, masked=future), stretch=True)
 
 st.header("Step 3 · " + ("Divide by √d_k, then softmax" if scale else "Softmax (scaling is off)") + " over the keys")
 s1, s2 = st.columns(2)
-ui.chart(charts.bars(labels, steps.scaled[query].numpy(),
+ui.chart(ui.figure("bars", labels, steps.scaled[query].numpy(),
                      title=(f"scores / √d_k, √d_k = {d_k ** 0.5:.2f}" if scale else "scores, not divided by √d_k"),
                      x_title="key token", y_title="scaled score" if scale else "score (not scaled)", highlight=query,
                      masked=future), stretch=True, into=s1)
-ui.chart(charts.bars(labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)", x_title="key token",
-                     y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
+ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)",
+                   x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
 if causal:
     st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly 0.")
 st.markdown("The whole weight matrix, every query at once:")
-weights_chart = charts.heatmap(steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
+weights_chart = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
                                title=f"softmax({SCALED}) ({MODE}): rows are queries, columns are keys; rows sum to 1")
 ui.chart(weights_chart)
 ui.exports(weights_chart, "attention_weights")
@@ -99,7 +99,7 @@ ui.exports(weights_chart, "attention_weights")
 st.header("Step 4 · Weight each value vector")
 weighted = steps.weighted_values(query)  # (T_key, d_v)
 st.markdown(f"Each value vector v_j is multiplied by its weight a_{{{query},j}}. Keys with a small weight fade out.")
-ui.chart(charts.heatmap(weighted.numpy(), labels, features, title=f"weight × value, for query {labels[query]}",
+ui.chart(ui.figure("heatmap", weighted.numpy(), labels, features, title=f"weight × value, for query {labels[query]}",
                         row_title="key token", col_title="feature", value_title="weighted value", scheme="redblue",
                         domain=(-2, 2), cell=ui.cell(26), max_width=WIDE))
 
@@ -107,7 +107,7 @@ st.header("Step 5 · Sum: the output for this token")
 summed = weighted.sum(0)  # (d_v,)
 row = steps.output[query]  # (d_v,)
 diff = float((summed - row).abs().max())
-ui.chart(charts.heatmap(np.stack([summed.numpy(), row.numpy()]), ["Σ weighted values", "row of weights · V"],
+ui.chart(ui.figure("heatmap", np.stack([summed.numpy(), row.numpy()]), ["Σ weighted values", "row of weights · V"],
                         features, title=f"output for {labels[query]}", row_title="", col_title="feature",
                         value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(30), max_width=WIDE))
 st.success(f"The sum of the weighted values equals row {query} of weights · V (largest difference {diff:.1e}). "
@@ -124,7 +124,7 @@ def peak_curves(n: int):
 
 
 d_ks, with_scale, without = peak_curves(16)
-ui.chart(charts.softmax_peak_chart(d_ks, with_scale, without, n_tokens=16, d_k=d_k), stretch=True)
+ui.chart(ui.figure("softmax_peak_chart", d_ks, with_scale, without, n_tokens=16, d_k=d_k), stretch=True)
 st.caption("A dot product of two random d_k-vectors has variance d_k. Unscaled, the scores spread further apart as "
            "d_k grows and the softmax puts almost all weight on one key, which also makes its gradient vanish. "
            "Dividing by √d_k brings the variance back to 1, so the weights stay spread however large d_k is.")

@@ -94,33 +94,39 @@ def final_spec(key: str, _df: pd.DataFrame) -> tuple[dict, dict]:
 
 progress = st.sidebar.container(border=True)  # always in view, wherever the page is scrolled
 progress.markdown("**Training progress**")
-bars = {}
+bars: dict[str, tuple] = {}  # label -> (placeholder, text drawn): a bar is sent to the browser only when it changes
+
+
+def draw_bars(snap, waiting: bool = False) -> None:
+    for bar in snap.bars:
+        text = bar.text + (" (waiting for a free core…)" if waiting and not bar.done else "")
+        box, drawn = bars.get(bar.label, (None, None))
+        if text != drawn:
+            box = box or progress.empty()
+            box.progress(bar.done / bar.total, text=text)
+            bars[bar.label] = (box, text)
+
+
 live_box, note_box = st.empty(), st.empty()
 kept = st.session_state.get("train_result")
 if kept is not None and kept[0] == request:
     snap = kept[1]  # this session already has the finished result: nothing to wait for
 else:
     session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
-    drawn_at, drawn_rows = 0.0, -1
+    drawn_at, drawn_rows = time.monotonic(), -1
     for snap in follow(request, REGISTRY, session, pace=0.5):
-        for bar in snap.bars:
-            bars.setdefault(bar.label, progress.empty()).progress(
-                bar.done / bar.total,
-                text=bar.text + (" (waiting for a free core…)" if snap.queued and not bar.done else ""),
-            )
+        draw_bars(snap, waiting=snap.queued)
         live = snap.live_records
         if live and len(live) != drawn_rows and time.monotonic() - drawn_at > REDRAW_SECONDS * snap.watchers:
             title = f"Training the {snap.live.epochs}-epoch {snap.live.model}: curves up to epoch {len(live)}"
             ui.chart(live_spec(repr(snap.live), title, tuple(live)), into=live_box)
-            note_box.caption(
-                "Solid: training, dashed: validation. Training accuracy is averaged over each epoch "
-                "while the model improves, so early on it lies below validation accuracy."
-            )
+            if drawn_rows < 0:
+                note_box.caption("Solid: training, dashed: validation. Training accuracy is averaged over each epoch "
+                                 "while the model improves, so early on it lies below validation accuracy.")
             drawn_at, drawn_rows = time.monotonic(), len(live)
     models = {c: job.model for c in request.trainings() if (job := REGISTRY.get(c)) is not None}
     st.session_state["train_result"] = (request, snap, models)
-for bar in snap.bars:
-    bars.setdefault(bar.label, progress.empty()).progress(bar.done / bar.total, text=bar.text)
+draw_bars(snap)
 progress.caption(f"done: {len(snap.bars)} runs finished ({sum(c.epochs for c in request.trainings())} epochs trained)")
 note_box.empty()
 if snap.error:

@@ -33,6 +33,8 @@ BUDGETS = {
     "cold start vs one-line page": (1.2, "max", "×"),
     "server peak RSS, MB": (690, "max", " MB"),
     "class load vs one session": (2, "max", "×"),
+    "sequence model: seconds to 99% exact-match": (10, "max", " s"),
+    "sequence model vs naive GPT, time to 99%": (0.5, "max", "×"),
 }
 
 
@@ -367,6 +369,29 @@ def bench_class(sessions: int = 10) -> None:
     )
 
 
+# ------------------------------------------------------------------ sequence model (issue 12)
+def bench_sequence() -> None:
+    """Time until the page would report 99% exact-match on the held-out prompts, at the SeqConfig defaults, for
+    reverse and sort: the package's decoder against a plain GPT written in benchmarks/reference.py. Both on one
+    torch thread, as the app trains."""
+    import torch
+
+    from benchmarks.reference import naive_time_to
+    from transformer.sequence import SeqConfig, train_sequence_model
+
+    torch.set_num_threads(1)
+    for task in ("reverse", "sort"):
+        config = SeqConfig(task=task)
+        reached = next(((r.seconds, r.step) for r in train_sequence_model(config) if r.exact_match >= 0.99), None)
+        ours, steps = reached if reached else (float("inf"), config.steps)
+        naive, naive_steps = naive_time_to(task, config.length)
+        add("sequence", f"{task}, length {config.length}: time to 99% exact-match (defaults, evaluations included)",
+            f"{ours:.2f} s ({steps} steps)", "", check("sequence model: seconds to 99% exact-match", ours))
+        add("sequence", f"{task}: time to 99% vs a plain GPT (explicit attention, Adam 1e-3, generated answers)",
+            f"{ours / naive:.2f}×", f"naive {naive:.2f} s ({naive_steps} steps)",
+            check("sequence model vs naive GPT, time to 99%", ours / naive))
+
+
 # ------------------------------------------------------------------ report
 def _first(path: str, prefix: str) -> str | None:
     """The rest of the first line of ``path`` that starts with ``prefix`` (None where the file does not exist, as
@@ -391,7 +416,7 @@ def machine() -> str:
 
 
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
-            "class": bench_class}
+            "class": bench_class, "sequence": bench_sequence}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -488,3 +488,73 @@ def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:
                      alt.Tooltip("value:Q", title=y_title, format=hover_format)])
         panels.append(alt.layer(lines, points, data=_data(long)).properties(width=290, height=240))
     return alt.hconcat(*panels, title="Transformer and CNN, same data, epochs and optimiser")
+
+
+# ------------------------------------------------------------------ the sequence model (page 6)
+SEQ_METRICS = {"exact_match": "exact-match (held-out)", "token_acc": "token accuracy (held-out)"}
+
+
+def sequence_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatChart:
+    """Loss, and token accuracy and exact-match, against training step; one colour per run when ``run`` differs.
+
+    ``records`` has columns run, step, loss, token_acc, exact_match."""
+    runs = list(dict.fromkeys(records["run"]))
+    colour = alt.Color("run:N", title=None, sort=runs, scale=alt.Scale(range=PALETTE),
+                       legend=alt.Legend(orient="top", labelLimit=300))
+    x = alt.X("step:Q", title="training step")
+    loss = alt.Chart(_data(records[["run", "step", "loss"]])).mark_line().encode(
+        x=x, y=alt.Y("loss:Q", title="cross-entropy on the answer tokens", scale=alt.Scale(zero=False)), color=colour,
+        tooltip=[alt.Tooltip("run:N"), alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4f")],
+    ).properties(width=300, height=200)
+    long = records.melt(id_vars=["run", "step"], value_vars=list(SEQ_METRICS), var_name="measure", value_name="value")
+    long["measure"] = long["measure"].map(SEQ_METRICS)
+    acc = alt.Chart(_data(long)).mark_line().encode(
+        x=x, y=alt.Y("value:Q", title="share right", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
+        color=colour, strokeDash=alt.StrokeDash("measure:N", title=None, sort=list(SEQ_METRICS.values()),
+                                                legend=alt.Legend(orient="top", symbolType="stroke")),
+        tooltip=[alt.Tooltip("run:N"), alt.Tooltip("measure:N"), alt.Tooltip("step:Q"),
+                 alt.Tooltip("value:Q", title="share right", format=".1%")],
+    ).properties(width=300, height=200)
+    return alt.hconcat(loss, acc, title=title)
+
+
+def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
+                   cell: int = 18) -> alt.FacetChart:
+    """Every layer and head at once: ``maps`` is (layers, heads, queries, keys); rows are queries, columns keys,
+    tick labels the tokens themselves. Panels are read left to right by head, top to bottom by layer."""
+    maps = np.asarray(maps, dtype=float)
+    layers, heads, n_q, n_k = maps.shape
+    if (n_q, n_k) != (len(row_labels), len(col_labels)):
+        raise ValueError(f"maps of {n_q} x {n_k} need as many row and column labels, got "
+                         f"{len(row_labels)} and {len(col_labels)}.")
+    q, k = np.meshgrid(np.arange(n_q), np.arange(n_k), indexing="ij")
+    panels = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
+    df = pd.DataFrame({"panel": np.repeat(panels, n_q * n_k),
+                       "query": np.tile(np.asarray(row_labels, dtype=object)[q.ravel()], layers * heads),
+                       "key": np.tile(np.asarray(col_labels, dtype=object)[k.ravel()], layers * heads),
+                       "weight": maps.reshape(-1).round(4)})
+    return alt.Chart().mark_rect().encode(
+        x=alt.X("key:N", sort=list(col_labels), title=KEY_AXIS, axis=alt.Axis(labelAngle=0, labelOverlap=False)),
+        y=alt.Y("query:N", sort=list(row_labels), title=QUERY_AXIS, axis=alt.Axis(labelOverlap=False)),
+        color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
+        tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("query:N", title="query (writes the next token)"),
+                 alt.Tooltip("key:N", title="key"), alt.Tooltip("weight:Q", title="weight", format=".4f")],
+    ).properties(width=cell * n_k, height=cell * n_q).facet(
+        facet=alt.Facet("panel:N", sort=panels, title=title or None), columns=heads, data=_data(df))
+
+
+def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.LayerChart:
+    """Each head's share of attention on the task's target position(s) against training step, with the level that
+    attention spread evenly would give. ``shares`` has columns step, head, share."""
+    heads = list(dict.fromkeys(shares["head"]))
+    lines = alt.Chart(_data(shares)).mark_line(point=True).encode(
+        x=alt.X("step:Q", title="training step"),
+        y=alt.Y("share:Q", title=f"attention on {what}", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("head:N", title=None, sort=heads, legend=alt.Legend(orient="right")),
+        tooltip=[alt.Tooltip("head:N"), alt.Tooltip("step:Q"), alt.Tooltip("share:Q", format=".1%")],
+    )
+    level = pd.DataFrame({"share": [chance], "text": [f"attention spread evenly: {chance:.0%}"]})
+    rule = alt.Chart(_data(level)).mark_rule(strokeDash=[4, 4], color="gray").encode(y="share:Q")
+    label = alt.Chart(_data(level)).mark_text(align="left", dx=4, dy=-6, color="gray").encode(
+        y="share:Q", x=alt.value(0), text="text:N")
+    return alt.layer(lines, rule, label).properties(width=520, height=240, title="What each head does, measured")

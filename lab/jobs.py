@@ -14,17 +14,26 @@ import threading
 import time
 from collections import OrderedDict
 
-from transformer.model import PatchClassifier, SmallCNN
-from transformer.train import EpochRecord, TrainConfig, build_model, train_classifier
+from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequence_model, train_sequence_model
+from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
 
 SLOTS = threading.Semaphore(max(1, os.cpu_count() or 1))
 
 
+def trainer(config: TrainConfig | SeqConfig):
+    """(build the model, train it) for a configuration: the digit classifier or the sequence model."""
+    if isinstance(config, SeqConfig):
+        return build_sequence_model, train_sequence_model
+    return build_model, train_classifier
+
+
 class TrainingJob:
-    def __init__(self, config: TrainConfig):
+    """One training of a ``TrainConfig`` (digit classifier, CNN) or a ``SeqConfig`` (sequence model)."""
+
+    def __init__(self, config: TrainConfig | SeqConfig):
         self.config = config
-        self.records: list[EpochRecord] = []
-        self.model: PatchClassifier | SmallCNN | None = None
+        self.records: list[EpochRecord | SeqRecord] = []
+        self.model: Classifier | SequenceModel | None = None
         self.error: str | None = None
         self.state = "new"  # new -> queued -> training -> done | failed
         self.watchers: set[str] = set()  # sessions showing this job right now (pages redraw less when many watch)
@@ -49,8 +58,9 @@ class TrainingJob:
                 with self._cond:
                     self.state = "training"
                     self._cond.notify_all()
-                model = build_model(self.config)
-                for record in train_classifier(self.config, model):
+                build, train = trainer(self.config)
+                model = build(self.config)
+                for record in train(self.config, model):
                     with self._cond:
                         self.records.append(record)
                         self._cond.notify_all()

@@ -40,6 +40,10 @@ PAGES: list[PageInfo] = [
     PageInfo("views/why_attention.py", "5. Why attention", ":material/lightbulb:", "Transformers",
              "Q2.2 and Q2.3 · Applications, and transformers vs CNNs",
              "Where self-attention is used, and receptive field against depth for attention and convolution."),
+    PageInfo("views/attention_learns.py", "6. Watch attention learn", ":material/visibility:", "Transformers",
+             "Beyond the coursework · Watch attention learn in a GPT",
+             "A GPT-style decoder (the causal block, checked against nn.TransformerEncoderLayer) trained live to "
+             "reverse, sort or copy digits: scrub its attention from noise to the learned pattern, measured per head."),
 ]
 
 

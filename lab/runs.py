@@ -115,6 +115,9 @@ class TrainingRequest:
         wanted = list(self.configs.values()) + [self.check_config, self.cnn_config]
         return list(dict.fromkeys(c for c in wanted if c is not None))
 
+    def snapshot(self, jobs: dict[TrainConfig, TrainingJob]) -> Snapshot:
+        return snapshot(self, jobs)
+
     def settings(self) -> dict:
         return {"epochs per run": list(self.counts), "CNN baseline": self.cnn,
                 **{k: v for k, v in asdict(self.base).items() if k not in ("epochs", "model")}}
@@ -130,20 +133,18 @@ class Bar:
     label: str
     done: int
     total: int
+    unit: str = "epoch"
 
     @property
     def text(self) -> str:
-        return f"{self.label}: epoch {self.done} of {self.total}"
+        return f"{self.label}: {self.unit} {self.done} of {self.total}"
 
 
 @dataclass
-class Snapshot:
-    """Where a request stands: each requested run's records so far, one progress bar per requested run (plus the
-    check run and the CNN), and the training in progress."""
+class Progress:
+    """Where a set of trainings stands: one bar per run asked for, and the training in progress (for the live
+    chart). The training page's ``Snapshot`` and the sequence page's snapshot add their records."""
 
-    runs: dict[int, list[dict]]
-    check: list[dict]
-    cnn: list[dict]
     bars: list[Bar]
     live: TrainConfig | None = None  # the training in progress (None when all are finished)
     live_records: list[dict] = field(default_factory=list)
@@ -156,6 +157,25 @@ class Snapshot:
         return self.live is None or self.error is not None
 
 
+def progress_of(jobs: dict, bars: list[Bar]) -> dict:
+    """The ``Progress`` fields for ``jobs`` (configuration -> TrainingJob), apart from the bars given."""
+    active = next((j for j in jobs.values() if not j.done), None)
+    error = next((j.error for j in jobs.values() if j.state == "failed"), None)
+    if active is None:
+        return dict(bars=bars, error=error)
+    return dict(bars=bars, live=active.config, live_records=[r.as_dict() for r in active.records],
+                queued=active.state == "queued", watchers=max(1, len(active.watchers)), error=error)
+
+
+@dataclass
+class Snapshot(Progress):
+    """The training page's progress: each requested run's records so far, the check run's and the CNN's."""
+
+    runs: dict[int, list[dict]] = field(default_factory=dict)
+    check: list[dict] = field(default_factory=list)
+    cnn: list[dict] = field(default_factory=list)
+
+
 def snapshot(request: TrainingRequest, jobs: dict[TrainConfig, TrainingJob]) -> Snapshot:
     records = {c: [r.as_dict() for r in j.records] for c, j in jobs.items()}
     runs = {n: records[c][:n] for n, c in request.configs.items()}
@@ -166,16 +186,12 @@ def snapshot(request: TrainingRequest, jobs: dict[TrainConfig, TrainingJob]) -> 
     cnn = records.get(request.cnn_config, []) if request.cnn else []
     if request.cnn:
         bars.append(Bar("CNN baseline", len(cnn), request.longest))
-    active = next((j for j in jobs.values() if not j.done), None)
-    error = next((j.error for j in jobs.values() if j.state == "failed"), None)
-    if active is None:
-        return Snapshot(runs, check, cnn, bars, error=error)
-    return Snapshot(runs, check, cnn, bars, live=active.config, live_records=records[active.config],
-                    queued=active.state == "queued", watchers=max(1, len(active.watchers)), error=error)
+    return Snapshot(**progress_of(jobs, bars), runs=runs, check=check, cnn=cnn)
 
 
-def follow(request: TrainingRequest, registry: JobRegistry, session: str, pace: float = 0.5) -> Iterator[Snapshot]:
-    """Start (or join) the request's trainings and yield a snapshot after each new epoch, at most one per ``pace``
+def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> Iterator[Progress]:
+    """Start (or join) the request's trainings and yield its ``snapshot(jobs)`` after each new record, at most one per
+    ``pace``
     seconds (longer the more sessions watch: each snapshot is an update sent to a browser), until all have ended.
     The jobs go on if the caller stops early (a widget change reruns the page); they only lose this viewer."""
     jobs = {c: registry.start(c) for c in request.trainings()}
@@ -184,7 +200,7 @@ def follow(request: TrainingRequest, registry: JobRegistry, session: str, pace: 
     try:
         while True:
             started = time.monotonic()
-            snap = snapshot(request, jobs)
+            snap = request.snapshot(jobs)
             yield snap
             if snap.finished:
                 return

@@ -53,24 +53,26 @@ class SelfAttention(nn.Module):
         nn.init.normal_(self.w_qkv, std=1 / math.sqrt(d_model))
         self.proj = nn.Linear(d_model, d_model)
 
-    def forward(self, x: Tensor, return_weights: bool = False):
+    def forward(self, x: Tensor, return_weights: bool = False, causal: bool = False):
+        """``causal``: each token attends only to itself and earlier tokens (a decoder, as in a GPT)."""
         B, T, E = x.shape
         if self.fused and not return_weights:
             qkv = x @ self.w_qkv  # (B, T, 3E): one matmul for all three projections
             q, k, v = qkv.view(B, T, 3, self.n_heads, E // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, d_head)
-            z = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, d_head)
+            z = F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # (B, H, T, d_head)
             z = z.transpose(1, 2).reshape(B, T, E)  # (B, T, E)
             weights = None
         else:
             w_q, w_k, w_v = self.w_qkv.chunk(3, dim=1)  # each (E, E)
-            steps = multi_head_attention(x, w_q, w_k, w_v, self.n_heads)
+            steps = multi_head_attention(x, w_q, w_k, w_v, self.n_heads, causal=causal)
             z, weights = steps.zis, steps.attmat_mh  # (B, T, E), (B, H, T, T)
         out = self.proj(z)
         return (out, weights) if return_weights else out
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: x + attention(norm(x)), then x + MLP(norm(x))."""
+    """Pre-norm transformer block: x + attention(norm(x)), then x + MLP(norm(x)). The digit classifier runs it with
+    every token seeing every other; the sequence model (sequence.py) runs the same block with ``causal=True``."""
 
     def __init__(self, d_model: int, n_heads: int, mlp_ratio: int = 2, fused: bool = True):
         super().__init__()
@@ -80,8 +82,9 @@ class Block(nn.Module):
         hidden = mlp_ratio * d_model
         self.mlp = nn.Sequential(nn.Linear(d_model, hidden), nn.GELU(), nn.Linear(hidden, d_model))
 
-    def forward(self, x: Tensor, return_weights: bool = False):
-        a, weights = self.attn(self.ln_1(x), return_weights=True) if return_weights else (self.attn(self.ln_1(x)), None)
+    def forward(self, x: Tensor, return_weights: bool = False, causal: bool = False):
+        a, weights = self.attn(self.ln_1(x), return_weights=True, causal=causal) if return_weights else (
+            self.attn(self.ln_1(x), causal=causal), None)
         x = x + a  # (B, T, E)
         x = x + self.mlp(self.ln_2(x))  # (B, T, E)
         return (x, weights) if return_weights else x

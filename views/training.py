@@ -1,13 +1,9 @@
 """Coursework Q3.2: train the patch classifier and compare accuracy and loss over 10, 30 and 50 epochs."""
-import time
-import uuid
-
 import pandas as pd
 import streamlit as st
 
-from lab import charts, links, results, ui
-from lab.jobs import REGISTRY
-from lab.runs import DEFAULTS, OPTIONS, PRESETS, TrainingRequest, follow, frame
+from lab import charts, links, progress, results, ui
+from lab.runs import DEFAULTS, OPTIONS, PRESETS, TrainingRequest, frame
 from transformer.train import TrainConfig, train_classifier
 
 st.title("4. Train a transformer classifier")
@@ -20,7 +16,6 @@ if not ui.projector():
         "each patch becomes a token, a learned class token goes in front, and the class token's final vector is "
         "read out as 10 class scores.")
 
-REDRAW_SECONDS = 1.0  # while training, curves are redrawn at most this often per session watching the run
 fields = {k: links.Int(1, 100, DEFAULTS[k]) for k in ("epochs_a", "epochs_b", "epochs_c")}
 fields |= {k: links.Choice(options, DEFAULTS[k]) for k, options in OPTIONS.items()}
 link = links.Link("training", fields | {"seed": links.Int(0, 9999, DEFAULTS["seed"]), "cnn": links.Bool(False),
@@ -58,30 +53,20 @@ with st.form("settings"):
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 
 try:
-    form_request = TrainingRequest.from_form(link.current())
+    form_request, error = TrainingRequest.from_form(link.current()), None
 except ValueError as err:
-    form_request = None
-    if submitted:
-        st.error(f"These settings cannot train: {err}", icon=":material/error:")
-if submitted and form_request:
-    st.session_state["train_request"] = form_request
-elif "train_request" not in st.session_state and link["run"] and form_request:
-    st.session_state["train_request"] = form_request  # a reload, or a link to a run: show that run again
-request: TrainingRequest | None = st.session_state.get("train_request")
-link.publish(run=request is not None and request == form_request)
+    form_request, error = None, str(err)
+request = progress.shown("train_request", form_request, submitted, link, error)
 if request is None:
     st.info("Choose settings and press **Train**. With the defaults all three runs finish in a few seconds.")
     ui.show_code(train_classifier, TrainConfig)
     st.stop()
-if request != form_request:
-    st.warning("The results below come from earlier settings, not the ones shown above ("
-               + "; ".join(request.differences(form_request) if form_request else ["settings that cannot train"])
-               + "). Press **Train** to run the settings above.", icon=":material/history:")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def live_spec(key: str, title: str, _records: tuple) -> dict:
+def live_spec(key: str, epochs: int, _records: tuple) -> dict:
     """The live chart of one training at a number of epochs, built once and shared by every session watching it."""
+    title = f"Training the {key}: curves up to epoch {epochs}"
     return charts.live_curves(pd.DataFrame(list(_records)), title=title).to_dict(validate=False)
 
 
@@ -92,53 +77,19 @@ def final_spec(key: str, _df: pd.DataFrame) -> tuple[dict, dict]:
             charts.training_curves(_df, "acc", title="Accuracy against epoch").to_dict(validate=False))
 
 
-progress = st.sidebar.container(border=True)  # always in view, wherever the page is scrolled
-progress.markdown("**Training progress**")
-bars: dict[str, tuple] = {}  # label -> (placeholder, text drawn): a bar is sent to the browser only when it changes
+def live(snap) -> dict:
+    name = f"{snap.live.epochs}-epoch {snap.live.model}"
+    check = " (the check run)" if snap.live == request.check_config and snap.live.model != "cnn" else ""
+    return live_spec(name + check, len(snap.live_records), tuple(snap.live_records))
 
 
-def draw_bars(snap, waiting: bool = False) -> None:
-    for bar in snap.bars:
-        text = bar.text + (" (waiting for a free core…)" if waiting and not bar.done else "")
-        box, drawn = bars.get(bar.label, (None, None))
-        if text != drawn:
-            box = box or progress.empty()
-            box.progress(bar.done / bar.total, text=text)
-            bars[bar.label] = (box, text)
-
-
-live_box, note_box = st.empty(), st.empty()
-kept = st.session_state.get("train_result")
-if kept is not None and kept[0] == request:
-    snap = kept[1]  # this session already has the finished result: nothing to wait for
-else:
-    session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
-    drawn_at, drawn_rows = time.monotonic(), -1
-    for snap in follow(request, REGISTRY, session, pace=0.5):
-        draw_bars(snap, waiting=snap.queued)
-        live = snap.live_records
-        if live and len(live) != drawn_rows and time.monotonic() - drawn_at > REDRAW_SECONDS * snap.watchers:
-            title = f"Training the {snap.live.epochs}-epoch {snap.live.model}: curves up to epoch {len(live)}"
-            ui.chart(live_spec(repr(snap.live), title, tuple(live)), into=live_box)
-            if drawn_rows < 0:
-                note_box.caption("Solid: training, dashed: validation. Training accuracy is averaged over each epoch "
-                                 "while the model improves, so early on it lies below validation accuracy.")
-            drawn_at, drawn_rows = time.monotonic(), len(live)
-    models = {c: job.model for c in request.trainings() if (job := REGISTRY.get(c)) is not None}
-    st.session_state["train_result"] = (request, snap, models)
-draw_bars(snap)
-progress.caption(f"done: {len(snap.bars)} runs finished ({sum(c.epochs for c in request.trainings())} epochs trained)")
-note_box.empty()
-if snap.error:
-    st.error(
-        f"Training stopped with an error: {snap.error}. Try a smaller learning rate or model, or press Train again."
-    )
-    st.stop()
-
+snap, models = progress.watch("train_result", request, live, note=(
+    "Solid: training, dashed: validation. Training accuracy is averaged over each epoch while the model improves, "
+    "so early on it lies below validation accuracy."))
 table = frame(snap.runs)
 loss_spec, acc_spec = final_spec(repr(request), table)
-ui.chart(loss_spec, into=live_box)
+ui.chart(loss_spec)
 ui.chart(acc_spec)
 results.summary(request, snap, table)
-results.inside_model(request, st.session_state["train_result"][2])
+results.inside_model(request, models)
 ui.show_code(train_classifier, TrainConfig)

@@ -1,0 +1,149 @@
+"""The "Watch attention learn" page's orchestration, as plain Python: what a press of Train asks for, its
+progress, and every sentence that draws a conclusion, built from the numbers measured. No streamlit here."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import pandas as pd
+import torch
+
+from lab.runs import Bar, Progress, progress_of
+from transformer.sequence import (
+    SEP,
+    TASKS,
+    SeqConfig,
+    SeqRecord,
+    example_prompt,
+    full_sequences,
+    held_out,
+    target_positions,
+)
+
+# What the form offers (each list serves the widget and the shareable link), bounded so that no setting can
+# exhaust memory or hold a core for long: at the largest (length 12, d_model 128, 4 layers, 1,000 steps) a run
+# takes about a minute on one core.
+OPTIONS = {"task": list(TASKS), "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
+           "n_layers": [1, 2, 3, 4], "steps": [50, 100, 200, 300, 500, 800, 1000]}
+LENGTHS = (3, 12)
+WHAT = {"reverse": "the digits backwards", "sort": "the digits in ascending order", "copy": "the digits again"}
+TARGET = {"reverse": "the mirrored prompt position (the digit being written)",
+          "copy": "the prompt position in the same place (the digit being written)",
+          "sort": "the prompt position(s) holding the digit being written"}
+
+
+def token_name(token: int) -> str:
+    return "→" if token == SEP else str(token)
+
+
+def example_tokens(config: SeqConfig) -> list[int]:
+    """The whole sequence of the held-out example whose attention is kept at every record: prompt, →, answer."""
+    return full_sequences(config.task, example_prompt(config))[0].tolist()
+
+
+def labels(tokens: list[int]) -> list[str]:
+    """'0: 3', '1: 1', ..., '6: →': each token with its position, so a repeated digit keeps its own row."""
+    return [f"{i}: {token_name(t)}" for i, t in enumerate(tokens)]
+
+
+@dataclass(frozen=True)
+class SeqRequest:
+    """One press of Train: a sequence model, and maybe the same model with positions switched the other way."""
+
+    config: SeqConfig
+    compare: bool = False
+
+    @property
+    def other(self) -> SeqConfig | None:
+        return replace(self.config, positions=not self.config.positions) if self.compare else None
+
+    def trainings(self) -> list[SeqConfig]:
+        return [c for c in (self.config, self.other) if c is not None]
+
+    def settings(self) -> dict:
+        return {**asdict(self.config), "compare positions on/off": self.compare}
+
+    def differences(self, other: SeqRequest) -> list[str]:
+        mine, theirs = self.settings(), other.settings()
+        return [f"{k}: {mine[k]} → {theirs[k]}" for k in mine if mine[k] != theirs[k]]
+
+    def snapshot(self, jobs: dict) -> SeqSnapshot:
+        records = {c: list(j.records) for c, j in jobs.items()}
+        bars = [Bar(f"{c.task}, positions {'on' if c.positions else 'off'}", records[c][-1].step if records[c] else 0,
+                    c.steps, unit="step") for c in self.trainings()]
+        return SeqSnapshot(**progress_of(jobs, bars), main=records[self.config],
+                           other=records[self.other] if self.compare else [])
+
+
+@dataclass
+class SeqSnapshot(Progress):
+    main: list[SeqRecord] = field(default_factory=list)  # the requested model's records
+    other: list[SeqRecord] = field(default_factory=list)  # positions switched, when compared
+
+
+def curves(runs: dict[str, list[SeqRecord]]) -> pd.DataFrame:
+    """Every record's numbers, a row per (run, step)."""
+    return pd.DataFrame([dict(run=name, **r.as_dict()) for name, recs in runs.items() for r in recs])
+
+
+def first_reaching(records: list[SeqRecord], level: float = 0.99) -> SeqRecord | None:
+    return next((r for r in records if r.exact_match >= level), None)
+
+
+def progress_sentence(records: list[SeqRecord]) -> str:
+    last, hit = records[-1], first_reaching(records)
+    reached = (f"It first got 99% of them right at step {hit.step}, {hit.seconds:.1f} s into training (evaluations "
+               "included)." if hit else "It did not reach 99% in this run: try more steps, or a larger model.")
+    return (f"After {last.step} steps the model writes {last.exact_match:.1%} of the held-out prompts' answers "
+            f"exactly right and {last.token_acc:.1%} of their tokens. {reached}")
+
+
+# ------------------------------------------------------------------ what each head does, in numbers
+def chance_share(config: SeqConfig) -> float:
+    """The share of attention on the target position(s) if a query spread its attention evenly over every token it
+    may see (the prompt, the separator and the answer so far): the level a head must beat to show a pattern."""
+    digits = held_out(config)[:100]
+    n = config.length
+    hits = target_positions(config.task, digits).sum(-1).float()  # (N, L): target positions per answer token
+    visible = torch.arange(n + 1, 2 * n + 1).float()  # answer token i is written from position n + i
+    return float((hits / visible).mean())
+
+
+def share_frame(records: list[SeqRecord]) -> pd.DataFrame:
+    """The pattern share of every head at every record: columns step, head ("layer l, head h"), share."""
+    rows = [{"step": r.step, "head": f"layer {layer}, head {h}", "share": float(r.share[layer, h])}
+            for r in records for layer in range(r.share.shape[0]) for h in range(r.share.shape[1])]
+    return pd.DataFrame(rows)
+
+
+def head_sentence(records: list[SeqRecord], config: SeqConfig) -> str:
+    """Which head does the task's lookup, measured: the best head's share at the start and the end, against chance."""
+    first, last, chance = records[0].share, records[-1].share, chance_share(config)
+    layer, head = divmod(int(last.argmax()), last.shape[1])
+    best = float(last[layer, head])
+    verdict = (f"{best / chance:.1f} times what spreading attention evenly would give ({chance:.0%}): this head has "
+               "learned to look up the digit it writes" if best > 2 * chance else
+               f"not far above the {chance:.0%} that spreading attention evenly would give: no head has clearly "
+               "learned the lookup yet (more steps may help)")
+    return (f"Measured on 100 held-out prompts: layer {layer}, head {head} puts {best:.0%} of its attention on "
+            f"{TARGET[config.task]} after {records[-1].step} steps (it started at {float(first[layer, head]):.0%}), "
+            f"{verdict}.")
+
+
+def positions_sentence(main: list[SeqRecord], other: list[SeqRecord], config: SeqConfig) -> str:
+    """What switching positional embeddings did to this task, from the two runs' final exact-match."""
+    on, off = (main, other) if config.positions else (other, main)
+    a, b = on[-1].exact_match, off[-1].exact_match
+    measured = (f"With positions the model gets {a:.1%} of the held-out answers exactly right after "
+                f"{on[-1].step} steps; without them, {b:.1%}.")
+    if b >= 0.95:
+        why = (" The task still learns without positions" + (": sorting needs only *which* digits the prompt holds, "
+               "not where they stand, and the causal mask lets each answer position tell how much it has already "
+               "written." if config.task == "sort" else ". The causal mask alone lets a position count the tokens "
+               "before it, so order can be recovered without positional embeddings."))
+    elif b < a - 0.2:
+        why = (" Without positions every prompt digit looks the same to attention wherever it stands (a query "
+               "cannot prefer the 3rd digit to the 5th by position), so the model cannot find the digit to write "
+               "next" + (": reversing and copying are all about position." if config.task != "sort" else "."))
+    else:
+        why = " The gap is small here: try more steps or another seed before drawing a conclusion."
+    return measured + why

@@ -1,0 +1,351 @@
+"""A GPT-style decoder trained on small sequence tasks, so attention can be watched while it learns.
+
+The tasks are over the digits 0-9 and a separator token. The prompt is the digits followed by the separator; the
+model writes the answer one token at a time, each token seeing only the tokens before it (the causal mask):
+
+- ``reverse``: the digits backwards      3 1 4 1 5 | -> 5 1 4 1 3
+- ``sort``:    the digits in ascending order  3 1 4 1 5 | -> 1 1 3 4 5
+- ``copy``:    the digits again          3 1 4 1 5 | -> 3 1 4 1 5
+
+The loss counts only the answer positions. The decoder is built from this package's own ``Block`` (the one the
+digit classifier uses), run with ``causal=True``; ``to_torch_layer`` hands a block's weights to
+``nn.TransformerEncoderLayer``, the reference it is checked against.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._checks import positive_int
+from .multihead import check_heads
+
+TASKS = ("reverse", "sort", "copy")
+SEP = 10  # the separator token; 0-9 are the digits
+VOCAB = 11
+MAX_LENGTH = 12
+HELD_OUT = 1000  # sequences kept out of training and used for exact-match (fewer when the task has fewer)
+
+
+@dataclass(frozen=True)
+class SeqConfig:
+    """Everything that decides a sequence-model training run. The defaults were chosen by measurement (see the
+    benchmark): both reverse and sort reach 99% exact-match on the held-out sequences within a few seconds."""
+
+    task: str = "reverse"
+    length: int = 6  # digits in the prompt (3-12); the answer has as many
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 5e-3
+    seed: int = 0
+    positions: bool = True  # learned positional embeddings; off, the model sees a bag of tokens plus the mask
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
+        if isinstance(self.length, bool) or not isinstance(self.length, int) or not 3 <= self.length <= MAX_LENGTH:
+            raise ValueError(f"length must be a whole number from 3 to {MAX_LENGTH}, got {self.length!r}.")
+        for name in ("d_model", "n_heads", "n_layers", "steps", "batch_size"):
+            positive_int(name, getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}.")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
+            raise ValueError(f"lr (learning rate) must be a number in (0, 1], got {self.lr!r}.")
+        if not isinstance(self.positions, bool):
+            raise ValueError(f"positions must be True or False, got {self.positions!r}.")
+        check_heads(self.d_model, self.n_heads)  # ValueError naming the head counts that work
+
+    @property
+    def context(self) -> int:
+        """Tokens the model reads at most: the prompt, the separator, and all but the last answer token."""
+        return 2 * self.length
+
+
+# ------------------------------------------------------------------ the tasks
+def answer_for(task: str, digits: Tensor) -> Tensor:
+    """(N, L) digits -> (N, L) the answer the task asks for."""
+    if task == "reverse":
+        return digits.flip(-1)
+    if task == "sort":
+        return digits.sort(-1).values
+    if task == "copy":
+        return digits.clone()
+    raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}.")
+
+
+def full_sequences(task: str, digits: Tensor) -> Tensor:
+    """(N, L) digits -> (N, 2L + 1): prompt, separator, answer."""
+    sep = torch.full((digits.shape[0], 1), SEP, dtype=torch.long)
+    return torch.cat([digits, sep, answer_for(task, digits)], dim=1)
+
+
+def _codes(digits: Tensor) -> Tensor:
+    """Each row of digits as one whole number (base 10), to tell sequences apart quickly."""
+    powers = 10 ** torch.arange(digits.shape[1], dtype=torch.long)
+    return (digits * powers).sum(-1)
+
+
+def held_out(config: SeqConfig) -> Tensor:
+    """(N, L) the evaluation prompts: ``HELD_OUT`` distinct random digit strings (half of all there are when the
+    length is short), fixed by the seed and never used for training."""
+    n = min(HELD_OUT, 10**config.length // 2)
+    g = torch.Generator().manual_seed(10_000 + config.seed)
+    rows, seen = [], set()
+    while len(rows) < n:
+        for row in torch.randint(0, 10, (n, config.length), generator=g):
+            code = int(_codes(row[None])[0])
+            if code not in seen and len(rows) < n:
+                seen.add(code)
+                rows.append(row)
+    return torch.stack(rows)
+
+
+def training_batch(config: SeqConfig, generator: torch.Generator, exclude: Tensor) -> Tensor:
+    """(batch, L) random prompts, none of them among the held-out ones (``exclude``: their codes)."""
+    digits = torch.randint(0, 10, (config.batch_size, config.length), generator=generator)
+    clash = torch.isin(_codes(digits), exclude)
+    while clash.any():
+        digits[clash] = torch.randint(0, 10, (int(clash.sum()), config.length), generator=generator)
+        clash = torch.isin(_codes(digits), exclude)
+    return digits
+
+
+# ------------------------------------------------------------------ the model
+class SequenceModel(nn.Module):
+    """Token embedding (+ learned positions) -> causal blocks -> next-token logits over the 11 tokens."""
+
+    def __init__(self, config: SeqConfig):
+        from .model import Block
+
+        super().__init__()
+        self.config = c = config
+        self.tok_embed = nn.Embedding(VOCAB, c.d_model)
+        self.pos_embed = nn.Embedding(c.context, c.d_model) if c.positions else None
+        self.blocks = nn.ModuleList(Block(c.d_model, c.n_heads, mlp_ratio=4) for _ in range(c.n_layers))
+        self.ln_f = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, VOCAB)
+
+    def embed(self, idx: Tensor) -> Tensor:
+        x = self.tok_embed(idx)  # (B, T, E)
+        if self.pos_embed is not None:
+            x = x + self.pos_embed(torch.arange(idx.shape[1], device=idx.device))  # (T, E) broadcast over B
+        return x
+
+    def forward(self, idx: Tensor) -> Tensor:
+        """(B, T) tokens -> (B, T, VOCAB) logits for the next token at every position."""
+        x = self.embed(idx)
+        for block in self.blocks:
+            x = block(x, causal=True)
+        return self.head(self.ln_f(x))
+
+    @torch.no_grad()
+    def attention_maps(self, idx: Tensor) -> tuple[Tensor, Tensor]:
+        """Logits and every layer's attention weights, (B, layers, heads, T, T), through the explicit path."""
+        x, maps = self.embed(idx), []
+        for block in self.blocks:
+            x, w = block(x, return_weights=True, causal=True)
+            maps.append(w)
+        return self.head(self.ln_f(x)), torch.stack(maps, dim=1)
+
+
+_INIT_LOCK = threading.Lock()  # the global RNG seeds the weights: one model is initialised at a time
+
+
+def build_sequence_model(config: SeqConfig) -> SequenceModel:
+    """The decoder with its seeded initial weights (safe to call from several threads at once)."""
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return SequenceModel(config)
+
+
+def to_torch_layer(block: nn.Module) -> nn.TransformerEncoderLayer:
+    """The same weights in ``nn.TransformerEncoderLayer(norm_first=True, batch_first=True, activation="gelu",
+    dropout=0.0)``. With a causal mask its outputs equal the block's (run with ``causal=True``)."""
+    d_model = block.ln_1.normalized_shape[0]
+    hidden = block.mlp[0].out_features
+    layer = nn.TransformerEncoderLayer(d_model, block.attn.n_heads, dim_feedforward=hidden, dropout=0.0,
+                                       activation="gelu", batch_first=True, norm_first=True)
+    with torch.no_grad():
+        layer.self_attn.in_proj_weight.copy_(block.attn.w_qkv.T)  # (3E, E): PyTorch computes x @ W.T
+        layer.self_attn.in_proj_bias.zero_()  # the block's projections have no bias
+        layer.self_attn.out_proj.weight.copy_(block.attn.proj.weight)
+        layer.self_attn.out_proj.bias.copy_(block.attn.proj.bias)
+        for mine, theirs in ((block.ln_1, layer.norm1), (block.ln_2, layer.norm2), (block.mlp[0], layer.linear1),
+                             (block.mlp[2], layer.linear2)):
+            theirs.weight.copy_(mine.weight)
+            theirs.bias.copy_(mine.bias)
+    return layer.eval()
+
+
+@torch.no_grad()
+def check_against_torch_layers(model: SequenceModel, seed: int = 0) -> list[float]:
+    """For every block of ``model``: the largest |difference| between the block (``causal=True``) and
+    ``to_torch_layer(block)`` with a causal mask, on the same random input of the model's full context."""
+    g = torch.Generator().manual_seed(seed)
+    t, d_model = model.config.context, model.config.d_model
+    mask = nn.Transformer.generate_square_subsequent_mask(t)
+    diffs = []
+    for block in model.blocks:
+        x = torch.randn(4, t, d_model, generator=g)  # (B, T, E)
+        theirs = to_torch_layer(block)(x, src_mask=mask, is_causal=True)
+        diffs.append(float((block(x, causal=True) - theirs).abs().max()))
+    return diffs
+
+
+# ------------------------------------------------------------------ generation
+@torch.no_grad()
+def _generate(model: SequenceModel, digits: Tensor) -> Tensor:
+    """(N, L) prompts -> (N, L) greedy answers, one token at a time."""
+    model.eval()
+    seq = torch.cat([digits, torch.full((digits.shape[0], 1), SEP, dtype=torch.long)], dim=1)  # (N, L + 1)
+    for _ in range(digits.shape[1]):
+        nxt = model(seq)[:, -1].argmax(-1, keepdim=True)  # (N, 1)
+        seq = torch.cat([seq, nxt], dim=1)
+    return seq[:, digits.shape[1] + 1:]
+
+
+def _check_digits(model: SequenceModel, digits: list[int]) -> Tensor:
+    if not digits:
+        raise ValueError("Type at least one digit.")
+    if any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 9 for d in digits):
+        raise ValueError(f"Only the digits 0-9 can be used, got {digits!r}.")
+    if len(digits) != model.config.length:
+        raise ValueError(f"This model was trained on {model.config.length} digits; got {len(digits)}.")
+    return torch.tensor([digits], dtype=torch.long)
+
+
+def generate_answer(model: SequenceModel, digits: list[int]) -> list[int]:
+    """Greedy decoding of ``len(digits)`` answer tokens after the prompt ``digits`` and the separator."""
+    return _generate(model, _check_digits(model, digits))[0].tolist()
+
+
+@dataclass(frozen=True)
+class GenerationSteps:
+    prompt: list[int]  # the digits, then SEP
+    answer: list[int]  # the generated tokens
+    attention: Tensor  # (L, layers, heads, T): for each generated token, its query row over the tokens before it
+
+
+@torch.no_grad()
+def generate_steps(model: SequenceModel, digits: list[int]) -> GenerationSteps:
+    """Like ``generate_answer``, and for every generated token the attention row of the position that wrote it,
+    in every layer and head (keys: the prompt, the separator and the answer so far; zero-padded on the right)."""
+    prompt = _check_digits(model, digits)
+    answer = _generate(model, prompt)  # (1, L)
+    seq = torch.cat([prompt, torch.full((1, 1), SEP, dtype=torch.long), answer[:, :-1]], dim=1)  # (1, 2L)
+    _, maps = model.attention_maps(seq)  # (1, layers, heads, 2L, 2L)
+    n = prompt.shape[1]
+    rows = maps[0, :, :, n:, :].permute(2, 0, 1, 3)  # (L, layers, heads, 2L): the rows that wrote each token
+    return GenerationSteps(digits + [SEP], answer[0].tolist(), rows)
+
+
+# ------------------------------------------------------------------ what each head does, in numbers
+def target_positions(task: str, digits: Tensor) -> Tensor:
+    """(N, L, L) bool: for answer token i, the prompt positions that hold the digit being written (the mirrored
+    position for reverse, the same position for copy, every position holding that digit for sort)."""
+    n, length = digits.shape
+    idx = torch.arange(length)
+    if task == "reverse":
+        return (idx[None, :] == (length - 1 - idx)[:, None]).expand(n, length, length)
+    if task == "copy":
+        return (idx[None, :] == idx[:, None]).expand(n, length, length)
+    return answer_for(task, digits)[:, :, None] == digits[:, None, :]  # (N, answer i, prompt j)
+
+
+@torch.no_grad()
+def pattern_share(model: SequenceModel, digits: Tensor) -> Tensor:
+    """(layers, heads): the share of attention that the positions writing the answer put on the prompt position(s)
+    holding the digit being written, averaged over answer tokens and prompts (teacher-forced)."""
+    task, n = model.config.task, digits.shape[1]
+    seq = full_sequences(task, digits)[:, :-1]  # (N, 2L)
+    _, maps = model.attention_maps(seq)  # (N, layers, heads, 2L, 2L)
+    rows = maps[:, :, :, n:, :n]  # (N, layers, heads, L answer queries, L prompt keys)
+    hit = target_positions(task, digits)[:, None, None].float()  # (N, 1, 1, L, L)
+    return (rows * hit).sum(-1).mean(dim=(0, 3))  # (layers, heads)
+
+
+# ------------------------------------------------------------------ training
+@dataclass(frozen=True)
+class SeqRecord:
+    step: int  # optimiser steps done (0: before training)
+    loss: float  # cross-entropy on the answer tokens of the last training batch (held-out at step 0)
+    token_acc: float  # share of held-out answer tokens predicted right, each given the right tokens before it
+    exact_match: float  # share of held-out prompts whose whole greedy answer is right
+    seconds: float  # wall-clock time since training started, evaluations included
+    attention: Tensor  # (layers, heads, 2L, 2L): the fixed example's attention maps at this step
+    share: Tensor  # (layers, heads): pattern_share on 100 held-out prompts at this step
+
+    def as_dict(self) -> dict:
+        """The numbers, without the tensors (for tables and charts)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("attention", "share")}
+
+
+def example_prompt(config: SeqConfig) -> Tensor:
+    """(1, L) the one held-out example whose attention is kept at every record."""
+    return held_out(config)[:1]
+
+
+@torch.no_grad()
+def evaluate_sequences(model: SequenceModel, digits: Tensor) -> tuple[float, float, float]:
+    """(loss, token accuracy, exact-match of greedy generation) on the prompts ``digits``."""
+    model.eval()
+    task, n = model.config.task, digits.shape[1]
+    seq = full_sequences(task, digits)
+    logits = model(seq[:, :-1])[:, n:]  # (N, L, VOCAB): the predictions of the answer tokens
+    target = seq[:, n + 1:]  # (N, L)
+    loss = F.cross_entropy(logits.reshape(-1, VOCAB), target.reshape(-1)).item()
+    right = logits.argmax(-1) == target  # (N, L)
+    # Greedy generation writes the whole answer right exactly when every answer token is the argmax given the right
+    # tokens before it (by induction over the answer), so one forward pass gives the exact-match of generation;
+    # a test checks it against generate_answer.
+    return loss, right.float().mean().item(), right.all(-1).float().mean().item()
+
+
+def record_every(config: SeqConfig) -> int:
+    """Steps between two records: about 30 records a run (so a dozen or more attention snapshots)."""
+    return max(1, config.steps // 30)
+
+
+def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel | None = None) -> Iterator[SeqRecord]:
+    """Train with AdamW (a short warm-up, then cosine decay) and yield a record every ``record_every`` steps, step 0
+    included. Deterministic for a fixed seed (``seconds`` aside)."""
+    model = build_sequence_model(config) if model is None else model
+    evaluation = held_out(config)
+    exclude = _codes(evaluation)
+    example, probe = evaluation[:1], evaluation[:100]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0, betas=(0.9, 0.98))
+    g = torch.Generator().manual_seed(config.seed)
+    warmup, every, n = max(1, config.steps // 20), record_every(config), config.length
+    t0 = time.perf_counter()
+
+    def record(step: int, loss: float | None) -> SeqRecord:
+        held_loss, token_acc, exact = evaluate_sequences(model, evaluation)
+        _, maps = model.attention_maps(full_sequences(config.task, example)[:, :-1])
+        share = pattern_share(model, probe)
+        model.train()
+        return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
+                         maps[0], share)
+
+    yield record(0, None)
+    model.train()
+    for step in range(1, config.steps + 1):
+        lr = config.lr * min(1.0, step / warmup) * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        seq = full_sequences(config.task, training_batch(config, g, exclude))  # (B, 2L + 1)
+        logits = model(seq[:, :-1])[:, n:]  # (B, L, VOCAB): only the answer positions count
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), seq[:, n + 1:].reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % every == 0 or step == config.steps:
+            yield record(step, loss.item())

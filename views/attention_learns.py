@@ -1,0 +1,134 @@
+"""Watch attention learn: a GPT-style decoder, trained live on reverse, sort or copy, and what its heads learn."""
+import re
+
+import streamlit as st
+import torch
+
+from lab import links, progress, ui
+from lab.seqruns import (
+    LENGTHS,
+    OPTIONS,
+    TARGET,
+    WHAT,
+    SeqRequest,
+    chance_share,
+    curves,
+    example_tokens,
+    head_sentence,
+    labels,
+    positions_sentence,
+    progress_sentence,
+    share_frame,
+)
+from transformer.sequence import (
+    SeqConfig,
+    answer_for,
+    check_against_torch_layers,
+    generate_steps,
+    to_torch_layer,
+    train_sequence_model,
+)
+
+st.title("6. Watch attention learn")
+st.caption("The coursework's notebook goes on from multi-head attention to a GPT. Here a small GPT-style decoder, "
+           "built from this package's own transformer block with the causal mask, learns a task while you watch.")
+
+D = SeqConfig()
+link = links.Link("attention_learns", {
+    **{k: links.Choice(v, getattr(D, k)) for k, v in OPTIONS.items()}, "length": links.Int(*LENGTHS, D.length),
+    "seed": links.Int(0, 9999, D.seed), "positions": links.Bool(True), "compare": links.Bool(False),
+    "run": links.Bool(False)})
+with st.form("sequence_settings"):
+    a, b, c = st.columns([2, 1, 1])
+    a.selectbox("task", OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
+                format_func=lambda t: f"{t}: write {WHAT[t]}")
+    b.slider("digits in the prompt", *LENGTHS, link["length"], key="length")
+    c.select_slider("training steps", OPTIONS["steps"], value=link["steps"], key="steps")
+    m1, m2, m3, m4 = st.columns(4)
+    m1.select_slider("d_model", OPTIONS["d_model"], value=link["d_model"], key="d_model")
+    m2.select_slider("heads", OPTIONS["n_heads"], value=link["n_heads"], key="n_heads")
+    m3.select_slider("layers", OPTIONS["n_layers"], value=link["n_layers"], key="n_layers")
+    m4.number_input("seed", 0, 9999, link["seed"], key="seed")
+    p1, p2 = st.columns(2)
+    p1.toggle("learned positional embeddings", value=link["positions"], key="positions")
+    p2.checkbox("also train with positions switched the other way, to compare", value=link["compare"], key="compare")
+    submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+
+values = link.current()
+try:
+    settings = {k: values[k] for k in ("task", "length", "d_model", "n_heads", "n_layers", "steps", "seed")}
+    form_request, error = SeqRequest(SeqConfig(**settings, positions=values["positions"]), values["compare"]), None
+except ValueError as err:
+    form_request, error = None, str(err)
+request = progress.shown("seq_request", form_request, submitted, link, error)
+if request is None:
+    st.info(f"Choose a task and press **Train**. At the defaults ({D.task}, {D.length} digits) training takes a "
+            "few seconds on one core.")
+    ui.show_code(train_sequence_model, SeqConfig)
+    st.stop()
+config = request.config
+snap, models = progress.watch("seq_result", request, lambda s: ui.figure(
+    "sequence_curves", curves({f"positions {'on' if s.live.positions else 'off'}": [
+        r for r in (s.main if s.live == config else s.other)]}), title="Training: held-out prompts"))
+runs = {f"positions {'on' if c.positions else 'off'}": recs for c, recs in ((config, snap.main),
+                                                                          (request.other, snap.other)) if recs}
+st.subheader(f"Learning to {config.task}: {WHAT[config.task]}")
+ui.chart(ui.figure("sequence_curves", curves(runs), title="Loss and accuracy on 1,000 held-out prompts"))
+st.markdown(progress_sentence(snap.main))
+st.caption("Exact-match counts prompts whose whole answer, written greedily one token at a time, is right; token "
+           "accuracy counts answer tokens predicted right given the right tokens before them. The held-out prompts "
+           "are never used for training.")
+
+st.subheader("Attention over training")
+steps = [r.step for r in snap.main]
+at = st.select_slider("training step", steps, value=steps[-1], key="seq_step",
+                      help="Scrub from the random start (step 0) to the end of training.")
+record = snap.main[steps.index(at)]
+tokens = example_tokens(config)  # the held-out example whose attention every record keeps
+grid = ui.figure("attention_grid", record.attention.numpy(), labels(tokens[:-1]), labels(tokens[:-1]),
+                 title=f"step {at}: every layer and head on one held-out example", cell=ui.cell(18))
+ui.chart(grid)
+ui.exports(grid, f"attention_step_{at}")
+st.caption(f"Rows are queries: the position writing the next token (from '{config.length}: →' on, the answer). "
+           f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
+           f"light up on {TARGET[config.task]}.")
+
+st.subheader("What each head does, in numbers")
+chance = chance_share(config)
+ui.chart(ui.figure("head_share_chart", share_frame(snap.main), chance=chance, what="the digit being written"))
+st.markdown(head_sentence(snap.main, config))
+
+if request.compare and snap.other:
+    st.subheader("Positions on and off")
+    st.markdown(positions_sentence(snap.main, snap.other, config))
+
+st.subheader("Your own input")
+model = models.get(config)
+typed = st.text_input(f"{config.length} digits", "".join(str(d) for d in tokens[:config.length]), key="seq_input",
+                      max_chars=3 * LENGTHS[1], help="Digits 0-9; spaces and commas are ignored.")
+digits = [int(d) for d in re.sub(r"[\s,]", "", typed)] if re.fullmatch(r"[\d\s,]*", typed) else None
+if model is None:
+    st.info("The trained model is not in this session (the run had ended before you opened the page). Press "
+            "**Train** to try your own input.")
+elif digits is None or len(digits) != config.length:
+    st.warning(f"Type exactly {config.length} digits (0-9), for example "
+               f"{''.join(str(d) for d in tokens[:config.length])}; got {typed[:40]!r}.")
+else:
+    gen = generate_steps(model, digits)
+    want = answer_for(config.task, torch.tensor([digits]))[0].tolist()
+    marks = " ".join(f"**{t}**" if t == w else f"~~{t}~~ ({w})" for t, w in zip(gen.answer, want, strict=True))
+    st.markdown(f"Prompt {' '.join(map(str, digits))} → · the model writes: {marks}")
+    keys = labels(gen.prompt + gen.answer[:-1])
+    rows = [f"writes {t}" + ("" if t == w else f" (should be {w})") for t, w in zip(gen.answer, want, strict=True)]
+    ui.chart(ui.figure("attention_grid", gen.attention.permute(1, 2, 0, 3).numpy(), rows, keys, cell=ui.cell(18),
+                       title="where each head looked while writing each answer token"))
+
+st.subheader("Check against torch.nn.TransformerEncoderLayer")
+diffs = check_against_torch_layers(model) if model is not None else []
+if diffs:
+    worst = max(diffs)
+    st.metric("largest |difference|, every block of the trained model (causal mask)", f"{worst:.1e}",
+              "pass (< 1e-5)" if worst < 1e-5 else "FAIL", delta_color="normal" if worst < 1e-5 else "inverse")
+    st.caption("to_torch_layer copies each block's weights into nn.TransformerEncoderLayer(norm_first=True, "
+               "activation='gelu', dropout=0), the notebook's reference, and both run the same tokens with the mask.")
+ui.show_code(to_torch_layer, generate_steps, train_sequence_model)

@@ -519,9 +519,10 @@ def sequence_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatCha
 
 
 def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
-                   cell: int = 18) -> alt.FacetChart:
+                   cell: int = 18, max_width: int = 780) -> alt.FacetChart:
     """Every layer and head at once: ``maps`` is (layers, heads, queries, keys); rows are queries, columns keys,
-    tick labels the tokens themselves. Panels are read left to right by head, top to bottom by layer."""
+    tick labels the tokens themselves. Panels are read left to right by head, top to bottom by layer, and shrink
+    to fit ``max_width`` px in all. Weights that are exactly 0 (keys the causal mask hides) are left blank."""
     maps = np.asarray(maps, dtype=float)
     layers, heads, n_q, n_k = maps.shape
     if (n_q, n_k) != (len(row_labels), len(col_labels)):
@@ -532,9 +533,10 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
     df = pd.DataFrame({"panel": np.repeat(panels, n_q * n_k),
                        "query": np.tile(np.asarray(row_labels, dtype=object)[q.ravel()], layers * heads),
                        "key": np.tile(np.asarray(col_labels, dtype=object)[k.ravel()], layers * heads),
-                       "weight": maps.reshape(-1).round(4)})
+                       "weight": maps.reshape(-1).round(4)})[maps.reshape(-1) > 0]
+    cell = max(6, min(cell, (max_width // heads - 90) // n_k))
     return alt.Chart().mark_rect().encode(
-        x=alt.X("key:N", sort=list(col_labels), title=KEY_AXIS, axis=alt.Axis(labelAngle=0, labelOverlap=False)),
+        x=alt.X("key:N", sort=list(col_labels), title=KEY_AXIS, axis=alt.Axis(labelAngle=-90, labelOverlap=False)),
         y=alt.Y("query:N", sort=list(row_labels), title=QUERY_AXIS, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("query:N", title="query (writes the next token)"),
@@ -555,6 +557,6 @@ def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.L
     )
     level = pd.DataFrame({"share": [chance], "text": [f"attention spread evenly: {chance:.0%}"]})
     rule = alt.Chart(_data(level)).mark_rule(strokeDash=[4, 4], color="gray").encode(y="share:Q")
-    label = alt.Chart(_data(level)).mark_text(align="left", dx=4, dy=-6, color="gray").encode(
-        y="share:Q", x=alt.value(0), text="text:N")
+    label = alt.Chart(_data(level)).mark_text(align="right", dy=-6, color="gray").encode(
+        y="share:Q", x=alt.value(516), text="text:N")
     return alt.layer(lines, rule, label).properties(width=520, height=240, title="What each head does, measured")

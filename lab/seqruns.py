@@ -120,10 +120,13 @@ def head_sentence(records: list[SeqRecord], config: SeqConfig) -> str:
     first, last, chance = records[0].share, records[-1].share, chance_share(config)
     layer, head = divmod(int(last.argmax()), last.shape[1])
     best = float(last[layer, head])
-    verdict = (f"{best / chance:.1f} times what spreading attention evenly would give ({chance:.0%}): this head has "
-               "learned to look up the digit it writes" if best > 2 * chance else
-               f"not far above the {chance:.0%} that spreading attention evenly would give: no head has clearly "
-               "learned the lookup yet (more steps may help)")
+    times = f"{best / chance:.1f} times the {chance:.0%} that attention spread evenly would give"
+    if best > 0.5 and best > 2.5 * chance:
+        verdict = f"{times}: this head has learned to look up the digit it writes"
+    elif best > 1.5 * chance:
+        verdict = f"{times}: a pattern is forming, but no head does the lookup cleanly yet (more steps may help)"
+    else:
+        verdict = f"{times}: no head has learned the lookup"
     return (f"Measured on 100 held-out prompts: layer {layer}, head {head} puts {best:.0%} of its attention on "
             f"{TARGET[config.task]} after {records[-1].step} steps (it started at {float(first[layer, head]):.0%}), "
             f"{verdict}.")
@@ -140,10 +143,17 @@ def positions_sentence(main: list[SeqRecord], other: list[SeqRecord], config: Se
                "not where they stand, and the causal mask lets each answer position tell how much it has already "
                "written." if config.task == "sort" else ". The causal mask alone lets a position count the tokens "
                "before it, so order can be recovered without positional embeddings."))
+    elif b < a - 0.2 and config.task == "sort":
+        why = (" Sorting does not need to know where a digit stands in the prompt, only which digits it holds; but "
+               "each answer position must know how many digits it has already written to pick the next one. Without "
+               "positional embeddings it can only count that through the causal mask, which this model learns far "
+               "more slowly.")
     elif b < a - 0.2:
-        why = (" Without positions every prompt digit looks the same to attention wherever it stands (a query "
-               "cannot prefer the 3rd digit to the 5th by position), so the model cannot find the digit to write "
-               "next" + (": reversing and copying are all about position." if config.task != "sort" else "."))
+        why = (f" {config.task.capitalize()} is all about position: answer token i is the prompt's "
+               + ("(L-1-i)-th" if config.task == "reverse" else "i-th") + " digit. Without positional embeddings "
+               "every prompt digit looks the same to attention wherever it stands, so a query cannot pick 'the 3rd "
+               "digit'; all that is left is the causal mask, through which a position can only count the tokens "
+               "before it.")
     else:
         why = " The gap is small here: try more steps or another seed before drawing a conclusion."
     return measured + why

@@ -274,3 +274,21 @@ def test_every_matrix_fits_and_none_overlap(app, page, d_k):
             w = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
             h = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
             assert w <= 1 or h <= 1, (a, b)
+
+
+def test_watch_attention_learn(app, page):
+    page.goto(f"{app[0]}/attention_learns?length=4&steps=100&d_model=32&compare=1")
+    settle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
+    settle(page)
+    no_exception(page)
+    charts, drawn = charts_drawn(page)
+    assert charts == drawn >= 4
+    text = main_text(page)
+    assert "step 100: every layer and head" in text and "With positions the model gets" in text
+    slider = page.get_by_role("slider").last  # the training-step scrubber
+    slider.focus()
+    rerun(page, lambda: slider.press("Home"))
+    assert "step 0: every layer and head" in main_text(page)
+    no_exception(page)

@@ -119,7 +119,8 @@ else:
     marks = " ".join(f"**{t}**" if t == w else f"~~{t}~~ ({w})" for t, w in zip(gen.answer, want, strict=True))
     st.markdown(f"Prompt {' '.join(map(str, digits))} → · the model writes: {marks}")
     keys = labels(gen.prompt + gen.answer[:-1])
-    rows = [f"writes {t}" + ("" if t == w else f" (should be {w})") for t, w in zip(gen.answer, want, strict=True)]
+    rows = [f"{i}: writes {t}" + ("" if t == w else f", not {w}") for i, (t, w) in enumerate(zip(gen.answer, want,
+                                                                                                  strict=True))]
     ui.chart(ui.figure("attention_grid", gen.attention.permute(1, 2, 0, 3).numpy(), rows, keys, cell=ui.cell(18),
                        title="where each head looked while writing each answer token"))
 

@@ -2,7 +2,7 @@
 
 Usage (from the project root): .venv/bin/python scripts/screenshots.py [OUT_DIR=docs/screenshots] [--width 1280]
 The training page is shot after a press of Train with the default settings and the CNN baseline, looking inside
-the trained model.
+the trained model; page 6 after training reverse with positions on and off.
 """
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from scripts.browser import PAGES, ROOT, full_height, launch, settle, streamlit_server  # noqa: E402
+from scripts.browser import PAGES, ROOT, full_height, launch, rerun, settle, streamlit_server  # noqa: E402
+
+QUERY = {"training": "?cnn=1", "attention_learns": "?compare=1"}  # pages shot after a press of Train
 
 
 def main() -> None:
@@ -25,18 +27,16 @@ def main() -> None:
         page = browser.new_page(viewport={"width": width, "height": 900})
         for path in PAGES:
             page.set_viewport_size({"width": width, "height": 900})
-            page.goto(f"{url}/{path}" + ("?cnn=1" if path == "training" else ""))
+            page.goto(f"{url}/{path}" + QUERY.get(path, ""))
             settle(page)
-            if path == "training":  # train with the CNN baseline, then look inside the model
+            if path in QUERY:  # train (the classifier with the CNN baseline; reverse with positions on and off)
                 page.get_by_role("button", name="Train", exact=True).click()
                 page.get_by_text("done: ").wait_for(timeout=300_000)
                 settle(page, limit=300)
-                page.get_by_text("look inside:").click()
-                page.wait_for_timeout(500)
-                settle(page)
+            if path == "training":  # then look inside the model
+                rerun(page, page.get_by_text("look inside:").click)
             page.set_viewport_size({"width": width, "height": min(16000, full_height(page) + 80)})
-            page.wait_for_timeout(800)
-            settle(page)
+            settle(page)  # the taller window redraws the charts
             name = path or "home"
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)
             print(out / f"{name}.png")

@@ -99,6 +99,12 @@ def one_of_each() -> dict:
         "attention_over_digit": charts.attention_over_digit(rng.random((8, 8)), rng.random((1, 2, 2, 2))),
         "confusion_chart": charts.confusion_chart(np.eye(10, dtype=int)),
         "model_comparison": charts.model_comparison(models),
+        "sequence_curves": charts.sequence_curves(pd.DataFrame({"run": ["on", "on"], "step": [0, 10],
+                                                                "loss": [2.3, 1.0], "token_acc": [0.1, 0.6],
+                                                                "exact_match": [0.0, 0.2]})),
+        "attention_grid": charts.attention_grid(np.tril(rng.random((2, 2, 3, 3))), ["a", "b", "c"], ["a", "b", "c"]),
+        "head_share_chart": charts.head_share_chart(pd.DataFrame({"step": [0, 10], "head": ["layer 0, head 0"] * 2,
+                                                                  "share": [0.1, 0.9]}), chance=0.2, what="x"),
     }
 
 
@@ -202,3 +208,12 @@ def test_projector_style_enlarges_and_darkens_text():
     s = charts.projector_style(spec(charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"])))
     assert s["config"]["axis"]["labelFontSize"] >= 15 and s["config"]["axis"]["labelColor"] == "#111111"
     assert s["config"]["text"]["fontSize"] >= 15
+
+
+def test_attention_grid_leaves_masked_keys_blank_and_fits():
+    maps = np.tril(np.full((2, 4, 12, 12), 0.1))  # causal: zeros above the diagonal
+    s = spec(charts.attention_grid(maps, [str(i) for i in range(12)], [str(i) for i in range(12)], max_width=780))
+    assert len(rows(s)) == 2 * 4 * (12 * 13 // 2)  # only the cells a query may see
+    assert s["spec"]["width"] * 4 <= 780
+    with pytest.raises(ValueError):
+        charts.attention_grid(maps, ["a"], ["a"])

@@ -534,7 +534,8 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
                        "query": np.tile(np.asarray(row_labels, dtype=object)[q.ravel()], layers * heads),
                        "key": np.tile(np.asarray(col_labels, dtype=object)[k.ravel()], layers * heads),
                        "weight": maps.reshape(-1).round(4)})[maps.reshape(-1) > 0]
-    cell = max(6, min(cell, (max_width // heads - 90) // n_k))
+    columns = min(heads, 4)  # 8 heads wrap onto two rows per layer
+    cell = max(6, min(cell, ((max_width - 110) // columns - 12) // n_k))  # 110 px: the shared query axis and legend
     return alt.Chart().mark_rect().encode(
         x=alt.X("key:N", sort=list(col_labels), title=KEY_AXIS, axis=alt.Axis(labelAngle=-90, labelOverlap=False)),
         y=alt.Y("query:N", sort=list(row_labels), title=QUERY_AXIS, axis=alt.Axis(labelOverlap=False)),
@@ -542,7 +543,7 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
         tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("query:N", title="query (writes the next token)"),
                  alt.Tooltip("key:N", title="key"), alt.Tooltip("weight:Q", title="weight", format=".4f")],
     ).properties(width=cell * n_k, height=cell * n_q).facet(
-        facet=alt.Facet("panel:N", sort=panels, title=title or None), columns=heads, data=_data(df))
+        facet=alt.Facet("panel:N", sort=panels, title=title or None), columns=columns, data=_data(df))
 
 
 def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.LayerChart:

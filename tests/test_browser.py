@@ -287,6 +287,10 @@ def test_watch_attention_learn(app, page):
     assert charts == drawn >= 4
     text = main_text(page)
     assert "step 100: every layer and head" in text and "With positions the model gets" in text
+    main = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]').first.bounding_box()
+    for i in range(page.locator('[data-testid="stVegaLiteChart"] canvas').count()):  # every chart inside the page
+        box = page.locator('[data-testid="stVegaLiteChart"] canvas').nth(i).bounding_box()
+        assert box["x"] + box["width"] <= main["x"] + main["width"] + 1, (box, main)
     slider = page.get_by_role("slider").last  # the training-step scrubber
     slider.focus()
     rerun(page, lambda: slider.press("Home"))

@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -35,6 +37,8 @@ BUDGETS = {
     "class load vs one session": (2, "max", "×"),
     "sequence model: seconds to 99% exact-match": (10, "max", " s"),
     "sequence model vs naive GPT, time to 99%": (0.5, "max", "×"),
+    "data-efficiency study, seconds": (60, "max", " s"),
+    "CNN baseline minus plain CNN, worst share (points)": (0, "min", ""),
 }
 
 
@@ -392,6 +396,42 @@ def bench_sequence() -> None:
             check("sequence model vs naive GPT, time to 99%", ours / naive))
 
 
+# ------------------------------------------------------------------ data-efficiency study (issue 13)
+def bench_study() -> None:
+    """Page 5's study as a student starts it (3 seeds, both models, 5 shares) through the app's job machinery, one
+    torch thread per job and one job per core; then the plain CNN of the issue on the same runs, for comparison."""
+    import torch
+
+    from benchmarks.reference import PlainCNN
+    from lab.jobs import JobRegistry
+    from lab.runs import follow
+    from lab.study import StudyRequest, summary
+    from transformer.train import train_classifier
+
+    torch.set_num_threads(1)
+    request = StudyRequest()
+    t0 = time.perf_counter()
+    last = list(follow(request, JobRegistry(), "benchmark", pace=0.5))[-1]
+    took = time.perf_counter() - t0
+    add("study", f"data-efficiency study, {len(request.trainings())} trainings (page 5's defaults)", f"{took:.1f} s",
+        "", check("data-efficiency study, seconds", took))
+    plain = []
+    for config in request.trainings():
+        if config.model == "cnn":
+            record = list(train_classifier(config, PlainCNN()))[-1]
+            plain.append({"model": "plain CNN", "share": config.train_fraction, "seed": config.seed,
+                          "val_acc": record.val_acc, "cpu_seconds": record.cpu_seconds})
+    table = summary(pd.concat([last.results, pd.DataFrame(plain)])).set_index(["share", "model"])
+    worst = min(100 * (table.loc[(s, "CNN"), "mean"] - table.loc[(s, "plain CNN"), "mean"]) for s in request.shares)
+    for share in request.shares:
+        cells = [f"{m} {table.loc[(share, m), 'mean']:.1%} ({table.loc[(share, m), 'low']:.1%}–"
+                 f"{table.loc[(share, m), 'high']:.1%})" for m in ("transformer", "CNN", "plain CNN")]
+        add("study", f"{share:.0%} of the training images: mean (lowest–highest) of 3 seeds", " · ".join(cells[:2]),
+            cells[2], "")
+    add("study", "CNN baseline minus plain CNN, at its worst share", f"{worst:+.1f} points", "",
+        check("CNN baseline minus plain CNN, worst share (points)", worst))
+
+
 # ------------------------------------------------------------------ report
 def _first(path: str, prefix: str) -> str | None:
     """The rest of the first line of ``path`` that starts with ``prefix`` (None where the file does not exist, as
@@ -416,7 +456,7 @@ def machine() -> str:
 
 
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
-            "class": bench_class, "sequence": bench_sequence}
+            "class": bench_class, "sequence": bench_sequence, "study": bench_study}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -389,38 +389,40 @@ def probability_bars(probs, *, label: int, pred: int) -> alt.Chart:
 
 
 def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart:
-    """The class token's attention over the patches, drawn over the digit: one panel per (layer, head).
-
-    ``pixels`` is (S, S); ``attention`` is (layers, heads, g, g) with patches of S/g pixels. The digit shows in
-    grey; each patch is tinted orange as strongly as the class token attends to it (weight on hover).
-    """
-    pixels = np.asarray(pixels, dtype=float)
+    """The class token's attention over the patches, drawn over the digit: one panel per (layer, head), both counted
+    from 0. ``pixels`` is (S, S); ``attention`` is (layers, heads, g, g) with patches of S/g pixels."""
     attention = np.asarray(attention, dtype=float)
-    layers, heads, g, _ = attention.shape
+    layers, heads = attention.shape[:2]
+    panels = {f"layer {layer}, head {h}": attention[layer, h] for layer in range(layers) for h in range(heads)}
+    return digit_overlays(pixels, panels, cell=cell, columns=heads)
+
+
+def digit_overlays(pixels, panels: dict, *, cell: int = 12, columns: int = 4, legend: str = "attention",
+                   domain: float = 1.0) -> alt.FacetChart:
+    """A digit drawn once per panel with a (g, g) map over its patches: the digit in grey, each patch tinted orange
+    as strongly as its value (on hover), on a shared scale from 0 to ``domain``."""
+    pixels = np.asarray(pixels, dtype=float)
     s = pixels.shape[0]
-    p = s // g
     rows = []
-    for layer in range(layers):
-        for h in range(heads):
-            panel = f"layer {layer}, head {h}"
-            for i in range(s):
-                for j in range(s):
-                    w = attention[layer, h, i // p, j // p]
-                    rows.append({"panel": panel, "row": i, "col": j, "ink": round(pixels[i, j], 3),
-                                 "weight": round(float(w), 4), "patch": f"patch {(i // p) * g + j // p}"})
-    df = pd.DataFrame(rows)
+    for panel, values in panels.items():
+        values = np.asarray(values, dtype=float)
+        g = values.shape[0]
+        p = s // g
+        for i in range(s):
+            for j in range(s):
+                rows.append({"panel": panel, "row": i, "col": j, "ink": round(pixels[i, j], 3),
+                             "weight": round(float(values[i // p, j // p]), 4),
+                             "patch": f"patch {(i // p) * g + j // p}"})
     off = alt.Axis(labels=False, ticks=False, title=None, domain=False)
     x, y = alt.X("col:O", axis=off), alt.Y("row:O", axis=off)
     ink = alt.Chart().mark_rect().encode(
         x=x, y=y, color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None))
     tint = alt.Chart().mark_rect(color="#f58518").encode(
-        x=x, y=y, opacity=alt.Opacity("weight:Q", scale=alt.Scale(domain=[0, 1], range=[0, 0.75]),
-                                      legend=alt.Legend(title="attention", orient="top")),
-        tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("patch:N"),
-                 alt.Tooltip("weight:Q", title="attention", format=".4f")])
-    panels = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
-    return alt.layer(ink, tint, data=_data(df)).properties(width=cell * s, height=cell * s).facet(
-        facet=alt.Facet("panel:N", sort=panels, title=None), columns=heads)
+        x=x, y=y, opacity=alt.Opacity("weight:Q", scale=alt.Scale(domain=[0, domain], range=[0, 0.75]),
+                                      legend=alt.Legend(title=legend, orient="top")),
+        tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("patch:N"), alt.Tooltip("weight:Q", title=legend, format=".4f")])
+    return alt.layer(ink, tint, data=_data(pd.DataFrame(rows))).properties(width=cell * s, height=cell * s).facet(
+        facet=alt.Facet("panel:N", sort=list(panels), title=None), columns=columns)
 
 
 def confusion_chart(matrix, *, cell: int = 30) -> alt.LayerChart:
@@ -561,3 +563,29 @@ def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.L
     label = alt.Chart(_data(level)).mark_text(align="right", dy=-6, color="gray").encode(
         y="share:Q", x=alt.value(516), text="text:N")
     return alt.layer(lines, rule, label).properties(width=520, height=240, title="What each head does, measured")
+
+
+# ------------------------------------------------------------------ the data-efficiency study (page 5)
+def data_efficiency_chart(summary: pd.DataFrame) -> alt.HConcatChart:
+    """Validation accuracy against the share of training images, mean of the seeds with their range; and the mean
+    CPU time of one training. ``summary`` has columns model, share, mean, low, high, runs, cpu_seconds."""
+    models = list(dict.fromkeys(summary["model"]))
+    colour = alt.Color("model:N", title="model", sort=models, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
+                       legend=alt.Legend(orient="top"))
+    x = alt.X("share:Q", title="share of the 1,438 training images (log scale)",
+              scale=alt.Scale(type="log", domain=[0.04, 1.1], nice=False), axis=alt.Axis(format=".0%"))
+    tip = [alt.Tooltip("model:N"), alt.Tooltip("share:Q", format=".0%", title="training images"),
+           alt.Tooltip("mean:Q", format=".2%", title="mean accuracy"), alt.Tooltip("low:Q", format=".2%"),
+           alt.Tooltip("high:Q", format=".2%"), alt.Tooltip("runs:Q", title="seeds")]
+    base = alt.Chart().encode(x=x, color=colour)
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q"), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean:Q", title="validation accuracy (mean; band: lowest to highest seed)",
+                axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=False)), tooltip=tip)
+    accuracy = alt.layer(band, line, data=_data(summary)).properties(width=380, height=260)
+    time = alt.Chart(_data(summary)).mark_line(point=True).encode(
+        x=x, y=alt.Y("cpu_seconds:Q", title="CPU seconds per training (mean)"), color=colour,
+        tooltip=[alt.Tooltip("model:N"), alt.Tooltip("share:Q", format=".0%"),
+                 alt.Tooltip("cpu_seconds:Q", format=".2f", title="CPU seconds")],
+    ).properties(width=220, height=260)
+    return alt.hconcat(accuracy, time, title="Data efficiency: transformer and CNN on a growing share of the digits")

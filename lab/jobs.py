@@ -108,7 +108,7 @@ class JobRegistry:
     keep the records they showed); a job that is queued or training is never dropped, so nobody waiting for it
     ever causes a second training of the same settings."""
 
-    def __init__(self, keep: int = 12):
+    def __init__(self, keep: int = 48):
         self.keep = keep
         self._jobs: OrderedDict[TrainConfig, TrainingJob] = OrderedDict()
         self._lock = threading.Lock()

@@ -68,7 +68,7 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
         st.info("The trained weights are not in this session (the run had ended before you opened the page). "
                 "Press **Train** to look inside the model.")
         return
-    from transformer.analysis import class_token_attention, confusion_matrix, predict
+    from transformer.analysis import class_token_attention, class_token_rollout, confusion_matrix, predict
     from transformer.data import digits_split
 
     pred = predict(model, trained)
@@ -92,14 +92,22 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
     st.markdown(
         f"The model reads it as **{guess}** ({verdict}), with probability {float(pred.probs[index, guess]):.1%}."
     )
-    attention = class_token_attention(model, trained, index)  # (layers, heads, g, g)
-    ui.chart(charts.attention_over_digit(pixels, attention.numpy(), cell=ui.cell(12)))
+    attention = class_token_attention(model, trained, index).numpy()  # (layers, heads, g, g)
+    ui.chart(charts.attention_over_digit(pixels, attention, cell=ui.cell(12)))
     st.caption(
-        "Where the class token looks: each panel is one head in one layer (both counted from 0, as in the "
-        "coursework's code), the digit in grey and each patch tinted orange by the class token's attention to it "
-        "(what is left goes to the class token itself). Look for heads that pick out the strokes that tell this digit "
-        "from its look-alikes, and for heads in the last layer that look almost everywhere."
-    )
+        "The whole model at once: each panel is one head in one layer (both counted from 0, as in the coursework's "
+        "code), the digit in grey and each patch tinted orange by the class token's attention to it (what is left "
+        "goes to the class token itself).")
+    layers, heads = attention.shape[:2]
+    names = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
+    big = st.selectbox("enlarge one head", names, index=len(names) - 1, key="enlarge_head")
+    layer, head = divmod(names.index(big), heads)
+    rolled, raw = (m.numpy() for m in class_token_rollout(model, trained, index))
+    top = max(float(rolled.max()), float(raw.max()), float(attention[layer, head].max()))
+    ui.chart(charts.digit_overlays(pixels, {big: attention[layer, head], f"layer {layers - 1}, heads averaged (raw)":
+                                            raw, "rollout through all layers": rolled},
+                                   cell=ui.cell(22), columns=3, domain=round(top, 2) or 1.0))
+    st.markdown(rollout_sentence(rolled, raw, layers))
     matrix = confusion_matrix(pred.preds, pred.labels).numpy()
     ui.chart(charts.confusion_chart(matrix, cell=ui.cell(30)))
     off = matrix.sum() - matrix.trace()
@@ -107,3 +115,18 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
         f"Rows are the true digit, columns the prediction. The blue diagonal counts the right answers; the "
         f"{off} mistakes are the red cells off it; even a single mistake gets a clear red, and more are darker."
     )
+
+
+def rollout_sentence(rolled, raw, layers: int) -> str:
+    """Why the last layer's raw map and the rollout differ, with this digit's numbers."""
+    flat_r, flat_a = rolled.reshape(-1), raw.reshape(-1)
+    pr, pa = int(flat_r.argmax()), int(flat_a.argmax())
+    differ = 0.5 * float(abs(flat_r / max(flat_r.sum(), 1e-9) - flat_a / max(flat_a.sum(), 1e-9)).sum())
+    agree = (f"Both put the most weight on patch {pr}" if pr == pa else
+             f"The raw map's top patch is {pa} ({flat_a[pa]:.0%}); the rollout's is {pr} ({flat_r[pr]:.0%})")
+    return (f"**Raw attention against rollout.** The raw map is only the last of {layers} layers: where the class "
+            "token looks in its final step, at token vectors that earlier layers have already mixed. Rollout (Abnar & "
+            "Zuidema, 2020) multiplies every layer's head-averaged attention, each with the identity added for the "
+            "residual path, so it follows what reaches the class token from each *input* patch through the whole "
+            f"network. {agree}; the two maps, each scaled to sum to 1, differ by {differ:.0%} of their weight "
+            "(half the summed absolute difference).")

@@ -99,6 +99,10 @@ def one_of_each() -> dict:
         "attention_over_digit": charts.attention_over_digit(rng.random((8, 8)), rng.random((1, 2, 2, 2))),
         "confusion_chart": charts.confusion_chart(np.eye(10, dtype=int)),
         "model_comparison": charts.model_comparison(models),
+        "digit_overlays": charts.digit_overlays(rng.random((8, 8)), {"a": rng.random((2, 2))}),
+        "data_efficiency_chart": charts.data_efficiency_chart(pd.DataFrame({
+            "model": ["CNN", "transformer"], "share": [0.05, 0.05], "mean": [0.8, 0.7], "low": [0.78, 0.65],
+            "high": [0.82, 0.74], "runs": [3, 3], "cpu_seconds": [0.5, 0.6]})),
         "sequence_curves": charts.sequence_curves(pd.DataFrame({"run": ["on", "on"], "step": [0, 10],
                                                                 "loss": [2.3, 1.0], "token_acc": [0.1, 0.6],
                                                                 "exact_match": [0.0, 0.2]})),

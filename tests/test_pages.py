@@ -299,6 +299,10 @@ def test_training_with_cnn_and_inside_the_model():
     assert "read as" in wrong.format_func(wrong.value)
     assert any("(wrong)" in m.value for m in at.markdown if "The model reads it as" in m.value)
     assert any("mistakes are the red cells" in c.value for c in at.caption)
+    rollout = next(m.value for m in at.markdown if m.value.startswith("**Raw attention against rollout.**"))
+    assert "differ by" in rollout and ("Both put the most weight on patch" in rollout or "top patch" in rollout)
+    at.selectbox(key="enlarge_head").set_value("layer 0, head 0")
+    settle(at)
 
 
 # ---------------------------------------------------------------- issue 10 in the pages
@@ -368,3 +372,24 @@ def test_attention_learns_own_input(typed, ok):
     if not ok:
         assert any("Type exactly 4 digits" in w.value for w in at.warning)
 
+
+
+def test_why_attention_study_reading_is_built_from_its_numbers():
+    from test_study import results
+
+    from lab.runs import Bar
+    from lab.study import StudyRequest, StudySnapshot
+
+    at = open_page("why_attention")
+    assert any("Run the study" in i.value for i in at.info)
+    assert "fully convolutional network" in text_of(at) and "n/k layers apart" in text_of(at)
+    request = StudyRequest()
+    snap = StudySnapshot(bars=[Bar("transformer runs", 15, 15, "run"), Bar("CNN runs", 15, 15, "run")],
+                         results=results(0.65, 0.97))
+    at.session_state["study_request"] = request  # as if this session had run the study
+    at.session_state["study_result"] = (request, snap, {})
+    settle(at)
+    reading = next(i.value for i in at.info if i.value.startswith("Measured:"))
+    assert "the transformer leads by 5.0 points" in reading and "disagrees with the textbook" in reading
+    table = at.dataframe[0].value.set_index("training images")
+    assert table.loc["5%", "CNN lead (points)"] == "-5.0"

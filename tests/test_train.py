@@ -99,7 +99,10 @@ def test_cnn_baseline_is_deterministic_and_comparable():
     assert strip_time(train_classifier(CNN)) == strip_time(train_classifier(CNN))
     cnn, vit = build_model(TrainConfig(model="cnn")), build_model(TrainConfig())
     assert isinstance(cnn, SmallCNN)
-    assert abs(count_parameters(cnn) - count_parameters(vit)) / count_parameters(vit) < 0.05  # similar size
+    assert count_parameters(cnn) <= count_parameters(vit)  # as large as the transformer or smaller
+    assert count_parameters(cnn) == 9_930  # 160 + 4,640 in the convolutions, 5,130 in the read-out
+    # it keeps the spatial layout: the read-out sees every (channel, row, column) of the pooled map
+    assert cnn.features(torch.zeros(1, 1, 8, 8)).shape == (1, 32 * 4 * 4)
     x, y, xv, yv = training_data(CNN)
     assert x.shape[1:] == (8, 8) and len(xv) == 359  # whole images, the same split
 
@@ -133,3 +136,33 @@ def test_analysis_of_a_trained_model():
     assert (att.sum((-1, -2)) <= 1 + 1e-6).all() and (att >= 0).all()
     with pytest.raises(ValueError, match="index"):
         class_token_attention(model, config, 359)
+
+
+def test_attention_rollout_on_a_hand_made_case():
+    """Two layers, two tokens, one head each. Layer 1: every token looks only at token 1; layer 2: token 0 looks at
+    itself, token 1 at token 0. With the residual, Â1 = [[.5, .5], [0, 1]] and Â2 = [[1, 0], [.5, .5]], so the
+    rollout Â2 Â1 = [[.5, .5], [.25, .75]]."""
+    from transformer.analysis import attention_rollout
+
+    first = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    second = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    rolled = attention_rollout(torch.stack([first[None], second[None]]))  # (layers, heads, T, T)
+    torch.testing.assert_close(rolled, torch.tensor([[0.5, 0.5], [0.25, 0.75]]))
+    torch.testing.assert_close(rolled.sum(-1), torch.ones(2))  # rows still sum to 1
+    two_heads = torch.stack([torch.stack([first, first]), torch.stack([second, torch.eye(2)])])
+    # averaging the heads first: layer 2 becomes [[1, 0], [.5, .5]], so its Â is [[1, 0], [.25, .75]]
+    torch.testing.assert_close(attention_rollout(two_heads), torch.tensor([[0.5, 0.5], [0.125, 0.875]]))
+    with pytest.raises(ValueError, match="layers, heads, T, T"):
+        attention_rollout(first)
+
+
+def test_rollout_of_a_trained_model():
+    from transformer.analysis import class_token_rollout
+
+    config = SMALL.replace(epochs=1)
+    model = build_model(config)
+    list(train_classifier(config, model))
+    rolled, raw = class_token_rollout(model, config, 0)
+    g = 8 // config.patch_size
+    assert rolled.shape == raw.shape == (g, g)
+    assert 0 < float(rolled.sum()) < 1 and 0 <= float(raw.sum()) <= 1  # the rest stays with the class token

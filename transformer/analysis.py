@@ -1,5 +1,5 @@
-"""Inside a trained classifier: predictions on the validation set, the confusion matrix, and where the class
-token looks in a digit (its attention over the patches, per layer and head)."""
+"""Inside a trained classifier: predictions on the validation set, the confusion matrix, where the class token
+looks in a digit (its attention over the patches, per layer and head), and attention rollout through all layers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,3 +49,33 @@ def class_token_attention(model: PatchClassifier, config: TrainConfig, index: in
     g = config.model_config().image_size // config.patch_size
     cls_rows = torch.stack([m[0, :, 0, 1:] for m in maps])  # (layers, H, P): the class token's query row, patch keys
     return cls_rows.reshape(len(maps), -1, g, g)  # (layers, H, g, g), patches in reading order
+
+
+def attention_rollout(maps: Tensor) -> Tensor:
+    """Attention rollout (Abnar & Zuidema, 2020): (layers, heads, T, T) attention -> (T, T), how much each input
+    token reaches each output token through the whole network. Each layer's head-averaged attention gets the
+    identity added for the residual path and its rows renormalised, Â = (A + I) / 2; the layers are then
+    multiplied, the last on the left: R = Â_L ... Â_2 Â_1."""
+    if maps.dim() != 4 or maps.shape[-1] != maps.shape[-2]:
+        raise ValueError(f"maps must be (layers, heads, T, T), got {list(maps.shape)}.")
+    eye = torch.eye(maps.shape[-1], dtype=maps.dtype)
+    rollout = eye
+    for layer in maps:  # (heads, T, T), first layer first
+        a = layer.mean(0) + eye  # (T, T): the heads averaged, plus the residual path
+        rollout = (a / a.sum(-1, keepdim=True)) @ rollout  # rows renormalised, this layer applied after the earlier
+    return rollout
+
+
+@torch.no_grad()
+def class_token_rollout(model: PatchClassifier, config: TrainConfig, index: int) -> tuple[Tensor, Tensor]:
+    """((g, g), (g, g)) for validation digit ``index``: the rollout from the patches to the class token, and the
+    last layer's raw head-averaged class-token attention over the patches, both in reading order."""
+    _, _, x_val, _ = training_data(config)
+    if not 0 <= index < len(x_val):
+        raise ValueError(f"index must be between 0 and {len(x_val) - 1}, got {index}.")
+    _, maps = model.attention_maps(x_val[index : index + 1])  # each (1, H, 1 + P, 1 + P)
+    stacked = torch.stack([m[0] for m in maps])  # (layers, H, 1 + P, 1 + P)
+    g = config.model_config().image_size // config.patch_size
+    rolled = attention_rollout(stacked)[0, 1:]  # (P,): the class token's row, patch columns
+    raw = stacked[-1].mean(0)[0, 1:]  # (P,)
+    return rolled.reshape(g, g), raw.reshape(g, g)

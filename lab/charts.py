@@ -71,13 +71,14 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
             row_title: str = QUERY_AXIS, col_title: str = KEY_AXIS, value_title: str = "weight",
             scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
             cell: int | None = None, max_width: int | None = None,
-            domain: tuple[float, float] | None = None) -> alt.LayerChart:
+            domain: tuple[float, float] | None = None, select: str | None = None) -> alt.LayerChart:
     """A labelled matrix: one cell per (row, column), value on hover, numbers written in when the cells are large.
 
     Attention maps use the defaults: rows are queries, columns are keys, and each row sums to 1. ``max_width`` caps
     the plot's width: with many columns the cells get narrower (and lose their printed numbers) instead of running
     off the page (down to 6 px a cell). Every row and column keeps its label. Hover shows ``hover_fmt`` (more
-    digits than printed).
+    digits than printed). ``select`` names a click selection of one cell (its row and column), for
+    ``st.vega_lite_chart(on_select=...)``.
     """
     df = _matrix_frame(values, row_labels, col_labels)
     df["shown"] = [format(v, fmt) for v in df["value"]]
@@ -101,7 +102,11 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
         tooltip=tooltip,
     )
     scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
-    layers = [base.mark_rect().encode(color=alt.Color("value:Q", title=value_title, scale=scale))]
+    rect = base.mark_rect(cursor="pointer" if select else "default").encode(
+        color=alt.Color("value:Q", title=value_title, scale=scale))
+    if select:
+        rect = rect.add_params(alt.selection_point(name=select, fields=["row", "col"], on="click"))
+    layers = [rect]
     if annotate:
         layers.append(base.mark_text().encode(text=alt.Text("shown:N"),
                                               color=alt.Color("ink:N", scale=_INK, legend=None)))
@@ -589,3 +594,36 @@ def data_efficiency_chart(summary: pd.DataFrame) -> alt.HConcatChart:
                  alt.Tooltip("cpu_seconds:Q", format=".2f", title="CPU seconds")],
     ).properties(width=220, height=260)
     return alt.hconcat(accuracy, time, title="Data efficiency: transformer and CNN on a growing share of the digits")
+
+
+def head_split_diagram(n_tokens: int, embed: int, heads: int, *, width: int = 640) -> alt.LayerChart:
+    """How [B, T, E] splits into heads of E / heads features and joins again, drawn to scale: width is features,
+    height is tokens, one colour per head. Top to bottom: qis, qis_mh (split), zis (joined), out (after W_O)."""
+    d_head = embed // heads
+    px = width / embed  # pixels per feature: everything to the same scale
+    gap = 6 if heads <= 32 else 2
+    h = max(14.0, min(40.0, 6.0 * n_tokens))
+    rows, y = [], 0.0
+    for name, split in (("qis [B, T, E]", False), (f"qis_mh: {heads} heads of {d_head}", True),
+                        ("zis: the heads joined again [B, T, E]", False), ("out = zis · W_O [B, T, E]", None)):
+        for c in range(heads if split is not None else 1):
+            x0 = c * d_head * px + (c * gap if split else 0)
+            w = d_head * px if split is not None else embed * px
+            rows.append({"step": name, "head": f"head {c}" if split is not None else "all heads, mixed by W_O",
+                         "x": x0, "x2": x0 + w, "y": y, "y2": y + h, "features": d_head if split is not None else embed,
+                         "label_y": y - 4, "label": name if c == 0 else ""})
+        y += h + 34
+    df = pd.DataFrame(rows)
+    xs = alt.Scale(domain=[0, width + gap * heads], nice=False, zero=True)
+    ys = alt.Scale(domain=[y, -30], nice=False, zero=False)
+    off = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
+    tip = [alt.Tooltip("step:N"), alt.Tooltip("head:N"), alt.Tooltip("features:Q"), ]
+    boxes = alt.Chart().mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("x:Q", scale=xs, axis=off), x2="x2", y=alt.Y("y:Q", scale=ys, axis=off), y2="y2",
+        color=alt.Color("head:N", legend=None, scale=alt.Scale(scheme="tableau20")), tooltip=tip)
+    names = alt.Chart().transform_filter("datum.label != ''").mark_text(align="left", baseline="bottom",
+                                                                         fontWeight="bold").encode(
+        x=alt.value(0), y=alt.Y("label_y:Q", scale=ys), text="label:N")
+    return alt.layer(boxes, names, data=_data(df)).properties(
+        width=width + gap * heads, height=round(y), title=f"{n_tokens} tokens × {embed} features, split into {heads} "
+        f"heads of {d_head} and joined again (to scale)")

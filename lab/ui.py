@@ -50,7 +50,7 @@ def show_code(*objects, caption: str = "The package code this page ran, exactly 
             st.code(inspect.getsource(obj), language="python")
 
 
-def chart(c, *, stretch: bool = False, into=None) -> None:
+def chart(c, *, stretch: bool = False, into=None, on_select: str | None = None, key: str | None = None):
     """Draw an Altair chart (or its spec dict) in the page, or ``into`` a placeholder.
 
     The chart builders are validated against the Vega-Lite schema in the unit tests, so here the spec is handed
@@ -64,7 +64,10 @@ def chart(c, *, stretch: bool = False, into=None) -> None:
         spec = projector_style(spec)
     single = not any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
     spec["autosize"] = {"type": "fit-x", "contains": "padding"} if stretch and single else {"type": "pad"}
-    (into or st).vega_lite_chart(spec, width="stretch" if stretch else "content")
+    width = "stretch" if stretch else "content"
+    if on_select:  # a chart that reports clicks: returns the selection state
+        return (into or st).vega_lite_chart(spec, width=width, on_select="rerun", selection_mode=on_select, key=key)
+    (into or st).vega_lite_chart(spec, width=width)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -74,3 +74,69 @@ def test_receptive_field_measured_by_gradients():
         receptive_field("conv", 8, 1, kernel=4)
     with pytest.raises(ValueError, match="kind"):
         receptive_field("rnn", 8, 1)
+
+
+# ---------------------------------------------------------------- issue 14: one weight explained, positions, claims
+def sentence_steps(causal=False, scale=True, positions=False):
+    from transformer.text import embed, projections, sinusoidal_positions
+
+    tokens = "the cat sat on the mat".split()
+    x = embed(tokens, 8, 0) + (sinusoidal_positions(6, 8) if positions else 0)
+    return self_attention_steps(x, *projections(8, 4, 0), causal=causal, scale=scale)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("scale", [False, True])
+def test_every_number_of_a_weight_derivation_matches_the_steps(causal, scale):
+    from transformer.attention import explain_weight
+
+    steps = sentence_steps(causal, scale)
+    for i in range(6):
+        for j in range(6):
+            d = explain_weight(steps, i, j, scale)
+            torch.testing.assert_close(d.q, steps.q[i])
+            torch.testing.assert_close(d.k, steps.k[j])
+            assert d.score == pytest.approx(float(steps.scores[i, j]), abs=1e-5)  # step 2's bar
+            assert d.scaled == pytest.approx(float(steps.scaled[i, j]), abs=1e-5)  # step 3's first bar
+            assert d.weight == pytest.approx(float(steps.weights[i, j]), abs=1e-6)  # the heatmap's cell
+            assert d.masked == (causal and j > i)
+            if d.masked:
+                assert d.weight == 0.0 and float(d.row_exps[j]) == 0.0
+            torch.testing.assert_close(d.row_exps / d.exp_sum, steps.weights[i])  # the whole row, written out
+    with pytest.raises(ValueError, match="token positions"):
+        explain_weight(steps, 6, 0)
+
+
+def test_sinusoidal_positions():
+    from transformer.text import sinusoidal_positions
+
+    pe = sinusoidal_positions(5, 8)
+    assert pe.shape == (5, 8)
+    torch.testing.assert_close(pe[0], torch.tensor([0.0, 1.0] * 4))  # sin 0, cos 0
+    assert float(pe[3, 0]) == pytest.approx(math.sin(3)) and float(pe[3, 3]) == pytest.approx(math.cos(3 / 10))
+    assert sinusoidal_positions(3, 7).shape == (3, 7)  # an odd size too
+
+
+def test_permutation_equivariance_measured():
+    from transformer.attention import permutation_gap
+    from transformer.text import embed, projections, sinusoidal_positions
+
+    x = embed("the cat sat on the mat".split(), 8, 0)
+    w = projections(8, 4, 0)
+    perm = torch.tensor([3, 0, 5, 1, 4, 2])
+    assert permutation_gap(x, *w, perm) < 1e-6
+    assert permutation_gap(x, *w, perm, positions=sinusoidal_positions(6, 8)) > 1e-2
+
+
+def test_the_self_attention_claim_measured():
+    from transformer.attention import self_peak_share
+    from transformer.text import embed
+
+    def x_for(seed):
+        return embed("a b c d e f g h".split(), 16, seed)
+
+    plain, rows = self_peak_share(x_for, 16, 16, seeds=100)
+    tied, _ = self_peak_share(x_for, 16, 16, seeds=100, tie_qk=True)
+    assert rows == 800
+    assert abs(plain - 1 / 8) < 0.08  # independent W_Q, W_K: about chance
+    assert tied > 3 * plain  # W_Q = W_K makes q_i . k_i a squared length: the token itself usually wins

@@ -296,3 +296,36 @@ def test_watch_attention_learn(app, page):
     rerun(page, lambda: slider.press("Home"))
     assert "step 0: every layer and head" in main_text(page)
     no_exception(page)
+
+
+def test_a_click_on_a_weight_explains_it(app, page):
+    """Click the cell (query 2: sat, key 4: the) of step 3's weight matrix: the panel derives that weight."""
+    page.goto(f"{app[0]}/self_attention")
+    settle(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').nth(6)  # Q, K, V, step 2's bars, step 3's two, then it
+    chart.scroll_into_view_if_needed()
+    box = chart.locator("canvas, svg.marks").first.bounding_box()
+
+    def tooltip_at(x: float, y: float) -> str:
+        page.mouse.move(x, y)
+        tip = page.locator("#vg-tooltip-element")
+        try:
+            tip.wait_for(state="visible", timeout=300)
+        except Exception:
+            return ""
+        return tip.inner_text()
+
+    target = None
+    for y in range(int(box["y"]) + 5, int(box["y"] + box["height"]), 16):  # find the row, then the column
+        if "2: sat" in tooltip_at(box["x"] + box["width"] / 2, y).split("key token")[0]:
+            for x in range(int(box["x"]) + 5, int(box["x"] + box["width"]), 16):
+                text = tooltip_at(x, y)
+                if "2: sat" in text.split("key token")[0] and "4: the" in text.split("key token")[-1]:
+                    target = (x, y)
+                    break
+            break
+    assert target, "no cell (2: sat, 4: the) found under the mouse"
+    rerun(page, lambda: page.mouse.click(*target))
+    text = main_text(page)
+    assert "Weight of key 4: the for query 2: sat" in text and "the cell you chose" in text
+    no_exception(page)

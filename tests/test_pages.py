@@ -393,3 +393,50 @@ def test_why_attention_study_reading_is_built_from_its_numbers():
     assert "the transformer leads by 5.0 points" in reading and "disagrees with the textbook" in reading
     table = at.dataframe[0].value.set_index("training images")
     assert table.loc["5%", "CNN lead (points)"] == "-5.0"
+
+
+# ---------------------------------------------------------------- issue 14: explain a weight, positions, claims
+def test_self_attention_explains_the_chosen_weight():
+    from transformer.attention import explain_weight, self_attention_steps
+    from transformer.text import embed, projections
+
+    at = open_page("self_attention")
+    query_box(at).set_value(2)
+    next(s for s in at.selectbox if s.label == "key token").set_value(4)
+    settle(at)
+    steps = self_attention_steps(embed("the cat sat on the mat".split(), 8, 0), *projections(8, 4, 0))
+    d = explain_weight(steps, 2, 4)
+    text = text_of(at)
+    assert "**Weight of key 4\\: the for query 2\\: sat**" in text  # markdown-escaped labels
+    assert f"q·k = **{d.score:.4f}**" in text and f"**{d.scaled:.4f}**" in text
+    assert f"= **{float(steps.weights[2, 4]):.4f}**, the cell you chose" in text
+
+
+def test_self_attention_masked_weight_is_explained_as_zero():
+    at = open_page("self_attention")
+    at.toggle(key="causal").set_value(True)
+    query_box(at).set_value(1)
+    next(s for s in at.selectbox if s.label == "key token").set_value(3)
+    settle(at)
+    assert "its weight is **exactly 0**" in text_of(at)
+
+
+def test_self_attention_positions_and_claims_are_measured():
+    at = open_page("self_attention")
+    text = text_of(at)
+    assert "'the' at positions 0 and 4 gets rows in Q, K and V that differ by at most **0.0000**" in text
+    assert "permutation-equivariant" in text and "Over 200 random seeds" in text
+    at.toggle(key="positions").set_value(True)
+    settle(at)
+    note = next(m.value for m in at.markdown if "positions 0 and 4" in m.value)
+    assert "differ by at most **0.0000**" not in note and "its own position's encoding" in note
+    assert any("sinusoidal positional encodings" in c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_multi_head_shows_the_output_projection():
+    at = open_page("multi_head")
+    shapes = at.dataframe[0].value.set_index("variable")["shape"]
+    assert shapes["W_O"] == "[768, 768]" and shapes["out"] == "[1, 5, 768]"
+    chain = next(m.value for m in at.markdown if m.value.startswith("**The shape chain:**"))
+    assert chain.endswith("`zis` [1, 5, 768] → `out` [1, 5, 768]")
+    assert any("split into 12 heads of 64 and joined again" in c.proto.spec for c in at.get("vega_lite_chart"))

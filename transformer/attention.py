@@ -83,3 +83,64 @@ def softmax_peak(d_k: int, n_tokens: int = 16, trials: int = 256, scale: bool = 
     if scale:
         scores = scores / math.sqrt(d_k)
     return scores.softmax(dim=-1).amax(dim=-1).mean().item()
+
+
+# ------------------------------------------------------------------ one weight, explained
+@dataclass(frozen=True)
+class WeightDerivation:
+    """Every number behind one attention weight a[i, j], from the vectors on the page."""
+
+    query: int
+    key: int
+    q: Tensor  # (d_k,): q_i
+    k: Tensor  # (d_k,): k_j
+    products: Tensor  # (d_k,): q_i * k_j, feature by feature
+    score: float  # their sum, q_i . k_j
+    scaled: float  # score / sqrt(d_k), or the score when scaling is off
+    row_logits: Tensor  # (T,): the query's scaled scores, -inf where masked
+    row_exps: Tensor  # (T,): exp of each, shifted by the row's largest for stability (exactly 0 where masked)
+    exp_sum: float
+    weight: float  # row_exps[key] / exp_sum
+    masked: bool  # the causal mask hides this key from this query
+
+
+def explain_weight(steps: AttentionSteps, query: int, key: int, scale: bool = True) -> WeightDerivation:
+    """Derive ``steps.weights[query, key]`` from q_i and k_j: products, sum, / sqrt(d_k), softmax over the row."""
+    n = steps.weights.shape[0]
+    if not (0 <= query < n and 0 <= key < n):
+        raise ValueError(f"query and key must be token positions 0..{n - 1}, got {query} and {key}.")
+    q, k = steps.q[query], steps.k[key]  # (d_k,) each
+    products = q * k  # (d_k,)
+    logits = steps.scaled[query].clone()  # (T,)
+    masked_row = steps.mask[query] if steps.mask is not None else torch.zeros(n, dtype=torch.bool)
+    logits = logits.masked_fill(masked_row, float("-inf"))
+    exps = (logits - logits.max()).exp()  # (T,): the same softmax, written out
+    return WeightDerivation(query, key, q, k, products, float(products.sum()), float(steps.scaled[query, key]),
+                            logits, exps, float(exps.sum()), float(exps[key] / exps.sum()), bool(masked_row[key]))
+
+
+# ------------------------------------------------------------------ claims, tested
+def permutation_gap(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, perm: Tensor,
+                    positions: Tensor | None = None) -> float:
+    """Self-attention is permutation-equivariant: permute the tokens and the weight matrix's rows and columns are
+    permuted the same way. Returns the largest |A(x[perm])[a, b] - A(x)[perm[a], perm[b]]|. ``positions`` (T, d)
+    is added after the shuffle (position t stays position t), which breaks the symmetry."""
+    pe = positions if positions is not None else torch.zeros_like(x)
+    before = self_attention_steps(x + pe, w_q, w_k, w_v).weights  # (T, T)
+    after = self_attention_steps(x[perm] + pe, w_q, w_k, w_v).weights  # (T, T)
+    return float((after - before[perm][:, perm]).abs().max())
+
+
+def self_peak_share(x_for_seed, d_model: int, d_k: int, seeds: int = 200, tie_qk: bool = False) -> tuple[float, int]:
+    """(share, rows): over ``seeds`` random draws of the embeddings and projections (``x_for_seed(seed)`` gives
+    the (T, d_model) tokens), the share of query rows whose largest weight falls on the token itself."""
+    from .text import projections
+
+    hits = rows = 0
+    for seed in range(seeds):
+        x = x_for_seed(seed)
+        w_q, w_k, w_v = projections(d_model, d_k, seed)
+        weights = self_attention_steps(x, w_q, w_q if tie_qk else w_k, w_v).weights  # (T, T)
+        hits += int((weights.argmax(-1) == torch.arange(len(x))).sum())
+        rows += len(x)
+    return hits / rows, rows

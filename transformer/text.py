@@ -50,3 +50,17 @@ def projections(d_model: int, d_k: int, seed: int = 0) -> tuple[Tensor, Tensor, 
     d_model, d_k = positive_int("d_model", d_model), positive_int("d_k", d_k)
     g = torch.Generator().manual_seed(seed + 7)
     return tuple(torch.randn(d_model, d_k, generator=g) / d_model**0.5 for _ in range(3))
+
+
+def sinusoidal_positions(n_tokens: int, d_model: int) -> Tensor:
+    """(T, d_model) the sinusoidal positional encodings of Vaswani et al. (2017): PE[t, 2i] = sin(t / 10000^(2i/d)),
+    PE[t, 2i + 1] = cos(t / 10000^(2i/d)). Added to the token vectors, they make the same word at two positions
+    two different vectors."""
+    n_tokens, d_model = positive_int("n_tokens", n_tokens), positive_int("d_model", d_model)
+    t = torch.arange(n_tokens, dtype=torch.float32)[:, None]  # (T, 1)
+    i = torch.arange(0, d_model, 2, dtype=torch.float32)  # (ceil(d / 2),)
+    angle = t / 10000 ** (i / d_model)  # (T, ceil(d / 2))
+    pe = torch.zeros(n_tokens, d_model)
+    pe[:, 0::2] = angle.sin()
+    pe[:, 1::2] = angle.cos()[:, : d_model // 2]
+    return pe

@@ -43,6 +43,8 @@ AXES = {
     "attmat_mh": ("softmax(scoremat_mh / sqrt(head_dim), dim=-1)", "batch × heads × query tokens × key tokens"),
     "zis_mh": ('einsum("BCST,BTCH->BSCH", attmat_mh, vis_mh)', "batch × tokens × heads × head_dim"),
     "zis": ("zis_mh.reshape(batch, tokens, heads * head_dim)", "batch × tokens × E (heads concatenated)"),
+    "W_O": ("out_proj.weight.T (a parameter)", "E × E: mixes the concatenated heads"),
+    "out": ('einsum("BSE,EH->BSH", zis, Wo)', "batch × tokens × E: what nn.MultiheadAttention returns"),
 }
 
 
@@ -56,7 +58,9 @@ def compute(batch: int, n_tokens: int, embdim: int, headcnt: int, causal: bool, 
     wq, wk, wv, wo = (torch.randn(embdim, embdim, generator=g) / embdim**0.5 for _ in range(4))  # (E, E) each
     r = multi_head_attention(tokens, wq, wk, wv, headcnt, causal=causal)
     check = check_against_torch(tokens, wq, wk, wv, wo, headcnt, causal=causal)
-    shapes = {"tokens": tuple(tokens.shape)} | {k: tuple(getattr(r, k).shape) for k in AXES if k != "tokens"}
+    out = torch.einsum("BSE,EH->BSH", r.zis, wo)  # (B, T, E): the output projection, out_proj
+    shapes = {"tokens": tuple(tokens.shape)} | {k: tuple(getattr(r, k).shape) for k in AXES if hasattr(r, k)}
+    shapes |= {"W_O": tuple(wo.shape), "out": tuple(out.shape)}
     return {"shapes": shapes, "maps": r.attmat_mh[0].numpy(), "weights_diff": check.weights_diff,
             "output_diff": check.output_diff}
 
@@ -75,12 +79,13 @@ rows = [{"variable": name, "made by": made, "shape": quiz.fmt(shapes[name]) if n
          "axes": axes} for name, (made, axes) in AXES.items()]
 ui.table(pd.DataFrame(rows))
 if headdim is not None:
-    st.caption(
-        f"E = {embdim} split into {headcnt} heads of head_dim = {embdim} / {headcnt} = {headdim}. "
-        "view and reshape only regroup the same numbers; the einsums do the work. Index letters: B batch, "
-        "S query token, T key token, E embedding, H projected feature (in qis) or feature within a head "
-        "(in *_mh), C head."
-    )
+    st.caption(f"E = {embdim} split into {headcnt} heads of head_dim = {embdim} / {headcnt} = {headdim}. view and "
+               "reshape only regroup the same numbers; the einsums do the work, and W_O (PyTorch's out_proj) mixes the "
+               "joined heads into the output. Index letters: B batch, S query token, T key token, E embedding, H "
+               "projected feature (in qis) or feature within a head (in *_mh), C head.")
+    st.markdown("**The shape chain:** tokens " + " → ".join(
+        f"`{n}` {quiz.fmt(shapes[n])}" for n in ("qis", "qis_mh", "attmat_mh", "zis_mh", "zis", "out")))
+    ui.chart(ui.figure("head_split_diagram", n_tokens, embdim, headcnt))
 
 if result is not None:
     st.subheader("Attention maps, one per head")

@@ -4,9 +4,9 @@ import zlib
 import numpy as np
 import streamlit as st
 
-from lab import charts, links, ui
-from transformer.attention import self_attention_steps, softmax_peak
-from transformer.text import embed, projections, tokenize
+from lab import charts, explain, links, ui
+from transformer.attention import explain_weight, self_attention_steps, softmax_peak
+from transformer.text import embed, projections, sinusoidal_positions, tokenize
 
 MAX_TOKENS = 12
 MAX_CHARS = 300  # the text box and the shareable link take the same length, so every sentence makes a link that opens
@@ -18,17 +18,19 @@ st.caption("Coursework Q2.1: explain self-attention in five steps. Every number 
 link = links.Link("self_attention", {
     "sentence": links.Text(DEFAULT_SENTENCE, MAX_CHARS), "d_model": links.Int(2, 64, 8), "d_k": links.Int(1, 64, 4),
     "seed": links.Int(0, 9999, 0), "scale": links.Bool(True), "causal": links.Bool(False),
-    "query": links.Int(0, MAX_TOKENS - 1, 0)})
+    "query": links.Int(0, MAX_TOKENS - 1, 0), "key": links.Int(0, MAX_TOKENS - 1, 0), "positions": links.Bool(False)})
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,
                          help=f"Words and punctuation become tokens; at most {MAX_TOKENS} are used.")
 c1, c2, c3 = st.columns(3)
 d_model = c1.slider("d_model (embedding size)", 2, 64, link["d_model"], key="d_model")
 d_k = c2.slider("d_k (query/key/value size)", 1, 64, link["d_k"], key="d_k")
 seed = c3.number_input("seed", 0, 9999, link["seed"], key="seed", help="Fixes the random embeddings and projections.")
-t1, t2 = st.columns(2)
+t1, t2, t3 = st.columns(3)
 scale = t1.toggle("divide scores by √d_k", value=link["scale"], key="scale")
 causal = t2.toggle("causal mask", value=link["causal"], key="causal",
                    help="A token sees only itself and earlier tokens, as in a GPT.")
+positions = t3.toggle("add positions (sinusoidal)", value=link["positions"], key="positions",
+                      help="Adds Vaswani et al.'s sinusoidal positional encodings to the token vectors.")
 
 tok = tokenize(sentence, MAX_TOKENS)
 if not tok.tokens:
@@ -41,14 +43,20 @@ if tok.truncated:
 tokens = tok.tokens
 T = len(tokens)
 labels = charts.token_labels(tokens)
-x = embed(tokens, d_model, int(seed))  # (T, d_model)
+pe = sinusoidal_positions(T, d_model)  # (T, d_model)
+x = embed(tokens, d_model, int(seed)) + (pe if positions else 0)  # (T, d_model)
 w_q, w_k, w_v = projections(d_model, d_k, int(seed))  # (d_model, d_k) each
 steps = self_attention_steps(x, w_q, w_k, w_v, causal=causal, scale=scale)
-# one query widget per sentence: its options are this sentence's tokens, so a kept choice can never point past them
+# one query (and key) widget per sentence: its options are this sentence's tokens, so a kept choice can never point
+# past them; a click on the weight matrix (step 3) chooses both
+sentence_id = zlib.crc32(repr(tokens).encode())
+clicked = explain.clicked_cell("weights_click", labels)
+if clicked and clicked != st.session_state.get("applied_click"):
+    st.session_state[f"query_{sentence_id}"], st.session_state[f"key_{sentence_id}"] = clicked
+    st.session_state["applied_click"] = clicked
 query = st.selectbox("token being encoded (the query)", range(T), format_func=lambda i: labels[i],
-                     index=min(link["query"], T - 1), key=f"query_{zlib.crc32(repr(tokens).encode())}")
+                     index=min(link["query"], T - 1), key=f"query_{sentence_id}")
 query = query if isinstance(query, int) and 0 <= query < T else 0
-link.publish(query=query)
 
 SCALED = "QKᵀ/√d_k" if scale else "QKᵀ"
 MODE = ", ".join([f"scores {'÷ √d_k' if scale else 'not scaled'}", f"causal mask {'on' if causal else 'off'}"])
@@ -57,8 +65,9 @@ st.info(f"**Layout: rows, as in PyTorch.** X is [tokens, d_model] = [{T}, {d_mod
         "1). Page 1's coursework layout stores the same numbers transposed: X there is [d_model, tokens], "
         "Q = W^Q X is this page's Qᵀ, and its KᵀQ = (QKᵀ)ᵀ, with queries on the columns.", icon=":material/swap_horiz:")
 st.code(" | ".join(tokens), language=None)
-st.caption(f"{T} tokens; each gets a seeded random {d_model}-dimensional embedding "
-           "(the same word always gets the same vector; no positions are added here).")
+st.caption(f"{T} tokens; each gets a seeded random {d_model}-dimensional embedding (the same word always gets the "
+           "same vector)" + (", plus its position's sinusoidal encoding." if positions else "; no positions added."))
+explain.positions_note(tokens, labels, steps, pe, positions)
 
 features = [f"f{j}" for j in range(d_k)]
 WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 more); more columns get narrower cells
@@ -92,9 +101,15 @@ if causal:
     st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly 0.")
 st.markdown("The whole weight matrix, every query at once:")
 weights_chart = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
-                               title=f"softmax({SCALED}) ({MODE}): rows are queries, columns are keys; rows sum to 1")
-ui.chart(weights_chart)
+                          title=f"softmax({SCALED}) ({MODE}): rows are queries, columns are keys; rows sum to 1",
+                          select="cell")
+ui.chart(weights_chart, on_select="cell", key="weights_click")
 ui.exports(weights_chart, "attention_weights")
+st.markdown("**Where does one weight come from?** Click a cell above, or pick the key here:")
+key = st.selectbox("key token", range(T), format_func=lambda i: labels[i], index=min(link["key"], T - 1),
+                   key=f"key_{sentence_id}")
+link.publish(query=query, key=key)
+explain.derivation(explain_weight(steps, query, key, scale), labels, scale)
 
 st.header("Step 4 · Weight each value vector")
 weighted = steps.weighted_values(query)  # (T_key, d_v)
@@ -129,4 +144,5 @@ st.caption("A dot product of two random d_k-vectors has variance d_k. Unscaled, 
            "d_k grows and the softmax puts almost all weight on one key, which also makes its gradient vanish. "
            "Dividing by √d_k brings the variance back to 1, so the weights stay spread however large d_k is.")
 
-ui.show_code(tokenize, embed, projections, self_attention_steps)
+explain.claims(tokens, d_model, d_k, int(seed))
+ui.show_code(tokenize, embed, projections, self_attention_steps, explain_weight, sinusoidal_positions)

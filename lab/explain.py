@@ -1,0 +1,122 @@
+"""Streamlit helper for page 2's deeper sections: where one weight comes from, what positions change, and the
+seed answer's claim tested. Every figure is computed by ``transformer.attention`` from the page's own vectors."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from lab import ui
+from transformer.attention import WeightDerivation, permutation_gap, self_peak_share
+from transformer.text import embed, projections
+
+
+def clicked_cell(key: str, labels: list[str]) -> tuple[int, int] | None:
+    """(query, key) of the weight-matrix cell clicked on the previous run, or None."""
+    state = st.session_state.get(key)
+    points = (state or {}).get("selection", {}).get("cell", []) if state else []
+    if not points or points[0].get("row") not in labels or points[0].get("col") not in labels:
+        return None
+    return labels.index(points[0]["row"]), labels.index(points[0]["col"])
+
+
+def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:
+    """The panel that derives one weight, step by step, with the numbers the charts above show."""
+    features = [f"f{j}" for j in range(len(d.q))]
+    st.markdown(f"**Weight of key {ui.md_escape(labels[d.key])} for query {ui.md_escape(labels[d.query])}**")
+    ui.table(pd.DataFrame([[f"q_{d.query}", *d.q.tolist()], [f"k_{d.key}", *d.k.tolist()],
+                           ["q × k", *d.products.tolist()]], columns=["", *features]).round(4))
+    root = len(d.q) ** 0.5
+    lines = [f"1. Sum of the products: q·k = **{d.score:.4f}** (the score in step 2)."]
+    lines.append(f"2. Divided by √d_k = {root:.4f}: **{d.scaled:.4f}**." if scale else
+                 f"2. Scaling is off, so the scaled score is the score: **{d.scaled:.4f}**.")
+    if d.masked:
+        lines.append(f"3. The causal mask sets this key's logit to -∞ because it comes after the query "
+                     f"({d.key} > {d.query}), and e^-∞ = 0, so its weight is **exactly 0**, whatever the score.")
+    else:
+        lines.append(f"3. Softmax over the row: e^(logit − the row's largest) for each key, summing to "
+                     f"{d.exp_sum:.4f}; this key's is {float(d.row_exps[d.key]):.4f}, so its weight is "
+                     f"{float(d.row_exps[d.key]):.4f} / {d.exp_sum:.4f} = **{d.weight:.4f}**, the cell you chose.")
+    st.markdown("\n".join(lines))
+    ui.table(pd.DataFrame({"key": labels, "logit": [f"{v:.4f}" for v in d.row_logits.tolist()],
+                           "exp(logit − max)": [f"{v:.4f}" for v in d.row_exps.tolist()],
+                           "weight": [f"{v / d.exp_sum:.4f}" for v in d.row_exps.tolist()]}))
+
+
+def repeated_words(tokens: list[str]) -> tuple[int, int] | None:
+    """The first two positions holding the same word, if any."""
+    seen = {}
+    for i, t in enumerate(tokens):
+        if t.lower() in seen:
+            return seen[t.lower()], i
+        seen[t.lower()] = i
+    return None
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def shuffle_gaps(tokens: tuple[str, ...], d_model: int, d_k: int, seed: int) -> tuple[list[int], float, float]:
+    """A seeded shuffle of the tokens, and the largest gap from permutation-equivariance without and with
+    positions."""
+    from transformer.text import sinusoidal_positions
+
+    x = embed(list(tokens), d_model, seed)  # (T, d_model)
+    w = projections(d_model, d_k, seed)
+    perm = torch.randperm(len(tokens), generator=torch.Generator().manual_seed(seed + 1))
+    pe = sinusoidal_positions(len(tokens), d_model)
+    return perm.tolist(), permutation_gap(x, *w, perm), permutation_gap(x, *w, perm, positions=pe)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def claim_shares(tokens: tuple[str, ...], d_model: int, d_k: int, seeds: int = 200) -> dict:
+    def x_for(seed: int):
+        return embed(list(tokens), d_model, seed)
+
+    plain, rows = self_peak_share(x_for, d_model, d_k, seeds)
+    tied, _ = self_peak_share(x_for, d_model, d_k, seeds, tie_qk=True)
+    return {"plain": plain, "tied": tied, "rows": rows, "chance": 1 / len(tokens)}
+
+
+def claim_sentence(c: dict, seeds: int = 200) -> str:
+    chance, plain, tied = c["chance"], c["plain"], c["tied"]
+    verdict = ("so the claim fails: a token's own key wins no more often than chance" if plain < 1.5 * chance else
+               "so a token often, but far from always, looks most at itself" if plain < 0.9 else
+               "so here the claim nearly holds")
+    return (f"Over {seeds} random seeds ({c['rows']:,} query rows of this sentence): the largest weight falls on the "
+            f"token itself in **{plain:.0%}** of rows with independent W_Q and W_K, against **{chance:.0%}** by chance "
+            f"(1/T), {verdict}. With W_Q = W_K it does in **{tied:.0%}**: q_i·k_i = |x_i W_Q|² is then the largest "
+            "dot product a query can make with a key of similar length. So the claim holds when queries and keys "
+            "are made alike (W_Q = W_K, or a trained model that learns to look at itself), not in general; trained "
+            "heads often look elsewhere, as page 6 shows.")
+
+
+def positions_note(tokens: list[str], labels: list[str], steps, pe, positions: bool) -> None:
+    """What positions change, measured on this sentence: a repeated word's rows, and a shuffle of the tokens."""
+    pair = repeated_words(tokens)
+    if pair:
+        i, j = pair
+        gap = max(float((m[i] - m[j]).abs().max()) for m in (steps.q, steps.k, steps.v))
+        word = ui.md_escape(tokens[i])
+        st.markdown(f"'{word}' at positions {i} and {j} gets rows in Q, K and V that differ by at most **{gap:.4f}**: "
+                    + ("each now carries its own position's encoding." if positions else
+                       "identical, because nothing tells the two apart. Switch positions on to separate them."))
+    if positions:
+        ui.chart(ui.figure("heatmap", pe.numpy(), labels, [f"d{k}" for k in range(pe.shape[1])], row_title="position",
+                           col_title="dimension", value_title="PE", scheme="redblue", domain=(-1, 1), max_width=600,
+                           title="sinusoidal positional encodings added to the tokens: positions × dimensions"))
+
+
+def shuffle_demo(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
+    perm, plain, with_pe = shuffle_gaps(tuple(tokens), d_model, d_k, seed)
+    order = " | ".join(ui.md_escape(tokens[p]) for p in perm)
+    st.markdown(f"**Shuffle the tokens** (seeded: {order}). Without positions, the new weight matrix is the old one "
+                f"with its rows and columns moved the same way: largest difference **{plain:.1e}** (float rounding), "
+                f"so self-attention is *permutation-equivariant*: it cannot tell word order. With sinusoidal positions "
+                f"added after the shuffle, it differs by up to **{with_pe:.3f}**: order now matters.")
+
+
+def claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
+    st.header("Order, and the seed answer's claim, tested")
+    shuffle_demo(tokens, d_model, d_k, seed)
+    st.markdown("The coursework's seed answer says that *the word in the current position invariably attains the "
+                "highest softmax value*. Measured:")
+    st.markdown(claim_sentence(claim_shares(tuple(tokens), d_model, d_k)))

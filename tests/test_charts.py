@@ -100,6 +100,7 @@ def one_of_each() -> dict:
         "confusion_chart": charts.confusion_chart(np.eye(10, dtype=int)),
         "model_comparison": charts.model_comparison(models),
         "digit_overlays": charts.digit_overlays(rng.random((8, 8)), {"a": rng.random((2, 2))}),
+        "head_split_diagram": charts.head_split_diagram(5, 768, 12),
         "data_efficiency_chart": charts.data_efficiency_chart(pd.DataFrame({
             "model": ["CNN", "transformer"], "share": [0.05, 0.05], "mean": [0.8, 0.7], "low": [0.78, 0.65],
             "high": [0.82, 0.74], "runs": [3, 3], "cpu_seconds": [0.5, 0.6]})),
@@ -221,3 +222,16 @@ def test_attention_grid_leaves_masked_keys_blank_and_fits():
     assert s["spec"]["width"] * 4 + 110 <= 780 and s["spec"]["width"] >= 12 * 12  # fits, and rows stay readable
     with pytest.raises(ValueError):
         charts.attention_grid(maps, ["a"], ["a"])
+
+
+def test_head_split_diagram_is_to_scale():
+    s = spec(charts.head_split_diagram(5, 768, 12))
+    boxes = rows(s)
+    split = [b for b in boxes if b["step"].startswith("qis_mh")]
+    joined = [b for b in boxes if b["step"].startswith("qis [")]  # the same 12 slices of qis, side by side
+    out = [b for b in boxes if b["step"].startswith("out")]
+    assert len(split) == len(joined) == 12 and len(out) == 1
+    widths = {round(b["x2"] - b["x"], 6) for b in split + joined}
+    assert len(widths) == 1  # every head has 64 of the 768 features
+    assert abs(12 * widths.pop() - (out[0]["x2"] - out[0]["x"])) < 1e-3  # 12 x 64 = 768, drawn to the same scale
+    assert split[1]["x"] > joined[1]["x"]  # split apart, joined again

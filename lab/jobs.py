@@ -1,11 +1,15 @@
 """Training runs that outlive a page rerun and are shared by every session of the server.
 
-A ``TrainingJob`` trains one ``TrainConfig`` in a background thread and keeps every finished epoch. Jobs live in
-``REGISTRY``, one per configuration for the whole server process: identical settings pressed by a whole class
-train once, a widget change mid-run loses nothing (the thread goes on and the next rerun shows where it is), and a
-reloaded page finds its run again. The registry keeps a bounded number of finished jobs and never drops one that is
-queued or training. At most one job per core trains at once (``SLOTS``), each on one torch thread.
-No streamlit import here.
+A ``TrainingJob`` trains one configuration (the digit classifier, the CNN, or the sequence model) in a background
+thread and keeps every finished record. Jobs live in ``REGISTRY``, one per configuration for the whole server:
+identical settings pressed by a whole class train once, a widget change mid-run loses nothing, and a reloaded page
+finds its run again.
+
+The registry is also a fair queue: at most one job per core trains at once (each on one torch thread), the others
+wait first come, first served, and each knows its place in line and an estimate of the wait. A job nobody watches
+any more (every viewer closed the tab, cancelled, or asked for something else) is dropped from the queue, or
+stopped after its current epoch. A queued or running job that someone watches is never dropped; finished jobs are
+kept up to a bound. No streamlit import here.
 """
 from __future__ import annotations
 
@@ -14,10 +18,13 @@ import threading
 import time
 from collections import OrderedDict
 
+from lab.estimate import estimate_seconds, learn
 from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequence_model, train_sequence_model
 from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
 
-SLOTS = threading.Semaphore(max(1, os.cpu_count() or 1))
+CORES = max(1, os.cpu_count() or 1)
+GRACE_SECONDS = 60.0  # a job keeps its place (or goes on training) this long without a viewer: a student who looks
+# at another page and comes back finds it still there; a closed tab frees the core within a minute
 
 
 def trainer(config: TrainConfig | SeqConfig):
@@ -30,50 +37,89 @@ def trainer(config: TrainConfig | SeqConfig):
 class TrainingJob:
     """One training of a ``TrainConfig`` (digit classifier, CNN) or a ``SeqConfig`` (sequence model)."""
 
-    def __init__(self, config: TrainConfig | SeqConfig):
+    def __init__(self, config: TrainConfig | SeqConfig, registry: JobRegistry | None = None):
         self.config = config
+        self.registry = registry
         self.records: list[EpochRecord | SeqRecord] = []
         self.model: Classifier | SequenceModel | None = None
         self.error: str | None = None
-        self.state = "new"  # new -> queued -> training -> done | failed
-        self.watchers: set[str] = set()  # sessions showing this job right now (pages redraw less when many watch)
+        self.state = "new"  # new -> queued -> training -> done | failed | cancelled
+        self.watchers: set[str] = set()  # sessions showing this job right now
+        self.unwatched_since: float | None = None
+        self.estimate = estimate_seconds(config)  # seconds of one core, before it starts
+        self.started_at: float | None = None
+        self._stop = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
     @property
     def done(self) -> bool:
-        return self.state in ("done", "failed")
+        return self.state in ("done", "failed", "cancelled")
+
+    def remaining(self) -> float:
+        """Seconds of one core this job still needs, as estimated."""
+        if self.done:
+            return 0.0
+        if self.started_at is None:
+            return self.estimate
+        return max(0.5, self.estimate - (time.monotonic() - self.started_at))
 
     def start(self) -> TrainingJob:
-        with self._cond:
-            if self._thread is None:
-                self.state = "queued"
-                self._thread = threading.Thread(target=self._run, name=f"train-{id(self):x}", daemon=True)
-                self._thread.start()
+        """Without a registry: train now, in a thread of its own. With one: join its queue."""
+        if self.registry is not None:
+            self.registry.enqueue(self)
+            return self
+        self._launch()
         return self
 
+    def _launch(self) -> None:
+        with self._cond:
+            if self._thread is None:
+                self.state = "training"
+                self.started_at = time.monotonic()
+                self._thread = threading.Thread(target=self._run, name=f"train-{id(self):x}", daemon=True)
+                self._thread.start()
+
     def _run(self) -> None:
+        final = "done"
         try:
-            with SLOTS:
+            build, train = trainer(self.config)
+            model = build(self.config)
+            for record in train(self.config, model):
                 with self._cond:
-                    self.state = "training"
+                    self.records.append(record)
                     self._cond.notify_all()
-                build, train = trainer(self.config)
-                model = build(self.config)
-                for record in train(self.config, model):
-                    with self._cond:
-                        self.records.append(record)
-                        self._cond.notify_all()
-                self.model = model
-                final = "done"
+                if self._stop or self.abandoned():
+                    final = "cancelled"
+                    break
+            self.model = model
+            if final == "done" and self.records:
+                last = self.records[-1]
+                learn(self.config, getattr(last, "cpu_seconds", last.seconds))
         except Exception as exc:  # shown in the page, never a traceback
             self.error = f"{type(exc).__name__}: {exc}"
             final = "failed"
         with self._cond:
             self.state = final
             self._cond.notify_all()
+        if self.registry is not None:
+            self.registry.finished(self)
 
-    def wait(self, seen: int, timeout: float = 0.5) -> list[EpochRecord]:
+    def abandoned(self) -> bool:
+        """Nobody has watched this job for a while (only jobs in a registry can be abandoned)."""
+        with self._cond:
+            return (self.registry is not None and not self.watchers and self.unwatched_since is not None
+                    and time.monotonic() - self.unwatched_since > GRACE_SECONDS)
+
+    def cancel(self) -> None:
+        """Stop after the current epoch (or never start); the records so far are kept."""
+        with self._cond:
+            self._stop = True
+            if self.state in ("new", "queued"):
+                self.state = "cancelled"
+            self._cond.notify_all()
+
+    def wait(self, seen: int, timeout: float = 0.5) -> list:
         """Block until there are more than ``seen`` records or the job ends (or ``timeout``); return a copy."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -92,44 +138,114 @@ class TrainingJob:
     def watch(self, session: str) -> None:
         with self._cond:
             self.watchers.add(session)
+            self.unwatched_since = None
 
     def unwatch(self, session: str) -> None:
         with self._cond:
             self.watchers.discard(session)
+            if not self.watchers:
+                self.unwatched_since = time.monotonic()
 
     def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._thread is None and not self.done:  # still queued
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            self.wait_until_done(0.1)
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
 
 class JobRegistry:
-    """The server's jobs by configuration. ``start`` returns the running or finished job for a configuration, or
-    starts one; ``get`` only looks. Beyond ``keep`` jobs the oldest *finished* ones are dropped (their sessions
-    keep the records they showed); a job that is queued or training is never dropped, so nobody waiting for it
-    ever causes a second training of the same settings."""
+    """The server's jobs by configuration, and the queue in front of its cores.
 
-    def __init__(self, keep: int = 48):
-        self.keep = keep
-        self._jobs: OrderedDict[TrainConfig, TrainingJob] = OrderedDict()
-        self._lock = threading.Lock()
+    ``start`` returns the queued, running or finished job for a configuration, or queues a new one; ``get`` only
+    looks. Up to ``slots`` jobs train at once, the others wait in arrival order. ``keep`` bounds the finished jobs
+    kept (the oldest go first); a queued or running job is never dropped while someone watches it."""
+
+    def __init__(self, keep: int = 48, slots: int = CORES):
+        self.keep, self.slots = keep, slots
+        self._jobs: OrderedDict[TrainConfig | SeqConfig, TrainingJob] = OrderedDict()
+        self._queue: list[TrainingJob] = []
+        self._running: list[TrainingJob] = []
+        self._lock = threading.RLock()
         self.started = 0  # trainings started by this registry (a benchmark counts duplicates with it)
 
-    def get(self, config: TrainConfig) -> TrainingJob | None:
+    def get(self, config) -> TrainingJob | None:
         with self._lock:
             return self._jobs.get(config)
 
-    def start(self, config: TrainConfig) -> TrainingJob:
+    def start(self, config, session: str | None = None) -> TrainingJob:
         with self._lock:
             job = self._jobs.get(config)
-            if job is None or job.state == "failed":  # a failed run may be tried again
-                job = self._jobs[config] = TrainingJob(config)
-                self.started += 1
+            if job is None or job.state in ("failed", "cancelled"):  # may be tried again
+                job = self._jobs[config] = TrainingJob(config, self)
                 self._evict()
             self._jobs.move_to_end(config)
-        return job.start()
+            if session is not None:
+                job.watch(session)
+            if job.state == "new":
+                job.start()
+            return job
+
+    def enqueue(self, job: TrainingJob) -> None:
+        with self._lock:
+            job.state = "queued"
+            self._queue.append(job)
+            self._dispatch()
+
+    def finished(self, job: TrainingJob) -> None:
+        with self._lock:
+            if job in self._running:
+                self._running.remove(job)
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Start waiting jobs, oldest first, while a core is free; drop the ones nobody watches any more."""
+        now = time.monotonic()
+        for job in list(self._queue):
+            if job.state == "cancelled" or (not job.watchers and job.unwatched_since is not None
+                                            and now - job.unwatched_since > GRACE_SECONDS):
+                job.cancel()
+                self._queue.remove(job)
+        while self._queue and len(self._running) < self.slots:
+            job = self._queue.pop(0)
+            self._running.append(job)
+            self.started += 1
+            job._launch()
+
+    def tick(self) -> None:
+        """Let the queue drop abandoned waiting jobs (pages call it while they follow a job)."""
+        with self._lock:
+            self._dispatch()
+
+    def place(self, job: TrainingJob) -> tuple[int, float] | None:
+        """(1-based place in line, estimated seconds until it starts) for a waiting job, else None."""
+        with self._lock:
+            if job not in self._queue:
+                return None
+            ahead = self._queue[: self._queue.index(job)]
+            work = sum(j.remaining() for j in self._running) + sum(j.estimate for j in ahead)
+            free = max(0, self.slots - len(self._running))
+            return len(ahead) + 1, 0.0 if len(ahead) < free else work / self.slots
+
+    def cancel(self, session: str, configs) -> None:
+        """This session no longer wants ``configs``: each job it alone watched stops (or leaves the queue)."""
+        with self._lock:
+            for config in configs:
+                job = self._jobs.get(config)
+                if job is None:
+                    continue
+                job.unwatch(session)
+                if not job.watchers and not job.done:
+                    job.cancel()
+                    if job in self._queue:
+                        self._queue.remove(job)
+            self._dispatch()
 
     def _evict(self) -> None:
-        for config in [c for c, j in self._jobs.items() if j.done][: max(0, len(self._jobs) - self.keep)]:
+        done = [c for c, j in self._jobs.items() if j.done]
+        for config in done[: max(0, len(self._jobs) - self.keep)]:
             del self._jobs[config]
 
     def clear(self) -> None:

@@ -83,6 +83,11 @@ class Link:
         self.page, self.fields, self.values, bad = page, fields, {}, []
         self._keep = f"_link_{page}"
         kept = st.session_state.get(self._keep, {})
+        # teacher mode: ?only=lr,seed leaves students just those controls (the others show the link's values, locked);
+        # ?only=presets leaves just the presets. Kept in the URL and for the session.
+        only = st.query_params.get("only", st.session_state.get(f"_only_{page}"))
+        self.only = {o.strip() for o in only.split(",") if o.strip()} if only else None
+        st.session_state[f"_only_{page}"] = only
         from_url = any(name in st.query_params for name in fields)
         for name, f in fields.items():
             raw = st.query_params.get(name) if from_url else None
@@ -97,6 +102,10 @@ class Link:
 
     def __getitem__(self, name: str):
         return self.values[name]
+
+    def locked(self, name: str) -> bool:
+        """True when a teacher's link fixes this setting (``only`` names the ones students may change)."""
+        return self.only is not None and name not in self.only
 
     def index(self, name: str, options) -> int:
         """Position of the starting value in ``options`` (for radio and selectbox)."""
@@ -116,15 +125,18 @@ class Link:
         for flag in GLOBAL_FLAGS:
             if st.session_state.get(flag):
                 query[flag] = "1"
+        if self.only is not None:
+            query["only"] = ",".join(sorted(self.only))
         if dict(st.query_params) != query:
             st.query_params.from_dict(query)
 
 
-def preset(label: str, values: dict, *, help: str | None = None, key: str | None = None) -> None:
+def preset(label: str, values: dict, *, help: str | None = None, key: str | None = None,
+           disabled: bool = False) -> None:
     """A button that puts a set of widget values in place (before the widgets are drawn on the rerun)."""
     def apply():
         for k, v in values.items():
             st.session_state[k] = v
 
     st.button(label, on_click=apply, help=help, key=key or "preset_" + re.sub(r"\W+", "_", label),
-              icon=":material/tune:")
+              icon=":material/tune:", disabled=disabled)

@@ -13,20 +13,52 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lab import ui
+from lab import runtime, ui
 from lab.jobs import REGISTRY
 from lab.links import Link
-from lab.runs import Progress, follow
+from lab.runs import Progress, follow, request_estimate
 
 REDRAW_SECONDS = 1.0  # the live chart is redrawn at most this often per session watching the run
 
 
+def session_id() -> str:
+    session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
+    runtime.seen(session)
+    return session
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def over_bound(form_request) -> str | None:
+    """Why this request may not start on this server (too long for a shared one), or None; and its estimate shown
+    next to Train."""
+    if form_request is None:
+        return None
+    seconds, limit = request_estimate(form_request), runtime.max_train_seconds()
+    st.caption(f"Estimated training time: about {seconds:.0f} s of this server's cores, if nobody else is training.")
+    if runtime.shared() and seconds > limit:
+        return (f"This request would train for about {seconds:.0f} s. On a shared server each request may take at "
+                f"most {limit:.0f} s, so that nobody holds the class up: fewer epochs or steps, a smaller model, or "
+                "fewer images will fit. On your own laptop (`streamlit run app.py`, used alone) there is no bound.")
+    return None
+
+
 def shown(key: str, form_request, submitted: bool, link: Link, error: str | None = None):
     """The request this session shows (None before the first press of Train). ``form_request`` is what the form
-    now asks for (None with ``error`` when its settings cannot train)."""
+    now asks for (None with ``error`` when its settings cannot train). A press of Train replaces this session's
+    earlier request: whatever of it was still waiting or training for this session alone is cancelled."""
+    session = session_id()
     if submitted and error:
         st.error(f"These settings cannot train: {error}", icon=":material/error:")
-    if submitted and form_request is not None:
+    bound = over_bound(form_request)
+    if submitted and bound:
+        st.error(bound, icon=":material/timer_off:")
+    elif submitted and form_request is not None:
+        old = st.session_state.get(key)
+        if old is not None and old != form_request:
+            REGISTRY.cancel(session, [c for c in old.trainings() if c not in form_request.trainings()])
         st.session_state[key] = form_request
     elif key not in st.session_state and link["run"] and form_request is not None:
         st.session_state[key] = form_request  # a reload, or a link to a run: show that run again
@@ -39,17 +71,32 @@ def shown(key: str, form_request, submitted: bool, link: Link, error: str | None
     return request
 
 
-def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str = "") -> tuple[Progress, dict]:
+def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str = "",
+          request_key: str | None = None) -> tuple[Progress, dict]:
     """Train ``request`` (or join the identical one already training) and show its progress until it ends.
     Returns the final snapshot and the trained models by configuration. ``live_chart`` gives the spec of the live
-    chart for a snapshot; ``note`` is a caption under it."""
+    chart for a snapshot; ``note`` is a caption under it. A Cancel button stops this session's part of the request
+    and shows its last finished result again (``request_key``: where ``shown`` keeps the request)."""
     box = st.sidebar.container(border=True)  # in view wherever the page is scrolled
     box.markdown("**Training progress**")
+    kept = st.session_state.get(key)
+
+    def cancel():
+        REGISTRY.cancel(session_id(), request.trainings())
+        if request_key:
+            # back to the last finished result (nothing is lost), or to none: None, not absent, so that the link's
+            # run=1 does not start the cancelled request again
+            st.session_state[request_key] = kept[0] if kept is not None else None
+
     bars: dict[str, tuple] = {}  # label -> (placeholder, text drawn): a bar is sent only when it changes
 
     def draw_bars(snap: Progress, waiting: bool = False) -> None:
+        line = ""
+        if waiting and snap.place:
+            n, wait = snap.place
+            line = f" ({ordinal(n)} in line, about {wait:.0f} s)" if wait >= 1 else " (starting…)"
         for bar in snap.bars:
-            text = bar.text + (" (waiting for a free core…)" if waiting and not bar.done else "")
+            text = bar.text + (line if waiting and not bar.done else "")
             place, drawn = bars.get(bar.label, (None, None))
             if text != drawn:
                 place = place or box.empty()
@@ -57,11 +104,13 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
                 bars[bar.label] = (place, text)
 
     live_box, note_box = st.empty(), st.empty()
-    kept = st.session_state.get(key)
     if kept is not None and kept[0] == request:
         snap, models = kept[1], kept[2]  # this session already has the finished result
     else:
-        session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
+        session = session_id()
+        cancel_box = box.empty()
+        cancel_box.button("Cancel", on_click=cancel, key=f"cancel_{key}", icon=":material/cancel:",
+                          help="Stop this training (for you; it goes on if others are watching it too).")
         drawn_at, drawn_rows = time.monotonic(), -1
         for snap in follow(request, REGISTRY, session, pace=0.5):
             draw_bars(snap, waiting=snap.queued)
@@ -72,14 +121,15 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
                 if note and drawn_rows < 0:
                     note_box.caption(note)
                 drawn_at, drawn_rows = time.monotonic(), rows
+        cancel_box.empty()
         models = {c: job.model for c in request.trainings() if (job := REGISTRY.get(c)) is not None}
+        if snap.error:
+            st.error(f"Training stopped: {snap.error}. Press **Train** to start it again"
+                     + (", or try a smaller learning rate or model." if "cancelled" not in snap.error else "."))
+            st.stop()
         st.session_state[key] = (request, snap, models)
     draw_bars(snap)
     box.caption(f"done: {len(snap.bars)} runs finished")
     live_box.empty()
     note_box.empty()
-    if snap.error:
-        st.error(f"Training stopped with an error: {snap.error}. Try a smaller learning rate or model, or press "
-                 "Train again.")
-        st.stop()
     return snap, models

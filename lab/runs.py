@@ -149,6 +149,7 @@ class Progress:
     live: TrainConfig | None = None  # the training in progress (None when all are finished)
     live_records: list[dict] = field(default_factory=list)
     queued: bool = False  # the training in progress is still waiting for a free core
+    place: tuple[int, float] | None = None  # (place in line, estimated seconds until it starts) while queued
     watchers: int = 1
     error: str | None = None
 
@@ -160,11 +161,14 @@ class Progress:
 def progress_of(jobs: dict, bars: list[Bar]) -> dict:
     """The ``Progress`` fields for ``jobs`` (configuration -> TrainingJob), apart from the bars given."""
     active = next((j for j in jobs.values() if not j.done), None)
-    error = next((j.error for j in jobs.values() if j.state == "failed"), None)
+    error = next((j.error or "the training was cancelled" for j in jobs.values()
+                  if j.state in ("failed", "cancelled")), None)
     if active is None:
         return dict(bars=bars, error=error)
+    queued = active.state in ("new", "queued")
+    place = active.registry.place(active) if queued and active.registry is not None else None
     return dict(bars=bars, live=active.config, live_records=[r.as_dict() for r in active.records],
-                queued=active.state == "queued", watchers=max(1, len(active.watchers)), error=error)
+                queued=queued, place=place, watchers=max(1, len(active.watchers)), error=error)
 
 
 @dataclass
@@ -194,9 +198,7 @@ def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> I
     ``pace``
     seconds (longer the more sessions watch: each snapshot is an update sent to a browser), until all have ended.
     The jobs go on if the caller stops early (a widget change reruns the page); they only lose this viewer."""
-    jobs = {c: registry.start(c) for c in request.trainings()}
-    for job in jobs.values():
-        job.watch(session)
+    jobs = {c: registry.start(c, session) for c in request.trainings()}  # each watched by this session
     try:
         while True:
             started = time.monotonic()
@@ -204,6 +206,7 @@ def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> I
             yield snap
             if snap.finished:
                 return
+            registry.tick()  # the queue drops waiting jobs that nobody watches any more
             active = jobs[snap.live]
             # between two snapshots, wake at once only for the end of the training (so every viewer gets the
             # result without delay); epochs that finish meanwhile are shown together in the next snapshot
@@ -212,6 +215,15 @@ def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> I
     finally:
         for job in jobs.values():
             job.unwatch(session)
+
+
+def request_estimate(request) -> float:
+    """Seconds until the whole request is trained on an idle server: its trainings side by side, one per core."""
+    from lab.estimate import estimate_seconds
+    from lab.jobs import CORES
+
+    times = [estimate_seconds(c) for c in request.trainings()]
+    return max(max(times), sum(times) / min(len(times), CORES))
 
 
 # ------------------------------------------------------------------ reading the results

@@ -49,3 +49,34 @@ def warm_up() -> threading.Thread | None:
             _warm_up_thread = threading.Thread(target=work, name="warm-up", daemon=True)
             _warm_up_thread.start()
     return _warm_up_thread
+
+
+# ------------------------------------------------------------------ is this server shared?
+_sessions: dict[str, float] = {}  # session id -> when it last ran a page
+_sessions_lock = threading.Lock()
+SHARED_WINDOW = 600.0  # seconds: two sessions seen within this time make the server shared
+
+
+def seen(session: str) -> None:
+    import time
+
+    with _sessions_lock:
+        _sessions[session] = time.monotonic()
+
+
+def shared() -> bool:
+    """True when this server serves a class: LAB_SHARED=1 (or 0) says so outright; otherwise, when two or more
+    sessions have used it in the last ten minutes."""
+    import time
+
+    forced = os.environ.get("LAB_SHARED")
+    if forced in ("0", "1"):
+        return forced == "1"
+    now = time.monotonic()
+    with _sessions_lock:
+        return sum(1 for t in _sessions.values() if now - t < SHARED_WINDOW) >= 2
+
+
+def max_train_seconds() -> float:
+    """The most training one request may ask for on a shared server (LAB_MAX_TRAIN_SECONDS, 30 by default)."""
+    return float(os.environ.get("LAB_MAX_TRAIN_SECONDS", 30))

@@ -329,3 +329,27 @@ def test_a_click_on_a_weight_explains_it(app, page):
     text = main_text(page)
     assert "Weight of key 4: the for query 2: sat" in text and "the cell you chose" in text
     no_exception(page)
+
+
+def test_a_fair_queue_with_a_place_and_cancel(app):
+    """Two students with different settings on a 2-core server: the second waits, sees their place in line, and
+    can cancel; cancelling frees the server."""
+    url, browser, _ = app
+    pages = []
+    for seed in (7, 8):
+        p = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        p.goto(f"{url}/training?epochs_a=10&epochs_b=50&epochs_c=100&seed={seed}")
+        settle(p)
+        pages.append(p)
+    first, second = pages
+    first.get_by_role("button", name="Train", exact=True).click()
+    first.get_by_text(re.compile(r"100-epoch run: epoch \d+ of 100")).wait_for(timeout=60_000)
+    second.get_by_role("button", name="Train", exact=True).click()
+    second.get_by_text(re.compile(r"1st in line, about \d+ s")).first.wait_for(timeout=60_000)
+    rerun(second, second.get_by_role("button", name="Cancel").click)
+    assert "Choose settings and press" in main_text(second)  # nothing of theirs was lost: there was nothing yet
+    rerun(first, first.get_by_role("button", name="Cancel").click)
+    assert "Choose settings and press" in main_text(first)
+    for p in pages:
+        no_exception(p)
+        p.context.close()

@@ -153,3 +153,41 @@ def test_export_buttons_on_the_pages():
     assert [d.proto.label for d in at.get("download_button")] == ["PNG", "SVG"]
     mh = page_with("multi_head")
     assert [d.proto.label for d in mh.get("download_button")] == ["PNG", "SVG"]
+
+
+# ---------------------------------------------------------------- issue 15: a class on one server
+def test_the_estimate_sits_next_to_train():
+    at = page_with("training")
+    note = next(c.value for c in at.caption if c.value.startswith("Estimated training time"))
+    assert "about" in note and " s " in note
+
+
+def test_a_request_over_the_bound_is_refused_on_a_shared_server(monkeypatch):
+    from lab.jobs import REGISTRY
+
+    monkeypatch.setenv("LAB_SHARED", "1")
+    link = {"epochs_a": "98", "epochs_b": "99", "epochs_c": "100", "schedule": "cosine", "d_model": "64",
+            "n_heads": "8", "n_layers": "4", "patch": "2", "batch_size": "16", "cnn": "1"}
+    at = page_with("training", link)  # the issue's 397-epoch link
+    started = REGISTRY.started
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert any("On a shared server each request may take at most 30 s" in e.value for e in at.error)
+    assert REGISTRY.started == started and "train_request" not in at.session_state  # nothing was queued
+    monkeypatch.setenv("LAB_SHARED", "0")  # the same link on a laptop used alone: no bound
+    at = page_with("training", link)
+    assert not any("at most 30 s" in e.value for e in at.error)
+
+
+def test_teacher_mode_fixes_settings():
+    at = page_with("training", {"only": "lr", "d_model": "16"})
+    assert not at.select_slider(key="lr").disabled
+    assert at.select_slider(key="d_model").disabled and at.select_slider(key="d_model").value == 16
+    assert at.number_input(key="epochs_c").disabled and at.checkbox(key="cnn").disabled
+    assert all(b.disabled for b in at.button if b.label in ("Overfitting", "Learning rate too high"))
+    assert any("leaves you lr to change" in c.value for c in at.caption)
+    params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert params["only"] == "lr" and params["d_model"] == "16"  # the flags stay in the link
+    presets = page_with("training", {"only": "presets"})
+    assert not next(b for b in presets.button if b.label == "Overfitting").disabled
+    assert presets.select_slider(key="lr").disabled

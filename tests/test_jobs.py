@@ -1,6 +1,8 @@
 """Background training jobs: one training per configuration, shared, kept after it ends."""
 import threading
 
+import pytest
+
 from lab.jobs import TrainingJob
 from lab.runs import plan
 from transformer.train import TrainConfig
@@ -91,3 +93,79 @@ def test_the_too_high_learning_rate_preset_does_what_it_says():
     default = list(train_classifier(TrainConfig(epochs=10)))[-1].val_acc
     high = list(train_classifier(TrainConfig(epochs=10, lr=lr)))[-1].val_acc
     assert high < default - 0.1, (high, default)
+
+
+# ---------------------------------------------------------------- issue 15: a fair queue, cancelling, estimates
+def test_the_queue_is_first_come_first_served_with_places_and_estimates():
+    from lab.jobs import JobRegistry
+
+    registry = JobRegistry(slots=1)
+    a = registry.start(TINY.replace(seed=21, epochs=30), "s1")
+    b = registry.start(TINY.replace(seed=22), "s2")
+    c = registry.start(TINY.replace(seed=23), "s3")
+    assert a.state == "training" and b.state == c.state == "queued"
+    (pb, wb), (pc, wc) = registry.place(b), registry.place(c)
+    assert (pb, pc) == (1, 2) and 0 < wb < wc  # the wait includes the job ahead
+    for job in (a, b, c):
+        job.join(120)
+    assert [j.state for j in (a, b, c)] == ["done"] * 3 and registry.started == 3
+    assert a.started_at < b.started_at < c.started_at
+
+
+def test_identical_settings_share_one_training():
+    from lab.jobs import JobRegistry
+
+    registry = JobRegistry()
+    jobs = [registry.start(TINY.replace(seed=31), f"student {i}") for i in range(5)]
+    assert all(j is jobs[0] for j in jobs) and registry.started == 1 and len(jobs[0].watchers) == 5
+    jobs[0].join(120)
+
+
+def test_cancel_stops_only_what_nobody_else_watches():
+    from lab.jobs import JobRegistry
+
+    registry = JobRegistry(slots=1)
+    running = registry.start(TINY.replace(seed=41, epochs=200), "s1")
+    shared = registry.start(TINY.replace(seed=42), "s1")
+    registry.start(TINY.replace(seed=42), "s2")  # another student waits for the same settings
+    mine = registry.start(TINY.replace(seed=43), "s1")
+    registry.cancel("s1", [running.config, shared.config, mine.config])
+    running.join(120)
+    assert running.state == "cancelled" and 0 < len(running.records) < 200  # stopped after an epoch, records kept
+    assert mine.state == "cancelled" and registry.place(mine) is None  # left the queue
+    shared.join(120)
+    assert shared.state == "done"  # s2 still wanted it
+
+
+def test_a_job_nobody_watches_stops(monkeypatch):
+    import lab.jobs
+    from lab.jobs import JobRegistry
+
+    monkeypatch.setattr(lab.jobs, "GRACE_SECONDS", 0.0)
+    registry = JobRegistry()
+    job = registry.start(TINY.replace(seed=51, epochs=300), "s1")
+    job.unwatch("s1")  # the tab was closed
+    job.join(120)
+    assert job.state == "cancelled" and len(job.records) < 300
+
+
+def test_estimates_follow_the_settings_and_learn_from_this_machine():
+    from lab import estimate
+    from transformer.sequence import SeqConfig
+    from transformer.train import TrainConfig
+
+    base = estimate.estimate_seconds(TrainConfig())
+    assert 1 < base < 30  # the default run: a few seconds
+    assert estimate.estimate_seconds(TrainConfig(epochs=100)) == pytest.approx(2 * base)
+    assert estimate.estimate_seconds(TrainConfig(train_fraction=0.05)) < base / 5
+    assert estimate.estimate_seconds(TrainConfig(d_model=64, n_layers=4, patch_size=2)) > 5 * base
+    assert estimate.estimate_seconds(SeqConfig(steps=600)) > estimate.estimate_seconds(SeqConfig())
+    saved = {k: list(v) for k, v in estimate._factors.items()}
+    try:
+        estimate._factors.clear()
+        raw = estimate.estimate_seconds(TrainConfig())
+        estimate.learn(TrainConfig(), 2 * raw)  # this machine turned out twice as slow
+        assert estimate.estimate_seconds(TrainConfig()) == pytest.approx(2 * raw)
+    finally:
+        estimate._factors.clear()
+        estimate._factors.update(saved)

@@ -67,7 +67,7 @@ if request is None:
     ui.show_code(train_sequence_model, SeqConfig)
     st.stop()
 config = request.config
-snap, models = progress.watch("seq_result", request, lambda s: ui.figure(
+snap, models = progress.watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
     "sequence_curves", curves({f"positions {'on' if s.live.positions else 'off'}": [
         r for r in (s.main if s.live == config else s.other)]}), title="Training: held-out prompts"))
 runs = {f"positions {'on' if c.positions else 'off'}": recs for c, recs in ((config, snap.main),

@@ -25,31 +25,41 @@ pcols = st.columns([1, 2, 1.6, 2.4])  # the label, then room for each preset's n
 pcols[0].markdown("**Presets**")
 for col, (label, (values, what)) in zip(pcols[1:], PRESETS.items(), strict=True):
     with col:
-        links.preset(label, values, help=what)
+        links.preset(label, values, help=what, disabled=link.locked("presets"))
 chosen = next((label for label, (values, _) in PRESETS.items()
                if all(st.session_state.get(k, link[k]) == v for k, v in values.items())), None)
 if chosen:
     st.caption(f"**{chosen}:** {PRESETS[chosen][1]}")
 
+if link.only is not None:
+    st.caption("Your teacher's link leaves you " + (", ".join(sorted(link.only)) or "nothing") + " to change; the "
+               "greyed-out settings are fixed.")
+def slider(col, label: str, name: str, **kwargs):
+    """A select-slider over the setting's options, locked when a teacher's link fixes it."""
+    return col.select_slider(label, OPTIONS[name], value=link[name], key=name, disabled=link.locked(name), **kwargs)
+
+
 with st.form("settings"):
     r = st.columns(4)
     for col, key, name in zip(r[:3], ("epochs_a", "epochs_b", "epochs_c"), ("run A", "run B", "run C"), strict=True):
-        col.number_input(f"{name} (epochs)", 1, 100, link[key], key=key)
-    r[3].number_input("seed", 0, 9999, link["seed"], key="seed")
+        col.number_input(f"{name} (epochs)", 1, 100, link[key], key=key, disabled=link.locked(key))
+    r[3].number_input("seed", 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
     a, b, c, d = st.columns(4)
-    a.select_slider("learning rate", OPTIONS["lr"], value=link["lr"], key="lr")
-    b.select_slider("batch size", OPTIONS["batch_size"], value=link["batch_size"], key="batch_size")
+    slider(a, "learning rate", "lr")
+    slider(b, "batch size", "batch_size")
     c.radio("learning-rate schedule", OPTIONS["schedule"], index=link.index("schedule", OPTIONS["schedule"]),
-            key="schedule", horizontal=True, help="cosine: decays from the learning rate to 0 over each run")
-    d.select_slider("training images used", OPTIONS["fraction"], value=link["fraction"], key="fraction",
-                    format_func=lambda f: f"{f:.0%}", help="Fewer images make overfitting easy to see.")
+            key="schedule", disabled=link.locked("schedule"), horizontal=True,
+            help="cosine: decays from the learning rate to 0 over each run")
+    slider(d, "training images used", "fraction", format_func=lambda f: f"{f:.0%}",
+           help="Fewer images make overfitting easy to see.")
     m1, m2, m3, m4 = st.columns(4)
-    m1.select_slider("d_model", OPTIONS["d_model"], value=link["d_model"], key="d_model")
-    m2.select_slider("heads", OPTIONS["n_heads"], value=link["n_heads"], key="n_heads")
-    m3.select_slider("layers", OPTIONS["n_layers"], value=link["n_layers"], key="n_layers")
-    m4.select_slider("patch size", OPTIONS["patch"], value=link["patch"], key="patch",
-                     help="4: an 8×8 digit is 4 patches (+1 class token = 5 tokens); 2: 16 patches (17 tokens).")
-    st.checkbox("also train a CNN baseline (same split, epochs, optimiser and schedule)", value=link["cnn"], key="cnn")
+    slider(m1, "d_model", "d_model")
+    slider(m2, "heads", "n_heads")
+    slider(m3, "layers", "n_layers")
+    slider(m4, "patch size", "patch",
+           help="4: an 8×8 digit is 4 patches (+1 class token = 5 tokens); 2: 16 patches (17 tokens).")
+    st.checkbox("also train a CNN baseline (same split, epochs, optimiser and schedule)", value=link["cnn"], key="cnn",
+                disabled=link.locked("cnn"))
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 
 try:
@@ -83,7 +93,7 @@ def live(snap) -> dict:
     return live_spec(name + check, len(snap.live_records), tuple(snap.live_records))
 
 
-snap, models = progress.watch("train_result", request, live, note=(
+snap, models = progress.watch("train_result", request, live, request_key="train_request", note=(
     "Solid: training, dashed: validation. Training accuracy is averaged over each epoch while the model improves, "
     "so early on it lies below validation accuracy."))
 table = frame(snap.runs)

@@ -96,7 +96,7 @@ if request is None:
     st.info("Press **Run the study**: about a minute on a 2-core machine, shared with everyone who asks for the "
             "same study. The reading below the chart is then built from what it measured.", icon=":material/balance:")
 else:
-    snap, _ = progress.watch("study_result", request, live)
+    snap, _ = progress.watch("study_result", request, live, request_key="study_request")
     ui.chart(ui.figure("data_efficiency_chart", summary(snap.results)))
     ui.table(table(snap.results))
     st.info(conclusion(snap.results), icon=":material/balance:")

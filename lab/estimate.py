@@ -1,0 +1,75 @@
+"""How long a training will take on one core, estimated from its settings before it starts. No streamlit here.
+
+Seconds = (per optimiser step) x steps + (per multiply-add) x the run's multiply-adds, with both rates measured on
+this 2-core machine at several sizes of each kind of model (``STEP`` and ``RATES``): small models are all
+per-step overhead, large ones all arithmetic. Finished trainings then scale the estimate to the machine the app
+runs on (``learn``), so estimates follow the server they run on.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+from transformer.sequence import SeqConfig
+from transformer.train import TrainConfig
+
+TRAIN_IMAGES = 1438
+VAL_IMAGES = 359
+
+# Measured here on one torch thread: a step of a tiny transformer costs about 2.75 ms (10 epochs of d_model 8 took
+# 0.33 s); beyond that about 1e-10 s per multiply-add for the transformer (batch 16: 2.9 s for 900 steps), 3e-11
+# for the CNN's convolutions and 6e-11 for the sequence model (300 default steps: about 8 s with evaluations).
+STEP = {"transformer": 2.75e-3, "cnn": 2.75e-3, "sequence": 5e-3}
+RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 6e-11}
+_factors: dict[str, list[float]] = {}  # measured / estimated, for runs long enough to tell
+_lock = threading.Lock()
+
+
+def kind(config: TrainConfig | SeqConfig) -> str:
+    return "sequence" if isinstance(config, SeqConfig) else config.model
+
+
+def work(config: TrainConfig | SeqConfig) -> float:
+    """Multiply-adds of the whole training (forward and backward, about 3x the forward), evaluations included."""
+    if isinstance(config, SeqConfig):
+        t, d = config.context, config.d_model
+        per_token = config.n_layers * (12 * d * d + 2 * t * d) + d * 11  # blocks with a 4x MLP, and the read-out
+        train = 3 * config.steps * config.batch_size * t * per_token
+        evaluate = (config.steps // max(1, config.steps // 30) + 1) * 1000 * t * per_token
+        return float(train + evaluate)
+    if config.model == "cnn":
+        per_image = 9 * 16 * 64 + 9 * 16 * 32 * 64 + 512 * 10  # the two convolutions and the read-out
+    else:
+        t, d = (8 // config.patch_size) ** 2 + 1, config.d_model
+        blocks = config.n_layers * ((4 + 2 * config.mlp_ratio) * d * d + 2 * t * d)  # per token
+        per_image = t * (blocks + d * config.patch_size**2)
+    images = round(TRAIN_IMAGES * config.train_fraction)
+    return float(config.epochs * (3 * images + VAL_IMAGES) * per_image)
+
+
+def steps(config: TrainConfig | SeqConfig) -> int:
+    if isinstance(config, SeqConfig):
+        return config.steps
+    return config.epochs * math.ceil(round(TRAIN_IMAGES * config.train_fraction) / config.batch_size)
+
+
+def _raw(config: TrainConfig | SeqConfig) -> float:
+    k = kind(config)
+    return STEP[k] * steps(config) + RATES[k] * work(config)
+
+
+def estimate_seconds(config: TrainConfig | SeqConfig) -> float:
+    """Seconds of one core the training will take, scaled by how this machine has done so far."""
+    with _lock:
+        seen = sorted(_factors.get(kind(config), []))
+    return _raw(config) * (seen[len(seen) // 2] if seen else 1.0)
+
+
+def learn(config: TrainConfig | SeqConfig, seconds: float) -> None:
+    """Scale later estimates with a finished training's time (runs under a second say little)."""
+    raw = _raw(config)
+    if raw > 1.0:
+        with _lock:
+            found = _factors.setdefault(kind(config), [])
+            found.append(seconds / raw)
+            del found[:-20]

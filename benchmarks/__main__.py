@@ -38,6 +38,10 @@ BUDGETS = {
     "sequence model: seconds to 99% exact-match": (10, "max", " s"),
     "sequence model vs naive GPT, time to 99%": (0.5, "max", "×"),
     "data-efficiency study, seconds": (60, "max", " s"),
+    "30 distinct requests vs (30 / cores) x one alone": (1.3, "max", "×"),
+    "30 distinct requests: sessions without their result": (0, "max", ""),
+    "30 distinct requests: duplicate trainings": (0, "max", ""),
+    "30 distinct requests: exceptions": (0, "max", ""),
     "CNN baseline minus plain CNN, worst share (points)": (0, "min", ""),
 }
 
@@ -396,6 +400,75 @@ def bench_sequence() -> None:
             check("sequence model vs naive GPT, time to 99%", ours / naive))
 
 
+# ------------------------------------------------------------------ a class with 30 different settings (issue 15)
+def bench_class30(sessions: int = 30) -> None:
+    """Thirty sessions press Train within a second or two, each with settings of its own (the default model, one
+    50-epoch run, a seed each), on one `streamlit run app.py`, from thirty tabs of one headless Chromium. A session
+    has its result when the "done:" line reaches its websocket. The reference is one such session alone, measured
+    in the same run; the ideal for the class is (30 / cores) times that."""
+    from playwright.sync_api import sync_playwright
+
+    from lab.jobs import CORES
+    from scripts.browser import launch, settle, streamlit_server
+
+    os.environ["LAB_LOG_TRAININGS"] = "1"  # the server writes a line for every training it starts
+    log = ROOT / "benchmarks" / ".class30.log"
+
+    def press(n: int) -> tuple[dict, dict, int, list[str]]:
+        with streamlit_server(log_path=log) as (url, proc), sync_playwright() as pw, PeakRSS(proc) as rss:
+            browser = launch(pw)
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            pages, received, errors = [], {}, {}
+            for i in range(n):
+                p = context.new_page()
+
+                def watch(ws, i=i):
+                    def frame(payload):
+                        if i not in received and isinstance(payload, bytes) and b"done: " in payload:
+                            received[i] = time.perf_counter()
+                    ws.on("framereceived", frame)
+
+                p.on("websocket", watch)
+                p.goto(f"{url}/training?epochs_a=50&epochs_b=50&epochs_c=50&seed={100 + i}")
+                settle(p)
+                pages.append(p)
+            t0 = time.perf_counter()
+            for p in pages:
+                p.get_by_role("button", name="Train", exact=True).click()
+            deadline = time.monotonic() + 900
+            while len(received) < n and time.monotonic() < deadline:
+                pages[0].wait_for_timeout(200)
+            for i, p in enumerate(pages):
+                settle(p, limit=60)
+                errors[i] = p.locator('[data-testid="stException"]').count()
+            browser.close()
+        started = [line for line in log.read_text().splitlines() if line.startswith("lab.jobs: training started")]
+        log.unlink()
+        return {i: t - t0 for i, t in received.items()}, errors, rss.peak, started
+
+    alone, _, _, _ = press(1)
+    one = alone.get(0, float("inf"))
+    waits, errors, peak, started = press(sessions)
+    duplicates = len(started) - len(set(started))
+    total = max(waits.values()) if len(waits) == sessions else float("inf")
+    ideal = sessions / CORES * one
+    lost, exceptions = sessions - len(waits), sum(errors.values())
+    add("class 30", f"{sessions} tabs, distinct settings, press Train at once: all results received", f"{total:.1f} s",
+        f"ideal {ideal:.1f} s = {sessions}/{CORES} × {one:.2f} s alone",
+        check("30 distinct requests vs (30 / cores) x one alone", total / ideal) + f" ({total / ideal:.2f}×)")
+    w = sorted(waits.values())
+    add("class 30", "the longest any one session waited for its result", f"{w[-1]:.1f} s" if w else "none",
+        f"median {w[len(w) // 2]:.1f} s" if w else "", "")
+    add("class 30", "server peak RSS, 30 sessions training", f"{peak / 2**20:.0f} MB", "Cloud's smallest tier: 690 MB",
+        check("server peak RSS, MB", peak / 2**20))
+    add("class 30", "sessions without their result", str(lost), "",
+        check("30 distinct requests: sessions without their result", lost))
+    add("class 30", "duplicate trainings (the server's own count)", str(duplicates), f"{len(started)} started",
+        check("30 distinct requests: duplicate trainings", duplicates))
+    add("class 30", "sessions showing an exception", str(exceptions), "",
+        check("30 distinct requests: exceptions", exceptions))
+
+
 # ------------------------------------------------------------------ data-efficiency study (issue 13)
 def bench_study() -> None:
     """Page 5's study as a student starts it (3 seeds, both models, 5 shares) through the app's job machinery, one
@@ -456,7 +529,7 @@ def machine() -> str:
 
 
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
-            "class": bench_class, "sequence": bench_sequence, "study": bench_study}
+            "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ kept up to a bound. No streamlit import here.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -212,6 +213,8 @@ class JobRegistry:
             job = self._queue.pop(0)
             self._running.append(job)
             self.started += 1
+            if os.environ.get("LAB_LOG_TRAININGS") == "1":  # for the class benchmark: count trainings started
+                sys.stderr.write(f"lab.jobs: training started {job.config!r}\n")
             job._launch()
 
     def tick(self) -> None:

@@ -94,7 +94,8 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
         line = ""
         if waiting and snap.place:
             n, wait = snap.place
-            line = f" ({ordinal(n)} in line, about {wait:.0f} s)" if wait >= 1 else " (starting…)"
+            shown_wait = wait if wait < 10 else 5 * round(wait / 5)  # coarse steps: fewer updates to send
+            line = f" ({ordinal(n)} in line, about {shown_wait:.0f} s)" if wait >= 1 else " (starting…)"
         for bar in snap.bars:
             text = bar.text + (line if waiting and not bar.done else "")
             place, drawn = bars.get(bar.label, (None, None))
@@ -115,8 +116,10 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
         for snap in follow(request, REGISTRY, session, pace=0.5):
             draw_bars(snap, waiting=snap.queued)
             rows = len(snap.live_records)
-            # the more sessions watch, the less often each redraws: drawing, not training, would fill the cores
-            if rows and rows != drawn_rows and time.monotonic() - drawn_at > REDRAW_SECONDS * snap.watchers:
+            # the more sessions watch (or use the server), the less often each redraws: drawing, not training,
+            # would otherwise fill the cores
+            every = REDRAW_SECONDS * max(snap.watchers, runtime.active_sessions() / 3)
+            if rows and rows != drawn_rows and time.monotonic() - drawn_at > every:
                 ui.chart(live_chart(snap), into=live_box)
                 if note and drawn_rows < 0:
                     note_box.caption(note)

@@ -29,8 +29,8 @@ def summary(request: TrainingRequest, snap: Snapshot, table: pd.DataFrame) -> No
             st.warning(f"The {request.counts[0]}-epoch run trained on its own differs from the start of the longer "
                        f"run by up to {worst:.2e} (floating-point non-determinism on this machine).")
     st.markdown("**Export for your report:** the comparison figure (loss and accuracy) and every epoch's numbers.")
-    ui.exports(charts.comparison_figure(table), "training_comparison", csv=table.to_csv(index=False).encode("utf-8"),
-               svg=False)
+    ui.exports(lambda: charts.comparison_figure(table), "training_comparison",
+               csv=table.to_csv(index=False).encode("utf-8"), svg=False)
     with st.expander("Settings of this comparison"):
         st.json(request.settings())
     if request.cnn and snap.cnn:

@@ -17,6 +17,7 @@ from lab.jobs import JobRegistry, TrainingJob
 from transformer.train import RECORD_FIELDS, TrainConfig
 
 MAX_EPOCHS = 100
+QUEUED_PACE = 5.0  # seconds between two updates of a request that is still waiting for a core
 _D = TrainConfig()
 
 # What the training form offers: each list is used by the widget and by the shareable link alike.
@@ -210,7 +211,10 @@ def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> I
             active = jobs[snap.live]
             # between two snapshots, wake at once only for the end of the training (so every viewer gets the
             # result without delay); epochs that finish meanwhile are shown together in the next snapshot
-            if not active.wait_until_done(max(0.0, started + pace * max(1.0, snap.watchers / 2) - time.monotonic())):
+            # a waiting job needs no news more than every few seconds: with a class in the queue, updates (not the
+            # training) would otherwise fill the cores
+            every = max(pace * max(1.0, snap.watchers / 2), QUEUED_PACE if snap.queued else 0.0)
+            if not active.wait_until_done(max(0.0, started + every - time.monotonic())):
                 active.wait(len(snap.live_records), timeout=0.5)
     finally:
         for job in jobs.values():

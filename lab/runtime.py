@@ -64,6 +64,15 @@ def seen(session: str) -> None:
         _sessions[session] = time.monotonic()
 
 
+def active_sessions(window: float = 60.0) -> int:
+    """Sessions that ran a page in the last ``window`` seconds."""
+    import time
+
+    now = time.monotonic()
+    with _sessions_lock:
+        return sum(1 for t in _sessions.values() if now - t < window)
+
+
 def shared() -> bool:
     """True when this server serves a class: LAB_SHARED=1 (or 0) says so outright; otherwise, when two or more
     sessions have used it in the last ten minutes."""

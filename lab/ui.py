@@ -136,22 +136,19 @@ def self_check(name: str, make_question) -> None:
 
 
 def exports(chart, name: str, *, csv: bytes | None = None, svg: bool = True) -> None:
-    """Download buttons for a chart: PNG (and SVG), made only when pressed; CSV of its data if given."""
+    """Download buttons for a chart (an Altair chart, its spec, or a function that builds either): PNG (and SVG),
+    made only when pressed; CSV of its data if given."""
     from lab import charts
 
+    def made():
+        return chart() if callable(chart) else chart
+
     cols = st.columns([1, 1, 1, 5])  # the buttons side by side, at the left
-    cols[0].download_button("PNG", lambda: charts.to_png(chart), file_name=f"{name}.png", mime="image/png",
+    cols[0].download_button("PNG", lambda: charts.to_png(made()), file_name=f"{name}.png", mime="image/png",
                             icon=":material/image:", key=f"{name}_png", on_click="ignore")
     if svg:
-        cols[1].download_button("SVG", lambda: charts.to_svg(chart), file_name=f"{name}.svg", mime="image/svg+xml",
+        cols[1].download_button("SVG", lambda: charts.to_svg(made()), file_name=f"{name}.svg", mime="image/svg+xml",
                                 icon=":material/draw:", key=f"{name}_svg", on_click="ignore")
     if csv is not None:
-        cols[2 if svg else 1].download_button(
-            "CSV",
-            csv,
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            icon=":material/table:",
-            key=f"{name}_csv",
-            on_click="ignore",
-        )
+        cols[2 if svg else 1].download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv",
+                                              icon=":material/table:", key=f"{name}_csv", on_click="ignore")

@@ -191,3 +191,10 @@ def test_teacher_mode_fixes_settings():
     presets = page_with("training", {"only": "presets"})
     assert not next(b for b in presets.button if b.label == "Overfitting").disabled
     assert presets.select_slider(key="lr").disabled
+
+
+def test_teacher_mode_on_page_6():
+    at = page_with("attention_learns", {"task": "sort", "only": "positions,compare"})
+    assert at.selectbox(key="task").disabled and at.selectbox(key="task").value == "sort"
+    assert not at.toggle(key="positions").disabled and not at.checkbox(key="compare").disabled
+    assert at.select_slider(key="d_model").disabled

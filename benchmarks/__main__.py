@@ -2,8 +2,8 @@
 
 Every figure is a ratio against a reference measured in the same run, on the same machine, so a noisy or slower
 machine moves both sides. Prints a table and writes benchmarks/RESULTS.md. Not part of the test suite.
-Sections can be picked: `python -m benchmarks training latency cold memory class` (RESULTS.md is written only
-when every section ran). Exits with status 1 when any budget in ``BUDGETS`` is missed.
+Sections can be picked: `python -m benchmarks training latency` (a partial run replaces its own rows in RESULTS.md and
+says so). Exits with status 1 when any budget in ``BUDGETS`` is missed.
 """
 from __future__ import annotations
 
@@ -491,6 +491,7 @@ def bench_study() -> None:
     plain = []
     for config in request.trainings():
         if config.model == "cnn":
+            torch.manual_seed(config.seed)  # seeded like the package's models, so the comparison repeats
             record = list(train_classifier(config, PlainCNN()))[-1]
             plain.append({"model": "plain CNN", "share": config.train_fraction, "seed": config.seed,
                           "val_acc": record.val_acc, "cpu_seconds": record.cpu_seconds})
@@ -528,6 +529,8 @@ def machine() -> str:
     )
 
 
+LABELS = {"training": "training", "latency": "latency", "cold": "cold start", "memory": "memory",
+          "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study"}
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
             "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study}
 
@@ -535,7 +538,7 @@ SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", choices=[*SECTIONS, "all"], default="all",
-                        help="the sections to run (default: all; RESULTS.md is written only when all of them ran)")
+                        help="the sections to run (default: all; a partial run replaces only its own rows in RESULTS.md)")
     args = parser.parse_args(argv)
     picked = [args.sections] if isinstance(args.sections, str) else args.sections
     chosen = list(SECTIONS) if "all" in picked else list(dict.fromkeys(picked))
@@ -557,9 +560,17 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {' | '.join(r)} |" for r in rows]
-    if set(chosen) == set(SECTIONS):
-        RESULTS.write_text("\n".join(lines) + "\n")
-        print(f"\nwritten: {RESULTS}")
+    if set(chosen) != set(SECTIONS) and RESULTS.exists():
+        # a partial run replaces its own sections' rows and keeps the others, saying so
+        rerun = {LABELS[k] for k in chosen}
+        kept = [line for line in RESULTS.read_text().splitlines()
+                if line.startswith("| ") and not line.startswith(("| section", "|---"))
+                and line.split("|")[1].strip() not in rerun]
+        lines[7] += (f" Sections rerun on {time.strftime('%Y-%m-%d')}: {', '.join(chosen)}; the other rows are from "
+                     "the previous full run, on the same machine.")
+        lines += kept
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print(f"\nwritten: {RESULTS}")
     print(f"machine: {desc}")
     for miss in missed:
         print(f"budget missed: {miss}", file=sys.stderr)

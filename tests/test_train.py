@@ -100,7 +100,7 @@ def test_cnn_baseline_is_deterministic_and_comparable():
     cnn, vit = build_model(TrainConfig(model="cnn")), build_model(TrainConfig())
     assert isinstance(cnn, SmallCNN)
     assert count_parameters(cnn) <= count_parameters(vit)  # as large as the transformer or smaller
-    assert count_parameters(cnn) == 9_930  # 160 + 4,640 in the convolutions, 5,130 in the read-out
+    assert count_parameters(cnn) == 10_026  # 160 + 4,640 in the convolutions, 96 in the norms, 5,130 in the read-out
     # it keeps the spatial layout: the read-out sees every (channel, row, column) of the pooled map
     assert cnn.features(torch.zeros(1, 1, 8, 8)).shape == (1, 32 * 4 * 4)
     x, y, xv, yv = training_data(CNN)

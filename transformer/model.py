@@ -131,15 +131,16 @@ class PatchClassifier(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """The CNN baseline for the transformer-vs-CNN comparison: two 3x3 convolutions keep the 8x8 layout, a 2x2
-    max-pool halves it, and a linear read-out sees every position. No global average pooling: that would throw
-    away where a stroke is, the very thing a CNN is good at. About half the default transformer's parameters."""
+    """The CNN baseline for the transformer-vs-CNN comparison: two 3x3 convolutions (with batch normalisation)
+    keep the 8x8 layout, a 2x2 max-pool halves it, and a linear read-out sees every position. No global average
+    pooling: that would throw away where a stroke is, the very thing a CNN is good at. About half the default
+    transformer's parameters; chosen by measurement to beat the plain CNN of issue 13 at every share of the data."""
 
     def __init__(self, n_classes: int = 10, width: int = 16):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),  # (B, w, 8, 8)
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(),  # (B, 2w, 8, 8)
+            nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),  # (B, w, 8, 8)
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),  # (B, 2w, 8, 8)
             nn.MaxPool2d(2), nn.Flatten(),  # (B, 2w * 4 * 4): the layout kept, position by position
         )
         self.head = nn.Linear(2 * width * 16, n_classes)

@@ -538,7 +538,7 @@ SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", choices=[*SECTIONS, "all"], default="all",
-                        help="the sections to run (default: all; a partial run replaces only its own rows in RESULTS.md)")
+                        help="the sections to run (default: all; a partial run replaces its own rows in RESULTS.md)")
     args = parser.parse_args(argv)
     picked = [args.sections] if isinstance(args.sections, str) else args.sections
     chosen = list(SECTIONS) if "all" in picked else list(dict.fromkeys(picked))

@@ -321,6 +321,29 @@ def bench_memory(sessions: int = 10) -> None:
         )
 
 
+def training_tabs(contexts, urls) -> tuple[list, dict]:
+    """Open each URL in a new tab of its context and wait until it has settled; ``received`` fills with the time
+    at which each tab's websocket first carries the training page's "done:" line."""
+    from scripts.browser import settle
+
+    pages, received = [], {}
+    for i, (context, url) in enumerate(zip(contexts, urls, strict=True)):
+        p = context.new_page()
+
+        def watch(ws, i=i):
+            def frame(payload):
+                if i not in received and isinstance(payload, bytes) and b"done: " in payload:
+                    received[i] = time.perf_counter()
+
+            ws.on("framereceived", frame)
+
+        p.on("websocket", watch)
+        p.goto(url)
+        settle(p)
+        pages.append(p)
+    return pages, received
+
+
 def bench_class(sessions: int = 10) -> None:
     """Sessions press Train with the same settings at once; the clock stops when every session has *received*
     its finished result over its websocket. In class each browser draws on its student's own machine, so the
@@ -328,26 +351,13 @@ def bench_class(sessions: int = 10) -> None:
     one-session reference either). The same run also reports when the last browser had drawn it."""
     from playwright.sync_api import sync_playwright
 
-    from scripts.browser import launch, settle, streamlit_server
+    from scripts.browser import launch, streamlit_server
 
     def press_train(n: int) -> tuple[float, float]:
         with streamlit_server() as (url, _), sync_playwright() as pw:
             browser = launch(pw)
-            pages, received = [], {}
-            for i in range(n):
-                p = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-
-                def watch(ws, i=i):
-                    def frame(payload):
-                        if i not in received and isinstance(payload, bytes) and b"done: " in payload:
-                            received[i] = time.perf_counter()
-
-                    ws.on("framereceived", frame)
-
-                p.on("websocket", watch)
-                p.goto(f"{url}/training")
-                settle(p)
-                pages.append(p)
+            pages, received = training_tabs([browser.new_context(viewport={"width": 1280, "height": 900})
+                                             for _ in range(n)], [f"{url}/training"] * n)
             t0 = time.perf_counter()
             for p in pages:
                 p.get_by_role("button", name="Train", exact=True).click()
@@ -418,20 +428,9 @@ def bench_class30(sessions: int = 30) -> None:
         with streamlit_server(log_path=log) as (url, proc), sync_playwright() as pw, PeakRSS(proc) as rss:
             browser = launch(pw)
             context = browser.new_context(viewport={"width": 1280, "height": 900})
-            pages, received, errors = [], {}, {}
-            for i in range(n):
-                p = context.new_page()
-
-                def watch(ws, i=i):
-                    def frame(payload):
-                        if i not in received and isinstance(payload, bytes) and b"done: " in payload:
-                            received[i] = time.perf_counter()
-                    ws.on("framereceived", frame)
-
-                p.on("websocket", watch)
-                p.goto(f"{url}/training?epochs_a=50&epochs_b=50&epochs_c=50&seed={100 + i}")
-                settle(p)
-                pages.append(p)
+            pages, received = training_tabs([context] * n, [f"{url}/training?epochs_a=50&epochs_b=50&epochs_c=50"
+                                                            f"&seed={100 + i}" for i in range(n)])
+            errors = {}
             t0 = time.perf_counter()
             for p in pages:
                 p.get_by_role("button", name="Train", exact=True).click()

@@ -78,7 +78,9 @@ def settle(page, limit: float = 120.0) -> float:
 
 
 _COUNT_RUNS = """() => {
-  window.__labRuns = 0;
+  // a page whose script is already running (a training it follows) counts as one run: the click stops it and
+  // starts the next without the state ever leaving "running"
+  window.__labRuns = document.querySelector('[data-test-script-state="running"]') ? 1 : 0;
   const seen = () => { if (document.querySelector('[data-test-script-state="running"]')) window.__labRuns++; };
   if (!window.__labObserver) {
     window.__labObserver = new MutationObserver(seen);

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 
-from lab.jobs import JobRegistry, TrainingJob
+from lab.estimate import estimate_seconds
+from lab.jobs import CORES, JobRegistry, TrainingJob
 from transformer.train import RECORD_FIELDS, TrainConfig
 
 MAX_EPOCHS = 100
@@ -51,6 +52,12 @@ PRESETS = {
                                "validation accuracy well below the default's 97%; then try the cosine schedule, "
                                "which shrinks the step as training goes on."),
 }
+
+
+def changes(mine: dict, theirs: dict) -> list[str]:
+    """The settings in which ``theirs`` differs from ``mine``, as "name: ours → theirs" (every request type's
+    ``differences`` uses it to say what the shown results came from)."""
+    return [f"{k}: {mine[k]} → {theirs[k]}" for k in mine if mine[k] != theirs[k]]
 
 
 def plan(epoch_counts: list[int] | tuple[int, ...], base: TrainConfig) -> dict[int, TrainConfig]:
@@ -124,9 +131,7 @@ class TrainingRequest:
                 **{k: v for k, v in asdict(self.base).items() if k not in ("epochs", "model")}}
 
     def differences(self, other: TrainingRequest) -> list[str]:
-        """The settings in which ``other`` differs from this request, as "name: ours → theirs"."""
-        mine, theirs = self.settings(), other.settings()
-        return [f"{k}: {mine[k]} → {theirs[k]}" for k in mine if mine[k] != theirs[k]]
+        return changes(self.settings(), other.settings())
 
 
 @dataclass(frozen=True)
@@ -223,9 +228,6 @@ def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> I
 
 def request_estimate(request) -> float:
     """Seconds until the whole request is trained on an idle server: its trainings side by side, one per core."""
-    from lab.estimate import estimate_seconds
-    from lab.jobs import CORES
-
     times = [estimate_seconds(c) for c in request.trainings()]
     return max(max(times), sum(times) / min(len(times), CORES))
 

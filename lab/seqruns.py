@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 import pandas as pd
 import torch
 
-from lab.runs import Bar, Progress, progress_of
+from lab.runs import Bar, Progress, changes, progress_of
 from transformer.sequence import (
     SEP,
     TASKS,
@@ -63,8 +63,7 @@ class SeqRequest:
         return {**asdict(self.config), "compare positions on/off": self.compare}
 
     def differences(self, other: SeqRequest) -> list[str]:
-        mine, theirs = self.settings(), other.settings()
-        return [f"{k}: {mine[k]} → {theirs[k]}" for k in mine if mine[k] != theirs[k]]
+        return changes(self.settings(), other.settings())
 
     def snapshot(self, jobs: dict) -> SeqSnapshot:
         records = {c: list(j.records) for c, j in jobs.items()}

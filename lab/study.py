@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from lab.runs import Bar, Progress, progress_of
+from lab.runs import Bar, Progress, changes, progress_of
 from transformer.train import TrainConfig
 
 SHARES = (0.05, 0.1, 0.25, 0.5, 1.0)
@@ -27,9 +27,11 @@ class StudyRequest:
         return [TrainConfig(model=m, train_fraction=s, seed=k, epochs=self.epochs)
                 for m in MODELS for s in self.shares for k in range(self.seeds)]
 
+    def settings(self) -> dict:
+        return {"seeds": self.seeds, "epochs": self.epochs, "shares": self.shares}
+
     def differences(self, other: StudyRequest) -> list[str]:
-        return [f"{k}: {getattr(self, k)} → {getattr(other, k)}" for k in ("seeds", "epochs", "shares")
-                if getattr(self, k) != getattr(other, k)]
+        return changes(self.settings(), other.settings())
 
     def snapshot(self, jobs: dict) -> StudySnapshot:
         finished = [(c, j.records[-1]) for c, j in jobs.items() if j.done and j.records]

@@ -3,11 +3,11 @@ lab/pages.py)."""
 import streamlit as st
 
 from lab.pages import PAGES
-from lab.runtime import set_torch_threads
+from lab.runtime import set_up_process
 from lab.ui import projector_toggle
 
 st.set_page_config(page_title="Transformer from Scratch", page_icon=":material/neurology:", layout="wide")
-set_torch_threads()
+set_up_process()
 sections: dict[str, list] = {}
 for i, p in enumerate(PAGES):
     sections.setdefault(p.section, []).append(st.Page(p.path, title=p.title, icon=p.icon, default=i == 0))

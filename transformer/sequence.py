@@ -322,7 +322,8 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
     evaluation = held_out(config)
     exclude = _codes(evaluation)
     example, probe = evaluation[:1], evaluation[:100]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0, betas=(0.9, 0.98))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0, betas=(0.9, 0.98),
+                                  fused=True)  # one kernel for every parameter: see train_classifier
     g = torch.Generator().manual_seed(config.seed)
     warmup, every, n = max(1, config.steps // 20), record_every(config), config.length
     t0 = time.perf_counter()

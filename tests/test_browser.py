@@ -2,12 +2,15 @@
 
 Skips when no browser is installed, unless REQUIRE_BROWSER=1 (set by .ci/run), where a missing browser fails.
 """
+import asyncio
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from scripts.browser import CHROMIUM, PAGES, launch, rerun, settle, streamlit_server
+from scripts.streamlit_ws import Session
 
 REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
 
@@ -353,3 +356,25 @@ def test_a_fair_queue_with_a_place_and_cancel(app):
     for p in pages:
         no_exception(p)
         p.context.close()
+
+
+def test_a_session_without_a_browser(app):
+    """The class-load benchmark's client (scripts/streamlit_ws.py) speaks Streamlit's websocket protocol: it opens
+    a link, reads the page as the server sent it, and its press of Train brings the result."""
+    url, _, _ = app
+
+    async def drive() -> Session:
+        async with Session(url, watch_for=(b"done: ",)) as s:
+            await s.run("training", "epochs_a=1&epochs_b=2&epochs_c=2&seed=41")
+            assert "4. Train a transformer classifier" in s.texts()
+            assert "seed=41" in s.query_string
+            with pytest.raises(LookupError, match="Train"):
+                s.button("Fly")
+            await s.press("Train", timeout=120)
+            return s
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: Playwright's loop runs in this one
+        s = pool.submit(asyncio.run, drive()).result()
+    assert any(t.startswith("done: 3 runs finished") for t in s.texts()), "\n".join(s.texts())
+    assert b"done: " in s.seen and "run=1" in s.query_string
+    assert not s.exceptions

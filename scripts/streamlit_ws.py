@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Session:
     page_hash: str = ""
     query_string: str = ""
     runs_finished: int = 0
+    closed: bool = False
 
     async def __aenter__(self) -> Session:
         stream = self.url.replace("http", "ws", 1) + "/_stcore/stream"
@@ -42,6 +45,14 @@ class Session:
         await self._ws.close()
 
     async def _read(self) -> None:
+        try:
+            await self._receive()
+        finally:  # the server closed the connection (or it failed): no run ends any more, so waiting stops
+            async with self._finished:
+                self.closed = True
+                self._finished.notify_all()
+
+    async def _receive(self) -> None:
         async for frame in self._ws:
             now = time.perf_counter()
             for text in self.watch_for:
@@ -66,9 +77,10 @@ class Session:
                     self.runs_finished += 1
                     self._finished.notify_all()
 
-    async def run(self, page: str = "", query_string: str | None = None, widgets=(), timeout: float = 600) -> None:
+    async def run(self, page: str = "", query_string: str | None = None, widgets: tuple[WidgetState, ...] = (),
+                  timeout: float = 600) -> None:
         """Rerun the script (on ``page``, a url path, the first time) and wait until the run has finished."""
-        client = BackMsg().rerun_script
+        client = ClientState()
         if query_string is not None:
             self.query_string = query_string  # what the address bar holds, until the page changes it
         client.query_string = self.query_string
@@ -81,9 +93,12 @@ class Session:
             before = self.runs_finished
             message = BackMsg(rerun_script=client)
             await self._ws.send(message.SerializeToString())
-            await asyncio.wait_for(self._finished.wait_for(lambda: self.runs_finished > before), timeout)
+            await asyncio.wait_for(self._finished.wait_for(lambda: self.runs_finished > before or self.closed),
+                                   timeout)
+            if self.runs_finished == before:
+                raise ConnectionError(f"the server closed the session before its run ended ({self.url})")
 
-    def button(self, label: str):
+    def button(self, label: str) -> str:
         """The widget id of the (form submit) button labelled ``label`` on the page as last drawn."""
         for element in self.elements.values():
             if element.WhichOneof("type") == "button" and element.button.label == label:
@@ -93,9 +108,7 @@ class Session:
 
     async def press(self, label: str, timeout: float = 600) -> None:
         """Press the button labelled ``label`` and wait until the run it starts has finished."""
-        state = BackMsg().rerun_script.widget_states.widgets.add()
-        state.id, state.trigger_value = self.button(label), True
-        await self.run(widgets=[state], timeout=timeout)
+        await self.run(widgets=(WidgetState(id=self.button(label), trigger_value=True),), timeout=timeout)
 
     def texts(self) -> list[str]:
         """Markdown, captions and progress texts on the page as last drawn."""

@@ -130,9 +130,8 @@ def train_classifier(config: TrainConfig = TrainConfig(), model: Classifier | No
     """Train and yield one EpochRecord after every epoch. Pass ``model`` to keep a handle on the weights."""
     model = build_model(config) if model is None else model
     x_train, y_train, x_val, y_val = training_data(config)
-    # fused: one kernel updates every parameter. The default loops over the parameters in Python, ~10 tiny ops
-    # each, and two trainings side by side in one server (threads share Python's lock) then slowed each other by
-    # 1.7x; fused, by none (measured, benchmarks/RESULTS.md "class 30").
+    # fused: one kernel updates every parameter, where torch's default loops over them in Python (about ten small
+    # operations each). About 15% less time per training, alone or two at once (benchmarks/RESULTS.md, "fused AdamW").
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     g = torch.Generator().manual_seed(config.seed)
     n = len(y_train)

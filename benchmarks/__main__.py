@@ -63,7 +63,7 @@ def check(budget: str, value: float) -> str:
 
 
 # ------------------------------------------------------------------ training
-def bench_training(repeats: int = 2) -> None:
+def bench_training(repeats: int = 3) -> None:
     import torch
     import torch.nn.functional as F
     from torch.utils.flop_counter import FlopCounterMode
@@ -89,10 +89,11 @@ def bench_training(repeats: int = 2) -> None:
                                                config.patch_size), epochs=config.epochs, batch=config.batch_size,
                                lr=config.lr, patch=config.patch_size, fused=True)
 
-    results = {}
-    for name, fn in (("ours", ours), ("naive", naive), ("layer", layer)):
-        runs = [fn() for _ in range(repeats)]
-        results[name] = (min(t for t, _ in runs), runs[-1][1])
+    runs: dict[str, list] = {"ours": [], "naive": [], "layer": []}
+    for _ in range(repeats):  # in turn, so that drift in the machine's speed hits all three alike
+        for name, fn in (("ours", ours), ("naive", naive), ("layer", layer)):
+            runs[name].append(fn())
+    results = {name: (min(t for t, _ in r), r[-1][1]) for name, r in runs.items()}
     t_ours, acc = results["ours"]
     t_naive, acc_naive = results["naive"]
     t_layer, acc_layer = results["layer"]

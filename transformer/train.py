@@ -131,7 +131,7 @@ def train_classifier(config: TrainConfig = TrainConfig(), model: Classifier | No
     model = build_model(config) if model is None else model
     x_train, y_train, x_val, y_val = training_data(config)
     # fused: one kernel updates every parameter, where torch's default loops over them in Python (about ten small
-    # operations each). About 15% less time per training, alone or two at once (benchmarks/RESULTS.md, "fused AdamW").
+    # operations each): less time per training, the more so with two at once (benchmarks/RESULTS.md, "fused AdamW").
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     g = torch.Generator().manual_seed(config.seed)
     n = len(y_train)

@@ -84,9 +84,9 @@ class Link:
         self._keep = f"_link_{page}"
         kept = st.session_state.get(self._keep, {})
         # teacher mode: ?only=lr,seed leaves students just those controls (the others show the link's values, locked);
-        # ?only=presets leaves just the presets. Kept in the URL and for the session.
+        # ?only=presets leaves just the presets, ?only=none nothing but Train. Kept in the URL and for the session.
         only = st.query_params.get("only", st.session_state.get(f"_only_{page}"))
-        self.only = {o.strip() for o in only.split(",") if o.strip()} if only else None
+        self.only = {o.strip() for o in only.split(",") if o.strip() not in ("", "none")} if only else None
         st.session_state[f"_only_{page}"] = only
         from_url = any(name in st.query_params for name in fields)
         for name, f in fields.items():
@@ -107,6 +107,20 @@ class Link:
         """True when a teacher's link fixes this setting (``only`` names the ones students may change)."""
         return self.only is not None and name not in self.only
 
+    def teacher_note(self, labels: dict[str, str]) -> str | None:
+        """What a teacher's link leaves students to change, in the controls' own words (None without ``only``).
+        ``labels``: every name ``only`` may hold -> that control's label; other names are reported, not hidden."""
+        if self.only is None:
+            return None
+        free = [f"**{labels[o]}**" for o in labels if o in self.only]
+        text = ("Your teacher's link leaves you " + (", ".join(free[:-1]) + " and " if len(free) > 1 else "")
+                + free[-1] + " to change; the greyed-out settings are fixed.") if free else (
+            "Your teacher's link fixes every setting (greyed out): press **Train** to run them.")
+        unknown = sorted(self.only - labels.keys())
+        if unknown:
+            text += f" Ignored, as this page has no such setting: {', '.join(unknown)}."
+        return text
+
     def index(self, name: str, options) -> int:
         """Position of the starting value in ``options`` (for radio and selectbox)."""
         return list(options).index(self.values[name])
@@ -126,7 +140,7 @@ class Link:
             if st.session_state.get(flag):
                 query[flag] = "1"
         if self.only is not None:
-            query["only"] = ",".join(sorted(self.only))
+            query["only"] = ",".join(sorted(self.only)) or "none"
         if dict(st.query_params) != query:
             st.query_params.from_dict(query)
 

@@ -25,6 +25,10 @@ from transformer.sequence import (
 OPTIONS = {"task": list(TASKS), "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
            "n_layers": [1, 2, 3, 4], "steps": [50, 100, 200, 300, 500, 800, 1000]}
 LENGTHS = (3, 12)
+# each control's label, by its name in the link (and in a teacher's ``only=``)
+LABELS = {"task": "task", "length": "digits in the prompt", "steps": "training steps", "d_model": "d_model",
+          "n_heads": "heads", "n_layers": "layers", "seed": "seed", "positions": "learned positional embeddings",
+          "compare": "also train with positions switched the other way, to compare"}
 WHAT = {"reverse": "the digits backwards", "sort": "the digits in ascending order", "copy": "the digits again"}
 TARGET = {"reverse": "the mirrored prompt position (the digit being written)",
           "copy": "the prompt position in the same place (the digit being written)",

@@ -185,7 +185,7 @@ def test_teacher_mode_fixes_settings():
     assert at.select_slider(key="d_model").disabled and at.select_slider(key="d_model").value == 16
     assert at.number_input(key="epochs_c").disabled and at.checkbox(key="cnn").disabled
     assert all(b.disabled for b in at.button if b.label in ("Overfitting", "Learning rate too high"))
-    assert any("leaves you lr to change" in c.value for c in at.caption)
+    assert any("leaves you **learning rate** to change; the greyed-out" in c.value for c in at.caption)
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert params["only"] == "lr" and params["d_model"] == "16"  # the flags stay in the link
     presets = page_with("training", {"only": "presets"})
@@ -198,3 +198,16 @@ def test_teacher_mode_on_page_6():
     assert at.selectbox(key="task").disabled and at.selectbox(key="task").value == "sort"
     assert not at.toggle(key="positions").disabled and not at.checkbox(key="compare").disabled
     assert at.select_slider(key="d_model").disabled
+    assert any("leaves you **learned positional embeddings** and **also train with positions switched the other way, "
+               "to compare** to change" in c.value for c in at.caption)
+
+
+def test_teacher_mode_names_what_it_cannot_use():
+    typo = page_with("training", {"only": "lr,lrr"})
+    assert not typo.select_slider(key="lr").disabled
+    note = next(c.value for c in typo.caption if "teacher's link" in c.value)
+    assert "Ignored, as this page has no such setting: lrr." in note
+    nothing = page_with("training", {"only": "none"})
+    assert nothing.select_slider(key="lr").disabled and nothing.number_input(key="seed").disabled
+    assert any("fixes every setting" in c.value for c in nothing.caption)
+    assert nothing.query_params["only"] in ("none", ["none"])  # and stays in the link

@@ -6,6 +6,7 @@ import torch
 
 from lab import links, progress, ui
 from lab.seqruns import (
+    LABELS,
     LENGTHS,
     OPTIONS,
     TARGET,
@@ -38,27 +39,27 @@ link = links.Link("attention_learns", {
     **{k: links.Choice(v, getattr(D, k)) for k, v in OPTIONS.items()}, "length": links.Int(*LENGTHS, D.length),
     "seed": links.Int(0, 9999, D.seed), "positions": links.Bool(True), "compare": links.Bool(False),
     "run": links.Bool(False)})
-if link.only is not None:
-    st.caption("Your teacher's link leaves you " + (", ".join(sorted(link.only)) or "nothing") + " to change.")
-def slider(col, label: str, name: str):
-    return col.select_slider(label, OPTIONS[name], value=link[name], key=name, disabled=link.locked(name))
+if note := link.teacher_note(LABELS):
+    st.caption(note)
+def slider(col, name: str):
+    return col.select_slider(LABELS[name], OPTIONS[name], value=link[name], key=name, disabled=link.locked(name))
 
 
 with st.form("sequence_settings"):
     a, b, c = st.columns([2, 1, 1])
-    a.selectbox("task", OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
+    a.selectbox(LABELS["task"], OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
                 disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}")
-    b.slider("digits in the prompt", *LENGTHS, link["length"], key="length", disabled=link.locked("length"))
-    slider(c, "training steps", "steps")
+    b.slider(LABELS["length"], *LENGTHS, link["length"], key="length", disabled=link.locked("length"))
+    slider(c, "steps")
     m1, m2, m3, m4 = st.columns(4)
-    slider(m1, "d_model", "d_model")
-    slider(m2, "heads", "n_heads")
-    slider(m3, "layers", "n_layers")
-    m4.number_input("seed", 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
+    slider(m1, "d_model")
+    slider(m2, "n_heads")
+    slider(m3, "n_layers")
+    m4.number_input(LABELS["seed"], 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
     p1, p2 = st.columns(2)
-    p1.toggle("learned positional embeddings", value=link["positions"], key="positions",
+    p1.toggle(LABELS["positions"], value=link["positions"], key="positions",
               disabled=link.locked("positions"))
-    p2.checkbox("also train with positions switched the other way, to compare", value=link["compare"],
+    p2.checkbox(LABELS["compare"], value=link["compare"],
                 key="compare", disabled=link.locked("compare"))
     submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lab import charts, links, progress, results, ui
-from lab.runs import DEFAULTS, OPTIONS, PRESETS, TrainingRequest, frame
+from lab.runs import DEFAULTS, LABELS, OPTIONS, PRESETS, TrainingRequest, frame
 from transformer.train import TrainConfig, train_classifier
 
 st.title("4. Train a transformer classifier")
@@ -31,32 +31,32 @@ chosen = next((label for label, (values, _) in PRESETS.items()
 if chosen:
     st.caption(f"**{chosen}:** {PRESETS[chosen][1]}")
 
-if link.only is not None:
-    st.caption("Your teacher's link leaves you " + (", ".join(sorted(link.only)) or "nothing") + " to change; the "
-               "greyed-out settings are fixed.")
-def slider(col, label: str, name: str, **kwargs):
+if note := link.teacher_note(LABELS):
+    st.caption(note)
+def slider(col, name: str, **kwargs):
     """A select-slider over the setting's options, locked when a teacher's link fixes it."""
-    return col.select_slider(label, OPTIONS[name], value=link[name], key=name, disabled=link.locked(name), **kwargs)
+    return col.select_slider(LABELS[name], OPTIONS[name], value=link[name], key=name, disabled=link.locked(name),
+                             **kwargs)
 
 
 with st.form("settings"):
     r = st.columns(4)
-    for col, key, name in zip(r[:3], ("epochs_a", "epochs_b", "epochs_c"), ("run A", "run B", "run C"), strict=True):
-        col.number_input(f"{name} (epochs)", 1, 100, link[key], key=key, disabled=link.locked(key))
-    r[3].number_input("seed", 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
+    for col, key in zip(r[:3], ("epochs_a", "epochs_b", "epochs_c"), strict=True):
+        col.number_input(LABELS[key], 1, 100, link[key], key=key, disabled=link.locked(key))
+    r[3].number_input(LABELS["seed"], 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
     a, b, c, d = st.columns(4)
-    slider(a, "learning rate", "lr")
-    slider(b, "batch size", "batch_size")
-    c.radio("learning-rate schedule", OPTIONS["schedule"], index=link.index("schedule", OPTIONS["schedule"]),
+    slider(a, "lr")
+    slider(b, "batch_size")
+    c.radio(LABELS["schedule"], OPTIONS["schedule"], index=link.index("schedule", OPTIONS["schedule"]),
             key="schedule", disabled=link.locked("schedule"), horizontal=True,
             help="cosine: decays from the learning rate to 0 over each run")
-    slider(d, "training images used", "fraction", format_func=lambda f: f"{f:.0%}",
+    slider(d, "fraction", format_func=lambda f: f"{f:.0%}",
            help="Fewer images make overfitting easy to see.")
     m1, m2, m3, m4 = st.columns(4)
-    slider(m1, "d_model", "d_model")
-    slider(m2, "heads", "n_heads")
-    slider(m3, "layers", "n_layers")
-    slider(m4, "patch size", "patch",
+    slider(m1, "d_model")
+    slider(m2, "n_heads")
+    slider(m3, "n_layers")
+    slider(m4, "patch",
            help="4: an 8×8 digit is 4 patches (+1 class token = 5 tokens); 2: 16 patches (17 tokens).")
     st.checkbox("also train a CNN baseline (same split, epochs, optimiser and schedule)", value=link["cnn"], key="cnn",
                 disabled=link.locked("cnn"))

@@ -71,8 +71,7 @@ def claim_shares(tokens: tuple[str, ...], d_model: int, d_k: int, seeds: int = 2
     def x_for(seed: int):
         return embed(list(tokens), d_model, seed)
 
-    plain, rows = self_peak_share(x_for, d_model, d_k, seeds)
-    tied, _ = self_peak_share(x_for, d_model, d_k, seeds, tie_qk=True)
+    plain, tied, rows = self_peak_share(x_for, d_model, d_k, seeds)
     return {"plain": plain, "tied": tied, "rows": rows, "chance": 1 / len(tokens)}
 
 

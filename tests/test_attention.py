@@ -135,8 +135,7 @@ def test_the_self_attention_claim_measured():
     def x_for(seed):
         return embed("a b c d e f g h".split(), 16, seed)
 
-    plain, rows = self_peak_share(x_for, 16, 16, seeds=100)
-    tied, _ = self_peak_share(x_for, 16, 16, seeds=100, tie_qk=True)
+    plain, tied, rows = self_peak_share(x_for, 16, 16, seeds=100)
     assert rows == 800
     assert abs(plain - 1 / 8) < 0.08  # independent W_Q, W_K: about chance
     assert tied > 3 * plain  # W_Q = W_K makes q_i . k_i a squared length: the token itself usually wins

@@ -131,16 +131,20 @@ def permutation_gap(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, perm: Tens
     return float((after - before[perm][:, perm]).abs().max())
 
 
-def self_peak_share(x_for_seed, d_model: int, d_k: int, seeds: int = 200, tie_qk: bool = False) -> tuple[float, int]:
-    """(share, rows): over ``seeds`` random draws of the embeddings and projections (``x_for_seed(seed)`` gives
-    the (T, d_model) tokens), the share of query rows whose largest weight falls on the token itself."""
+def self_peak_share(x_for_seed, d_model: int, d_k: int, seeds: int = 200) -> tuple[float, float, int]:
+    """(share, share with W_K = W_Q, rows): over ``seeds`` random draws of the embeddings and projections
+    (``x_for_seed(seed)`` gives the (T, d_model) tokens), the share of query rows whose largest weight falls on the
+    token itself, with independent W_Q and W_K and with W_K tied to W_Q. Each draw serves both."""
     from .text import projections
 
-    hits = rows = 0
+    hits = tied_hits = rows = 0
     for seed in range(seeds):
-        x = x_for_seed(seed)
+        x = x_for_seed(seed)  # (T, d_model)
         w_q, w_k, w_v = projections(d_model, d_k, seed)
-        weights = self_attention_steps(x, w_q, w_q if tie_qk else w_k, w_v).weights  # (T, T)
-        hits += int((weights.argmax(-1) == torch.arange(len(x))).sum())
+        itself = torch.arange(len(x))
+        weights = self_attention_steps(x, w_q, w_k, w_v).weights  # (T, T)
+        tied = self_attention_steps(x, w_q, w_q, w_v).weights  # (T, T)
+        hits += int((weights.argmax(-1) == itself).sum())
+        tied_hits += int((tied.argmax(-1) == itself).sum())
         rows += len(x)
-    return hits / rows, rows
+    return hits / rows, tied_hits / rows, rows

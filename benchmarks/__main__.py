@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import platform
+import re
 import statistics
 import sys
 import threading
@@ -606,6 +607,20 @@ SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_
             "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study}
 
 
+def rerun_note(previous: str, chosen: list[str]) -> str:
+    """The header's note after a partial run: every section rerun since the last full run, with its date (those of
+    earlier partial runs kept), so that the table says where each row comes from."""
+    today = time.strftime("%Y-%m-%d")
+    dates: dict[str, str] = {}
+    if m := re.search(r"Rows rerun after the last full run: (.*?); the others", previous):
+        dates |= dict(part.split(" on ", 1) for part in m.group(1).split(", ") if " on " in part)
+    elif m := re.search(r"Sections rerun on (\S+): (.*?); the other", previous):  # the note's earlier form
+        dates |= {name: m.group(1) for name in m.group(2).split(", ")}
+    dates = {name: d for name, d in dates.items() if name not in chosen} | {name: today for name in chosen}
+    return ("Rows rerun after the last full run: " + ", ".join(f"{name} on {d}" for name, d in dates.items())
+            + "; the others are from the full run, on the same machine.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", choices=[*SECTIONS, "all"], default="all",
@@ -637,8 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         kept = [line for line in RESULTS.read_text().splitlines()
                 if line.startswith("| ") and not line.startswith(("| section", "|---"))
                 and line.split("|")[1].strip() not in rerun]
-        lines[7] += (f" Sections rerun on {time.strftime('%Y-%m-%d')}: {', '.join(chosen)}; the other rows are from "
-                     "the previous full run, on the same machine.")
+        lines[7] += f" {rerun_note(RESULTS.read_text(), chosen)}"
         lines += kept
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"\nwritten: {RESULTS}")

@@ -68,3 +68,13 @@ def test_one_page_list():
     assert sorted(p.path for p in PAGES) == sorted(f"views/{f.name}" for f in (ROOT / "views").glob("*.py"))
     for user in ("app.py", "views/home.py", "scripts/browser.py"):
         assert "lab.pages import PAGES" in (ROOT / user).read_text(), user
+
+
+def test_a_partial_benchmark_run_says_which_rows_it_replaced():
+    from benchmarks.__main__ import rerun_note
+
+    first = rerun_note("no note yet", ["training"])
+    assert first.startswith("Rows rerun after the last full run: training on ")
+    second = rerun_note(f"header. {first}\n| rows |", ["class30", "training"])
+    assert second.count("training on") == 1 and "class30 on" in second  # earlier reruns are kept, once each
+    assert "latency on 2026-01-02" in rerun_note("Sections rerun on 2026-01-02: latency; the other rows", ["cold"])

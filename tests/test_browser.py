@@ -378,3 +378,23 @@ def test_a_session_without_a_browser(app):
     assert any(t.startswith("done: 3 runs finished") for t in s.texts()), "\n".join(s.texts())
     assert b"done: " in s.seen and "run=1" in s.query_string
     assert not s.exceptions
+
+
+def test_teacher_mode_in_the_browser(app, page):
+    """A teacher's link leaves students the learning rate: every other control is greyed out, the page says so in
+    the controls' own words, and the flag survives a trip through the sidebar."""
+    page.goto(f"{app[0]}/training?only=lr&{TINY}")
+    settle(page)
+    assert "Your teacher's link leaves you learning rate to change" in main_text(page)
+    sliders = page.get_by_role("slider")
+    labels = [s.get_attribute("aria-label") or "" for s in sliders.all()]
+    lr = sliders.nth(next(i for i, a in enumerate(labels) if "learning rate" in a))
+    assert lr.is_enabled()
+    others = [sliders.nth(i) for i, a in enumerate(labels) if "learning rate" not in a]
+    assert len(others) == 6 and all(s.is_disabled() for s in others)
+    assert page.get_by_role("button", name="Overfitting").is_disabled()
+    go(page, "1. Shapes")
+    go(page, "4. Train a classifier")
+    assert "only=lr" in page.url and "d_model=8" in page.url
+    assert "leaves you learning rate to change" in main_text(page)
+    no_exception(page)

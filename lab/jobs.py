@@ -24,6 +24,8 @@ from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequ
 from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
 
 CORES = max(1, os.cpu_count() or 1)
+PACE_FROM = 0.2  # a running job's own pace counts fully from this share of its training on
+PACE_MEMORY = 120.0  # seconds: how long the pace of the last finished job still informs the waits
 GRACE_SECONDS = 60.0  # a job keeps its place (or goes on training) this long without a viewer: a student who looks
 # at another page and comes back finds it still there; a closed tab frees the core within a minute
 
@@ -57,13 +59,38 @@ class TrainingJob:
     def done(self) -> bool:
         return self.state in ("done", "failed", "cancelled")
 
+    def fraction_done(self) -> float:
+        """The share of its training this job has done, from its last record."""
+        with self._cond:
+            last = self.records[-1] if self.records else None
+        if last is None:
+            return 0.0
+        if isinstance(self.config, SeqConfig):
+            return last.step / max(1, self.config.steps)
+        return last.epoch / max(1, self.config.epochs)
+
+    def pace(self) -> float | None:
+        """How many times its estimate this running job is taking (1.0: as estimated; more when the cores are
+        shared), once it is far enough along to tell; else None."""
+        fraction = self.fraction_done()
+        if self.started_at is None or self.done or fraction < PACE_FROM:  # the first epochs carry the start-up
+            return None
+        return (time.monotonic() - self.started_at) / fraction / max(self.estimate, 1e-3)
+
     def remaining(self) -> float:
-        """Seconds of one core this job still needs, as estimated."""
+        """Seconds this job still needs: before it starts, its estimate; while it trains, more and more its own
+        pace so far carried to the end (so a run slowed by a busy server says so)."""
         if self.done:
             return 0.0
         if self.started_at is None:
             return self.estimate
-        return max(0.5, self.estimate - (time.monotonic() - self.started_at))
+        elapsed, fraction = time.monotonic() - self.started_at, self.fraction_done()
+        planned = max(0.5, self.estimate - elapsed)
+        if fraction <= 0:
+            return planned
+        measured = max(0.5, elapsed * (1 - fraction) / fraction)
+        trust = min(1.0, fraction / PACE_FROM)  # the first epochs carry the start-up: trust them gradually
+        return trust * measured + (1 - trust) * planned
 
     def start(self) -> TrainingJob:
         """Without a registry: train now, in a thread of its own. With one: join its queue."""
@@ -171,6 +198,7 @@ class JobRegistry:
         self._running: list[TrainingJob] = []
         self._lock = threading.RLock()
         self.started = 0  # trainings started by this registry (a benchmark counts duplicates with it)
+        self._last_pace: tuple[float, float] | None = None  # (when, pace) of the last job that finished
 
     def get(self, config) -> TrainingJob | None:
         with self._lock:
@@ -199,6 +227,9 @@ class JobRegistry:
         with self._lock:
             if job in self._running:
                 self._running.remove(job)
+            if job.state == "done" and job.started_at is not None:
+                now = time.monotonic()
+                self._last_pace = now, (now - job.started_at) / max(job.estimate, 1e-3)
             self._dispatch()
 
     def _dispatch(self) -> None:
@@ -228,7 +259,12 @@ class JobRegistry:
             if job not in self._queue:
                 return None
             ahead = self._queue[: self._queue.index(job)]
-            work = sum(j.remaining() for j in self._running) + sum(j.estimate for j in ahead)
+            # the jobs ahead will go as the running ones go now: estimates scaled by their pace (within reason)
+            paces = [p for j in self._running if (p := j.pace()) is not None]
+            if self._last_pace is not None and time.monotonic() - self._last_pace[0] < PACE_MEMORY:
+                paces.append(self._last_pace[1])
+            scale = min(4.0, max(0.5, sum(paces) / len(paces))) if paces else 1.0
+            work = sum(j.remaining() for j in self._running) + scale * sum(j.estimate for j in ahead)
             free = max(0, self.slots - len(self._running))
             return len(ahead) + 1, 0.0 if len(ahead) < free else work / self.slots
 

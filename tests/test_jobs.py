@@ -169,3 +169,33 @@ def test_estimates_follow_the_settings_and_learn_from_this_machine():
     finally:
         estimate._factors.clear()
         estimate._factors.update(saved)
+
+
+def test_waits_follow_the_pace_of_the_running_jobs():
+    """A running job 2x slower than estimated (a busy server) says so in its remaining time, and the wait of the
+    jobs behind it grows to match, instead of reading "starting…" while nothing moves."""
+    import time
+    from types import SimpleNamespace
+
+    from lab.jobs import JobRegistry
+
+    registry = JobRegistry(slots=1)
+    running = TrainingJob(TINY.replace(seed=31, epochs=10), registry)
+    waiting = TrainingJob(TINY.replace(seed=32, epochs=10), registry)
+    behind = TrainingJob(TINY.replace(seed=33, epochs=10), registry)
+    running.state, running.estimate, waiting.estimate = "training", 10.0, 10.0
+    running.started_at = time.monotonic() - 8.0  # 8 s in and 4 of 10 epochs done: 20 s where 10 were estimated
+    running.records = [SimpleNamespace(epoch=e) for e in range(1, 5)]
+    registry._running, registry._queue = [running], [waiting, behind]  # no threads: the queue as it stands
+    assert running.pace() == pytest.approx(2.0, rel=0.05)
+    assert running.remaining() == pytest.approx(12.0, rel=0.05)  # 6 epochs at 2 s each
+    assert registry.place(waiting) == (1, pytest.approx(12.0, rel=0.05))  # until the running job ends
+    assert registry.place(behind) == (2, pytest.approx(12.0 + 2.0 * 10.0, rel=0.05))  # the one ahead, at that pace
+    running.records = [SimpleNamespace(epoch=1)]  # too early to tell (start-up is in the first epochs)
+    assert running.pace() is None and running.remaining() == pytest.approx(0.5 * 72.0 + 0.5 * 2.0, rel=0.05)
+    running.records = []  # no epoch done yet: the estimate less the time spent
+    assert running.remaining() == pytest.approx(2.0, rel=0.05)
+    finished = TrainingJob(TINY.replace(seed=34), registry)
+    finished.state, finished.estimate, finished.started_at = "done", 5.0, time.monotonic() - 15.0
+    registry.finished(finished)  # the last job took 3x its estimate: the jobs ahead are expected to as well
+    assert registry.place(behind)[1] == pytest.approx(2.0 + 3.0 * 10.0, rel=0.05)

@@ -183,8 +183,13 @@ def test_a_link_opened_first_on_a_fresh_server(app, tmp_path, path, expect):
 
 
 def go(page, title: str) -> None:
-    """Through the sidebar, as a student does."""
-    rerun(page, page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click)
+    """Through the sidebar, as a student does. Waits for the new page's own title: a quick page can run and finish
+    within one frame, so the script's "running" state is not always there to be seen."""
+    before = page.locator('[data-testid="stMain"] h1').first.inner_text()
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+    page.wait_for_function("""(before) => { const h = document.querySelector('[data-testid="stMain"] h1');
+                                            return h && h.innerText !== before; }""", arg=before, timeout=120_000)
+    settle(page)
 
 
 def test_settings_survive_a_trip_through_the_sidebar(app, page):

@@ -6,6 +6,7 @@ import gc
 import os
 import sys
 import threading
+import time
 
 THREADS_ENV = "LAB_TORCH_THREADS"
 
@@ -86,16 +87,17 @@ SHARED_WINDOW = 600.0  # seconds: two sessions seen within this time make the se
 
 
 def seen(session: str) -> None:
-    import time
-
+    """Note that ``session`` ran a page now; sessions unseen for longer than any window asked about are forgotten,
+    so the record stays as small as the class."""
+    now = time.monotonic()
     with _sessions_lock:
-        _sessions[session] = time.monotonic()
+        _sessions[session] = now
+        for old in [s for s, t in _sessions.items() if now - t >= SHARED_WINDOW]:
+            del _sessions[old]
 
 
 def active_sessions(window: float = 60.0) -> int:
-    """Sessions that ran a page in the last ``window`` seconds."""
-    import time
-
+    """Sessions that ran a page in the last ``window`` seconds (at most ``SHARED_WINDOW``)."""
     now = time.monotonic()
     with _sessions_lock:
         return sum(1 for t in _sessions.values() if now - t < window)
@@ -104,14 +106,10 @@ def active_sessions(window: float = 60.0) -> int:
 def shared() -> bool:
     """True when this server serves a class: LAB_SHARED=1 (or 0) says so outright; otherwise, when two or more
     sessions have used it in the last ten minutes."""
-    import time
-
     forced = os.environ.get("LAB_SHARED")
     if forced in ("0", "1"):
         return forced == "1"
-    now = time.monotonic()
-    with _sessions_lock:
-        return sum(1 for t in _sessions.values() if now - t < SHARED_WINDOW) >= 2
+    return active_sessions(SHARED_WINDOW) >= 2
 
 
 def max_train_seconds() -> float:

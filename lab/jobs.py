@@ -234,10 +234,8 @@ class JobRegistry:
 
     def _dispatch(self) -> None:
         """Start waiting jobs, oldest first, while a core is free; drop the ones nobody watches any more."""
-        now = time.monotonic()
         for job in list(self._queue):
-            if job.state == "cancelled" or (not job.watchers and job.unwatched_since is not None
-                                            and now - job.unwatched_since > GRACE_SECONDS):
+            if job.state == "cancelled" or job.abandoned():
                 job.cancel()
                 self._queue.remove(job)
         while self._queue and len(self._running) < self.slots:
@@ -277,9 +275,7 @@ class JobRegistry:
                     continue
                 job.unwatch(session)
                 if not job.watchers and not job.done:
-                    job.cancel()
-                    if job in self._queue:
-                        self._queue.remove(job)
+                    job.cancel()  # a running job stops after its epoch; a waiting one leaves the queue just below
             self._dispatch()
 
     def _evict(self) -> None:

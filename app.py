@@ -4,7 +4,7 @@ import streamlit as st
 
 from lab.pages import PAGES
 from lab.runtime import set_up_process
-from lab.ui import projector_toggle
+from lab.ui import app_frame
 
 st.set_page_config(page_title="Transformer from Scratch", page_icon=":material/neurology:", layout="wide")
 set_up_process()
@@ -12,5 +12,5 @@ sections: dict[str, list] = {}
 for i, p in enumerate(PAGES):
     sections.setdefault(p.section, []).append(st.Page(p.path, title=p.title, icon=p.icon, default=i == 0))
 page = st.navigation(sections)
-projector_toggle()
+app_frame()
 page.run()

@@ -503,7 +503,7 @@ def bench_class30(sessions: int = 30) -> None:
             for client in clients:
                 await client.__aexit__()
         received = {i: c.seen[b"done: "] - t0 for i, c in enumerate(clients) if b"done: " in c.seen}
-        shown = [i for i, c in enumerate(clients) if any(t.startswith("done: 1 runs") for t in c.texts())]
+        shown = [i for i, c in enumerate(clients) if any(t.startswith("done: 1 of 1 trainings") for t in c.texts())]
         return received, {i: len(c.exceptions) for i, c in enumerate(clients)}, shown
 
     # one server: a warm-up training (the first in a fresh process is slower), three sessions alone, the class,

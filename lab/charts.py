@@ -5,6 +5,7 @@ carry their position ("0: the", "1: cat") so a repeated word keeps its own row a
 """
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 
@@ -14,9 +15,11 @@ import pandas as pd
 
 # identity colour scales written out (Streamlit's chart theme cannot read a null scale)
 _INK = alt.Scale(domain=["black", "white"], range=["black", "white"])
-_PICK = alt.Scale(domain=["chosen", "other", "masked"], range=["#e45756", "#4c78a8", "#bbbbbb"])
-
-PALETTE = ["#1f77b4", "#e45756", "#54a24b", "#b279a2", "#f58518"]  # distinct hues for line series
+# Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, reddish purple, orange, sky blue): told
+# apart with every common colour-vision deficiency; charts that compare series also differ by dash or point shape.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+OWN_KEY = "the query's own key"  # the bars' highlight: orange, a colour the red-blue heatmaps never use
+_PICK = alt.Scale(domain=[OWN_KEY, "other keys", "masked (a later token)"], range=["#E69F00", "#0072B2", "#cccccc"])
 
 QUERY_AXIS = "query token (row)"
 KEY_AXIS = "key token (column)"
@@ -71,17 +74,21 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
             row_title: str = QUERY_AXIS, col_title: str = KEY_AXIS, value_title: str = "weight",
             scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
             cell: int | None = None, max_width: int | None = None,
-            domain: tuple[float, float] | None = None, select: str | None = None) -> alt.LayerChart:
+            domain: tuple[float, float] | None = None, select: str | None = None,
+            mark: tuple[int, int] | None = None, blank=None) -> alt.LayerChart:
     """A labelled matrix: one cell per (row, column), value on hover, numbers written in when the cells are large.
 
     Attention maps use the defaults: rows are queries, columns are keys, and each row sums to 1. ``max_width`` caps
     the plot's width: with many columns the cells get narrower (and lose their printed numbers) instead of running
     off the page (down to 6 px a cell). Every row and column keeps its label. Hover shows ``hover_fmt`` (more
     digits than printed). ``select`` names a click selection of one cell (its row and column), for
-    ``st.vega_lite_chart(on_select=...)``.
+    ``st.vega_lite_chart(on_select=...)``. ``mark`` outlines one cell (row, column: the one being explained);
+    ``blank`` (a boolean matrix) leaves cells empty, such as the weights the causal mask removes.
     """
     df = _matrix_frame(values, row_labels, col_labels)
     df["shown"] = [format(v, fmt) for v in df["value"]]
+    if blank is not None:
+        df = df[~np.asarray(blank, dtype=bool).ravel()]
     n_rows, n_cols = len(row_labels), len(col_labels)
     height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
     width = height if max_width is None else max(6, min(height, max_width // n_cols))
@@ -110,23 +117,31 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
     if annotate:
         layers.append(base.mark_text().encode(text=alt.Text("shown:N"),
                                               color=alt.Color("ink:N", scale=_INK, legend=None)))
+    if mark is not None:  # an outline (shape, not only colour) around the chosen cell
+        row, col = (json.dumps(str(labels[i])) for labels, i in ((row_labels, mark[0]), (col_labels, mark[1])))
+        chosen = f"datum.row === {row} && datum.col === {col}"
+        layers.append(base.transform_filter(chosen).mark_rect(fill=None, stroke="#E69F00", strokeWidth=3))
     # the data goes in last, once: every Altair step before it copies the whole chart
     return alt.LayerChart(layer=layers, data=_data(df), title=title, width=width * n_cols, height=height * n_rows)
 
 
 def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".4f",
          highlight: int | None = None, masked: Sequence[bool] | None = None) -> alt.Chart:
-    """One bar per token (in order), every label shown, value on hover; ``highlight`` picks one bar out in red and
-    ``masked`` greys out the bars the causal mask removes (their hover says so)."""
+    """One bar per token (in order), every label shown, value on hover; ``highlight`` picks out the query's own key
+    (orange, with a legend: red is the heatmaps' negative end) and ``masked`` greys out the bars the causal mask
+    removes (their hover says so)."""
     df = pd.DataFrame({"label": list(labels), "value": np.asarray(values, dtype=float)})
     masked = list(masked) if masked is not None else [False] * len(df)
-    df["paint"] = ["masked" if masked[i] else "chosen" if i == highlight else "other" for i in range(len(df))]
+    paints = _PICK.domain
+    df["paint"] = [paints[2] if masked[i] else paints[0] if i == highlight else paints[1] for i in range(len(df))]
     df["status"] = ["masked (a later token): weight set to 0" if m else "used" for m in masked]
+    shown = [p for p in paints if p in set(df["paint"])]  # the legend names only what the chart shows
     return alt.Chart(title=title).mark_bar().encode(
         x=alt.X("label:N", sort=list(labels), title=x_title,
                 axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
         y=alt.Y("value:Q", title=y_title),
-        color=alt.Color("paint:N", scale=_PICK, legend=None),
+        color=alt.Color("paint:N", scale=_PICK, title=None,
+                        legend=alt.Legend(orient="top", values=shown, labelLimit=200)),
         tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
                  alt.Tooltip("status:N", title="causal mask")],
     ).properties(height=220, data=_data(df))
@@ -345,8 +360,6 @@ def receptive_field_chart(depth: Sequence[int], attention: Sequence[int], conv: 
 
 
 def _json(chart) -> str:
-    import json
-
     return json.dumps(chart) if isinstance(chart, dict) else chart.to_json()
 
 
@@ -378,19 +391,32 @@ def digit_image(pixels, *, title: str = "", cell: int = 22) -> alt.Chart:
     ).properties(width=cell * n, height=cell * n)
 
 
-def probability_bars(probs, *, label: int, pred: int) -> alt.Chart:
-    """The model's probability for each digit; the true class and the prediction marked."""
+def probability_bars(probs, *, label: int, pred: int) -> alt.LayerChart:
+    """The model's probability for each digit. The true class and the prediction differ by more than colour: each
+    is named above its bar, and the true class is outlined to the top, so it shows even where its probability is
+    about 0 (a misread digit)."""
     probs = np.asarray(probs, dtype=float)
     df = pd.DataFrame({"digit": [str(d) for d in range(len(probs))], "p": probs})
-    df["paint"] = ["true class" if d == label else ("prediction" if d == pred else "other") for d in range(len(probs))]
-    return alt.Chart(_data(df), title="predicted probabilities").mark_bar().encode(
-        x=alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("p:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-        color=alt.Color("paint:N", title=None, scale=alt.Scale(domain=["true class", "prediction", "other"],
-                                                               range=["#54a24b", "#e45756", "#9ecae9"]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("p:Q", title="probability", format=".2%")],
-    ).properties(width=260, height=180)
+    names = ["true digit, predicted" if d == label == pred else "true digit" if d == label else
+             "predicted" if d == pred else "other" for d in range(len(probs))]
+    df["paint"], df["tag"], df["top"] = names, ["" if n == "other" else n.split(",")[0] for n in names], 1.0
+    domain = ["true digit, predicted", "true digit", "predicted", "other"]
+    x = alt.X("digit:N", title="digit", axis=alt.Axis(labelAngle=0))
+    tip = [alt.Tooltip("digit:N"), alt.Tooltip("p:Q", title="probability", format=".2%"), alt.Tooltip("paint:N",
+                                                                                                      title="is")]
+    bars = alt.Chart().mark_bar().encode(
+        x=x, y=alt.Y("p:Q", title="probability", scale=alt.Scale(domain=[0, 1.15]), axis=alt.Axis(
+            format=".0%", values=[0, 0.25, 0.5, 0.75, 1])),
+        color=alt.Color("paint:N", title=None, scale=alt.Scale(domain=domain, range=[
+            "#009E73", "#0072B2", "#D55E00", "#cccccc"]), legend=alt.Legend(orient="top", values=sorted(
+                set(names) - {"other"}, key=domain.index))), tooltip=tip)
+    outline = alt.Chart().transform_filter(f"datum.digit === '{label}'").mark_bar(
+        fill=None, stroke="#333333", strokeDash=[3, 2], strokeWidth=1.5).encode(x=x, y="top:Q", tooltip=tip)
+    tags = alt.Chart().transform_filter("datum.tag !== ''").mark_text(dy=-6, baseline="bottom", fontWeight="bold",
+                                                                      fontSize=10).encode(
+        x=x, y=alt.Y("top:Q"), text="tag:N")
+    return alt.layer(bars, outline, tags, data=_data(df), title="predicted probabilities").properties(
+        width=300, height=190)
 
 
 def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart:
@@ -577,14 +603,17 @@ def data_efficiency_chart(summary: pd.DataFrame) -> alt.HConcatChart:
     models = list(dict.fromkeys(summary["model"]))
     colour = alt.Color("model:N", title="model", sort=models, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
                        legend=alt.Legend(orient="top"))
+    shares = sorted(set(summary["share"]))
     x = alt.X("share:Q", title="share of the 1,438 training images (log scale)",
-              scale=alt.Scale(type="log", domain=[0.04, 1.1], nice=False), axis=alt.Axis(format=".0%"))
+              scale=alt.Scale(type="log", domain=[0.04, 1.1], nice=False), axis=alt.Axis(format=".0%", values=shares))
     tip = [alt.Tooltip("model:N"), alt.Tooltip("share:Q", format=".0%", title="training images"),
            alt.Tooltip("mean:Q", format=".2%", title="mean accuracy"), alt.Tooltip("low:Q", format=".2%"),
            alt.Tooltip("high:Q", format=".2%"), alt.Tooltip("runs:Q", title="seeds")]
-    base = alt.Chart().encode(x=x, color=colour)
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q"), y2="high:Q")
-    line = base.mark_line(point=True).encode(
+    base = alt.Chart().encode(x=x)
+    # the band takes its colour from its own unlegended channel, so the legend shows the lines' colours, not the bands'
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q"), y2="high:Q", fill=alt.Fill(
+        "model:N", sort=models, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]), legend=None))
+    line = base.mark_line(point=True).encode(color=colour, shape=alt.Shape("model:N", sort=models, legend=None),
         y=alt.Y("mean:Q", title="validation accuracy (mean; band: lowest to highest seed)",
                 axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=False)), tooltip=tip)
     accuracy = alt.layer(band, line, data=_data(summary)).properties(width=380, height=260)

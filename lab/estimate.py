@@ -18,9 +18,11 @@ VAL_IMAGES = 359
 
 # Measured here on one torch thread: a step of a tiny transformer costs about 2.75 ms (10 epochs of d_model 8 took
 # 0.33 s); beyond that about 1e-10 s per multiply-add for the transformer (batch 16: 2.9 s for 900 steps), 3e-11
-# for the CNN's convolutions and 6e-11 for the sequence model (300 default steps: about 8 s with evaluations).
+# for the CNN's convolutions and 4.5e-11 for the sequence model (its CPU time, evaluations included: 7.0 s at the
+# defaults, 0.59 s at length 3 / d_model 16 / 1 layer / 100 steps, 34 s at length 10 / d_model 128 / 500 steps and
+# 148 s at the largest setting; estimated 6.4, 0.55, 49 and 201 s). `python -m benchmarks estimates` checks them.
 STEP = {"transformer": 2.75e-3, "cnn": 2.75e-3, "sequence": 5e-3}
-RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 6e-11}
+RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 4.5e-11}
 _factors: dict[str, list[float]] = {}  # measured / estimated, for runs long enough to tell
 _lock = threading.Lock()
 

@@ -20,12 +20,20 @@ def clicked_cell(key: str, labels: list[str]) -> tuple[int, int] | None:
     return labels.index(points[0]["row"]), labels.index(points[0]["col"])
 
 
+def apply_click(key: str, labels: list[str], query_key: str, key_key: str) -> None:
+    """A new click on the weight matrix chooses both the query and the key (the widgets under these keys)."""
+    clicked = clicked_cell(key, labels)
+    if clicked and clicked != st.session_state.get("applied_click"):
+        st.session_state[query_key], st.session_state[key_key] = clicked
+        st.session_state["applied_click"] = clicked
+
+
 def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:
     """The panel that derives one weight, step by step, with the numbers the charts above show."""
     features = [f"f{j}" for j in range(len(d.q))]
     st.markdown(f"**Weight of key {ui.md_escape(labels[d.key])} for query {ui.md_escape(labels[d.query])}**")
-    ui.table(pd.DataFrame([[f"q_{d.query}", *d.q.tolist()], [f"k_{d.key}", *d.k.tolist()],
-                           ["q × k", *d.products.tolist()]], columns=["", *features]).round(4))
+    ui.table(pd.DataFrame([[name, *(f"{v:.4f}" for v in row.tolist())] for name, row in (
+        (f"q_{d.query}", d.q), (f"k_{d.key}", d.k), ("q × k", d.products))], columns=["", *features]))
     root = len(d.q) ** 0.5
     lines = [f"1. Sum of the products: q·k = **{d.score:.4f}** (the score in step 2)."]
     lines.append(f"2. Divided by √d_k = {root:.4f}: **{d.scaled:.4f}**." if scale else
@@ -118,4 +126,8 @@ def claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
     shuffle_demo(tokens, d_model, d_k, seed)
     st.markdown("The coursework's seed answer says that *the word in the current position invariably attains the "
                 "highest softmax value*. Measured:")
+    if len(tokens) < 2:
+        st.markdown("With a single token there is no other key to compete with: its weight is 1 whatever the vectors, "
+                    "so one word tests nothing. Type a sentence of two or more words to test the claim.")
+        return
     st.markdown(claim_sentence(claim_shares(tuple(tokens), d_model, d_k)))

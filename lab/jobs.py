@@ -121,9 +121,8 @@ class TrainingJob:
                     final = "cancelled"
                     break
             self.model = model
-            if final == "done" and self.records:
-                last = self.records[-1]
-                learn(self.config, getattr(last, "cpu_seconds", last.seconds))
+            if final == "done" and self.records:  # CPU time: a busy server must not inflate later estimates
+                learn(self.config, self.records[-1].cpu_seconds)
         except Exception as exc:  # shown in the page, never a traceback
             self.error = f"{type(exc).__name__}: {exc}"
             final = "failed"
@@ -203,6 +202,12 @@ class JobRegistry:
     def get(self, config) -> TrainingJob | None:
         with self._lock:
             return self._jobs.get(config)
+
+    def new_work(self, configs) -> list:
+        """The configurations among ``configs`` that this server has not trained, is not training and has not
+        queued: what a request would add (a finished, running or waiting job is shared, never trained again)."""
+        with self._lock:
+            return [c for c in configs if (job := self._jobs.get(c)) is None or job.state in ("failed", "cancelled")]
 
     def start(self, config, session: str | None = None) -> TrainingJob:
         with self._lock:

@@ -74,6 +74,14 @@ def Text(default: str, max_len: int) -> Field:
     return field
 
 
+def history_navigation() -> bool:
+    """True when this run comes from the browser's Back or Forward button (Streamlit marks such reruns)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "is_history_navigation", False))
+
+
 def parse_flag(raw: str | None) -> bool:
     return raw is not None and raw.lower() in ("1", "true", "yes", "on")
 
@@ -88,14 +96,20 @@ class Link:
         only = st.query_params.get("only", st.session_state.get(f"_only_{page}"))
         self.only = {o.strip() for o in only.split(",") if o.strip() not in ("", "none")} if only else None
         st.session_state[f"_only_{page}"] = only
-        from_url = any(name in st.query_params for name in fields)
+        # Back or Forward in the browser: the address it returns to is the setting to show, a missing value meaning
+        # the default; every settings change the page published is one history entry, so Back steps through them
+        history = history_navigation()
+        from_url = history or any(name in st.query_params for name in fields)
         for name, f in fields.items():
             raw = st.query_params.get(name) if from_url else None
             try:
-                self.values[name] = f.parse(raw) if raw is not None else kept.get(name, f.default)
+                self.values[name] = f.parse(raw) if raw is not None else (
+                    f.default if history else kept.get(name, f.default))
             except (ValueError, TypeError):
                 self.values[name] = f.default
                 bad.append(f"{name}={raw[:40]!r}")
+            if history and name in st.session_state:  # the widget shows the address's value, not its last state
+                st.session_state[name] = self.values[name]
         if bad:
             st.warning("This link has settings that cannot be used, so their defaults are shown instead: "
                        + ", ".join(bad) + ".", icon=":material/link_off:")
@@ -113,8 +127,9 @@ class Link:
         if self.only is None:
             return None
         free = [f"**{labels[o]}**" for o in labels if o in self.only]
-        text = ("Your teacher's link leaves you " + (", ".join(free[:-1]) + " and " if len(free) > 1 else "")
-                + free[-1] + " to change; the greyed-out settings are fixed.") if free else (
+        text = (f"Your teacher's link leaves you {'this control' if len(free) == 1 else 'these controls'} to change: "
+                + (", ".join(free[:-1]) + " and " if len(free) > 1 else "") + free[-1]
+                + ". The greyed-out settings are fixed.") if free else (
             "Your teacher's link fixes every setting (greyed out): press **Train** to run them.")
         unknown = sorted(self.only - labels.keys())
         if unknown:

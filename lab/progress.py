@@ -33,16 +33,33 @@ def ordinal(n: int) -> str:
 
 def over_bound(form_request) -> str | None:
     """Why this request may not start on this server (too long for a shared one), or None; and its estimate shown
-    next to Train."""
+    next to Train. Only what the request would add counts: trainings this server has finished, is running or has
+    queued are shared, so a request for them is served or joined, never refused."""
     if form_request is None:
         return None
-    seconds, limit = request_estimate(form_request), runtime.max_train_seconds()
-    st.caption(f"Estimated training time: about {seconds:.0f} s of this server's cores, if nobody else is training.")
-    if runtime.shared() and seconds > limit:
+    todo = REGISTRY.new_work(form_request.trainings())
+    seconds, limit = request_estimate(form_request, todo), runtime.max_train_seconds()
+    total = len(form_request.trainings())
+    if not todo:
+        st.caption("Already trained (or training) on this server: pressing Train shows it at once"
+                   + (", nothing trains again." if total > 1 else "."))
+        return None
+    shared = "" if len(todo) == total else f" ({total - len(todo)} of its {total} trainings are already done here)"
+    st.caption(f"Estimated training time: about {seconds:.0f} s of this server's cores, if nobody else is "
+               f"training{shared}.")
+    if runtime.shared() and seconds > limit and getattr(form_request, "bounded", True):
         return (f"This request would train for about {seconds:.0f} s. On a shared server each request may take at "
-                f"most {limit:.0f} s, so that nobody holds the class up: fewer epochs or steps, a smaller model, or "
-                "fewer images will fit. On your own laptop (`streamlit run app.py`, used alone) there is no bound.")
+                f"most {limit:.0f} s, so that nobody holds the class up: {form_request.shrink} will fit. On your own "
+                "laptop (`streamlit run app.py`, used alone) there is no bound.")
     return None
+
+
+def fragment_run() -> bool:
+    """True when this run reruns only a fragment (a control inside it changed), not the whole page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def shown(key: str, form_request, submitted: bool, link: Link, error: str | None = None):
@@ -60,6 +77,9 @@ def shown(key: str, form_request, submitted: bool, link: Link, error: str | None
         if old is not None and old != form_request:
             REGISTRY.cancel(session, [c for c in old.trainings() if c not in form_request.trainings()])
         st.session_state[key] = form_request
+        if fragment_run():  # Train pressed in a form drawn as a fragment: the whole page now shows the request
+            link.publish(run=True)
+            st.rerun(scope="app")
     elif key not in st.session_state and link["run"] and form_request is not None:
         st.session_state[key] = form_request  # a reload, or a link to a run: show that run again
     request = st.session_state.get(key)
@@ -132,7 +152,7 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
             st.stop()
         st.session_state[key] = (request, snap, models)
     draw_bars(snap)
-    box.caption(f"done: {len(snap.bars)} runs finished")
+    box.caption(f"done: {snap.trainings_done} of {snap.trainings} trainings finished")
     live_box.empty()
     note_box.empty()
     return snap, models

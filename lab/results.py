@@ -86,12 +86,9 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
     pixels = digits_split().x_val[index].numpy()  # (8, 8) in [0, 1]
     label, guess = int(pred.labels[index]), int(pred.preds[index])
     left, right_col = st.columns([1, 2])
-    ui.chart(charts.digit_image(pixels, title=f"validation digit #{index}: a {label}"), into=left)
+    ui.chart(charts.digit_image(pixels, title=[f"validation #{index}", f"a {label}"]), into=left)
     ui.chart(charts.probability_bars(pred.probs[index].numpy(), label=label, pred=guess), into=right_col)
-    verdict = "right" if label == guess else "wrong"
-    st.markdown(
-        f"The model reads it as **{guess}** ({verdict}), with probability {float(pred.probs[index, guess]):.1%}."
-    )
+    st.markdown(read_sentence(label, guess, pred.probs[index].tolist()))
     attention = class_token_attention(model, trained, index).numpy()  # (layers, heads, g, g)
     ui.chart(charts.attention_over_digit(pixels, attention, cell=ui.cell(12)))
     st.caption(
@@ -115,6 +112,14 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
         f"Rows are the true digit, columns the prediction. The blue diagonal counts the right answers; the "
         f"{off} mistakes are the red cells off it; even a single mistake gets a clear red, and more are darker."
     )
+
+
+def read_sentence(label: int, guess: int, probs: list[float]) -> str:
+    """What the model reads a digit as, naming the true digit too when it is wrong."""
+    if label == guess:
+        return f"The model reads it as **{guess}** (right), with probability {probs[guess]:.1%}."
+    return (f"The model reads it as **{guess}** (wrong: it is a **{label}**), with probability {probs[guess]:.1%}; "
+            f"it gives the true digit {label} only {probs[label]:.1%}.")
 
 
 def rollout_sentence(rolled, raw, layers: int) -> str:

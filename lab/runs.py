@@ -132,6 +132,9 @@ class TrainingRequest:
     def snapshot(self, jobs: dict[TrainConfig, TrainingJob]) -> Snapshot:
         return snapshot(self, jobs)
 
+    # what a student can shrink on page 4 when a shared server refuses the request (only controls the page has)
+    shrink = "fewer epochs, a smaller d_model or fewer layers, fewer training images, or no CNN baseline"
+
     def settings(self) -> dict:
         return {"epochs per run": list(self.counts), "CNN baseline": self.cnn,
                 **{k: v for k, v in asdict(self.base).items() if k not in ("epochs", "model")}}
@@ -164,6 +167,8 @@ class Progress:
     place: tuple[int, float] | None = None  # (place in line, estimated seconds until it starts) while queued
     watchers: int = 1
     error: str | None = None
+    trainings: int = 0  # distinct trainings behind the request (one may serve several runs)
+    trainings_done: int = 0  # of which finished
 
     @property
     def finished(self) -> bool:
@@ -175,12 +180,13 @@ def progress_of(jobs: dict, bars: list[Bar]) -> dict:
     active = next((j for j in jobs.values() if not j.done), None)
     error = next((j.error or "the training was cancelled" for j in jobs.values()
                   if j.state in ("failed", "cancelled")), None)
+    counts = dict(trainings=len(jobs), trainings_done=sum(j.state == "done" for j in jobs.values()))
     if active is None:
-        return dict(bars=bars, error=error)
+        return dict(bars=bars, error=error, **counts)
     queued = active.state in ("new", "queued")
     place = active.registry.place(active) if queued and active.registry is not None else None
     return dict(bars=bars, live=active.config, live_records=[r.as_dict() for r in active.records],
-                queued=queued, place=place, watchers=max(1, len(active.watchers)), error=error)
+                queued=queued, place=place, watchers=max(1, len(active.watchers)), error=error, **counts)
 
 
 @dataclass
@@ -232,10 +238,21 @@ def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> I
             job.unwatch(session)
 
 
-def request_estimate(request) -> float:
-    """Seconds until the whole request is trained on an idle server: its trainings side by side, one per core."""
-    times = [estimate_seconds(c) for c in request.trainings()]
-    return max(max(times), sum(times) / min(len(times), CORES))
+def live_frame(snap: Progress, request: TrainingRequest) -> tuple[pd.DataFrame, str]:
+    """The live chart's data and title for the training in progress. Its records are the data, so the chart of one
+    training is never shown for another at the same epoch (another learning rate or seed); identical trainings
+    share one spec in the chart cache."""
+    check = " (the check run)" if snap.live == request.check_config and snap.live.model != "cnn" else ""
+    return (pd.DataFrame(snap.live_records, columns=list(RECORD_FIELDS)),
+            f"Training the {snap.live.epochs}-epoch {snap.live.model}{check}: curves up to epoch "
+            f"{len(snap.live_records)}")
+
+
+def request_estimate(request, configs: list | None = None) -> float:
+    """Seconds until the request is trained on an idle server: its trainings (or just ``configs``, the ones still
+    to train) side by side, one per core; 0 when nothing is left to train."""
+    times = [estimate_seconds(c) for c in (request.trainings() if configs is None else configs)]
+    return max(max(times), sum(times) / min(len(times), CORES)) if times else 0.0
 
 
 # ------------------------------------------------------------------ reading the results

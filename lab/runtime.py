@@ -69,11 +69,18 @@ def warm_up() -> threading.Thread | None:
     with _warm_up_lock:
         if _warm_up_thread is None:
             def work():
+                import torch
+
                 import transformer.train  # noqa: F401  (torch, the model and the data loader)
                 from transformer.shapes import self_attention_shapes
 
                 set_torch_threads()
                 self_attention_shapes(2, 2)  # the first meta-device operation loads PyTorch's shape rules
+                # the first fused AdamW in a process imports torch._dynamo (about 1.2-1.9 s): paid here, not by the
+                # first student's first training
+                weight = torch.nn.Parameter(torch.zeros(2))
+                weight.grad = torch.ones(2)
+                torch.optim.AdamW([weight], fused=True).step()
 
             _warm_up_thread = threading.Thread(target=work, name="warm-up", daemon=True)
             _warm_up_thread.start()

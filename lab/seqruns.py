@@ -28,7 +28,7 @@ LENGTHS = (3, 12)
 # each control's label, by its name in the link (and in a teacher's ``only=``)
 LABELS = {"task": "task", "length": "digits in the prompt", "steps": "training steps", "d_model": "d_model",
           "n_heads": "heads", "n_layers": "layers", "seed": "seed", "positions": "learned positional embeddings",
-          "compare": "also train with positions switched the other way, to compare"}
+          "compare": "also train with positions flipped, to compare"}
 WHAT = {"reverse": "the digits backwards", "sort": "the digits in ascending order", "copy": "the digits again"}
 TARGET = {"reverse": "the mirrored prompt position (the digit being written)",
           "copy": "the prompt position in the same place (the digit being written)",
@@ -55,6 +55,8 @@ class SeqRequest:
 
     config: SeqConfig
     compare: bool = False
+    # what a student can shrink on page 6 when a shared server refuses the request (only controls the page has)
+    shrink = "fewer training steps, fewer digits in the prompt, a smaller d_model or fewer layers, or no comparison"
 
     @property
     def other(self) -> SeqConfig | None:
@@ -132,7 +134,27 @@ def head_sentence(records: list[SeqRecord], config: SeqConfig) -> str:
         verdict = f"{times}: no head has learned the lookup"
     return (f"Measured on 100 held-out prompts: layer {layer}, head {head} puts {best:.0%} of its attention on "
             f"{TARGET[config.task]} after {records[-1].step} steps (it started at {float(first[layer, head]):.0%}), "
-            f"{verdict}.")
+            f"{verdict}. " + spread_sentence(last, chance))
+
+
+SAME_JOB = 0.5  # a head putting at least this share on the target (and 2.5x chance) does the lookup
+
+
+def spread_sentence(share: torch.Tensor, chance: float) -> str:
+    """Whether the heads differ at the end of training, from the final shares (layers, heads)."""
+    n = share.numel()
+    lo, hi = float(share.min()), float(share.max())
+    doing = int(((share >= SAME_JOB) & (share > 2.5 * chance)).sum())
+    if n == 1:
+        return "With a single head there is nothing to compare: try 2 or more heads."
+    if doing == n:
+        return (f"The heads do not differ here: all {n} end between {lo:.0%} and {hi:.0%}, each doing the same lookup "
+                "side by side, so no single one stands out. Where would heads split the work? Try fewer heads or "
+                "layers, or another task (sort, copy), and compare this chart.")
+    if doing == 0:
+        return f"No head does the lookup on its own: all {n} end between {lo:.0%} and {hi:.0%}."
+    return (f"The heads differ: {doing} of the {n} put at least {SAME_JOB:.0%} on it, the others less (from "
+            f"{lo:.0%}), so the lookup is the job of some heads, not all.")
 
 
 def positions_sentence(main: list[SeqRecord], other: list[SeqRecord], config: SeqConfig) -> str:

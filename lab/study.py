@@ -22,6 +22,13 @@ class StudyRequest:
     seeds: int = 3
     epochs: int = 50
     shares: tuple[float, ...] = SHARES
+    shrink = "fewer seeds per point"  # the page's only control
+
+    @property
+    def bounded(self) -> bool:
+        """The study at its defaults is the page's main evidence, trained once per server and shared by everyone
+        who asks: it always runs, even on a shared server. More seeds are bounded like any other request."""
+        return self != StudyRequest()
 
     def trainings(self) -> list[TrainConfig]:
         return [TrainConfig(model=m, train_fraction=s, seed=k, epochs=self.epochs)

@@ -16,9 +16,24 @@ PROJECTOR_CSS = """<style>
 </style>"""
 
 
+# Every chart fits its column, down to a phone's 358 px: a chart wider than the column is scaled down as a whole
+# (Streamlit draws Vega-Lite as SVG, which scales cleanly and keeps its hover and click targets).
+FIT_CSS = """<style>
+  [data-testid="stVegaLiteChart"] { max-width: 100%; }
+  [data-testid="stVegaLiteChart"] svg, [data-testid="stVegaLiteChart"] canvas { max-width: 100%; height: auto; }
+</style>"""
+
+
+def app_frame() -> bool:
+    """What every page has, drawn by app.py: the stylesheet that fits charts to the screen, and the sidebar's
+    projector switch. Returns whether projector mode is on."""
+    st.html(FIT_CSS)
+    return projector_toggle()
+
+
 def projector_toggle() -> bool:
     """The sidebar's "projector mode" switch (kept in every page's URL as projector=1): bigger chart text and
-    cells, darker axis text, a more compact page. Drawn by app.py, so it is on every page."""
+    cells, darker axis text, a more compact page."""
     if "projector" not in st.session_state:
         st.session_state["projector"] = parse_flag(st.query_params.get("projector"))
     on = st.sidebar.toggle("Projector mode", key="projector", help="For a lecture hall: larger chart text and "

@@ -106,7 +106,7 @@ def test_two_epoch_training_draws_curves(app, page):
         box = page.get_by_label(label)
         box.fill(value)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(timeout=120_000)
     settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     charts, drawn = charts_drawn(page)
@@ -209,7 +209,7 @@ def test_settings_survive_a_trip_through_the_sidebar(app, page):
 
 def press_train(p) -> None:
     p.get_by_role("button", name="Train", exact=True).click()
-    p.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
+    p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(timeout=120_000)
     settle(p)
 
 
@@ -240,7 +240,7 @@ def test_a_reload_during_training_shows_the_run(app, page):
     page.get_by_text(re.compile(r"-epoch run: epoch \d+ of")).first.wait_for(timeout=60_000)
     assert "run=1" in page.url
     page.reload()
-    page.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(timeout=120_000)
     settle(page)
     text = main_text(page)
     assert "Choose settings and press" not in text and "Final metrics" in text
@@ -261,7 +261,7 @@ def test_projector_mode_in_a_lecture_hall(app, tmp_path):
     bar.wait_for(timeout=60_000)
     box = bar.bounding_box()
     assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720, box
-    p.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
+    p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(timeout=120_000)
     go(p, "2. Self-attention")
     assert p.get_by_role("switch", name="Projector mode").is_checked() and "projector=1" in p.url
     context.close()
@@ -288,7 +288,7 @@ def test_watch_attention_learn(app, page):
     page.goto(f"{app[0]}/attention_learns?length=4&steps=100&d_model=32&compare=1")
     settle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"done: \d+ runs finished")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(timeout=120_000)
     settle(page)
     no_exception(page)
     charts, drawn = charts_drawn(page)
@@ -380,7 +380,7 @@ def test_a_session_without_a_browser(app):
 
     with ThreadPoolExecutor(1) as pool:  # a thread of its own: Playwright's loop runs in this one
         s = pool.submit(asyncio.run, drive()).result()
-    assert any(t.startswith("done: 3 runs finished") for t in s.texts()), "\n".join(s.texts())
+    assert any(t.startswith("done: 2 of 2 trainings finished") for t in s.texts()), "\n".join(s.texts())
     assert b"done: " in s.seen and "run=1" in s.query_string
     assert not s.exceptions
 
@@ -390,7 +390,7 @@ def test_teacher_mode_in_the_browser(app, page):
     the controls' own words, and the flag survives a trip through the sidebar."""
     page.goto(f"{app[0]}/training?only=lr&{TINY}")
     settle(page)
-    assert "Your teacher's link leaves you learning rate to change" in main_text(page)
+    assert "Your teacher's link leaves you this control to change: learning rate." in main_text(page)
     sliders = page.get_by_role("slider")
     labels = [s.get_attribute("aria-label") or "" for s in sliders.all()]
     lr = sliders.nth(next(i for i, a in enumerate(labels) if "learning rate" in a))
@@ -401,5 +401,5 @@ def test_teacher_mode_in_the_browser(app, page):
     go(page, "1. Shapes")
     go(page, "4. Train a classifier")
     assert "only=lr" in page.url and "d_model=8" in page.url
-    assert "leaves you learning rate to change" in main_text(page)
+    assert "leaves you this control to change: learning rate." in main_text(page)
     no_exception(page)

@@ -37,7 +37,7 @@ def test_big_heatmap_drops_the_numbers():
 
 def test_bars_highlight_the_chosen_token():
     s = spec(charts.bars(["a", "b"], [1.0, 2.0], title="t", x_title="key", y_title="score", highlight=1))
-    assert [v["paint"] for v in rows(s)] == ["other", "chosen"]
+    assert [v["paint"] for v in rows(s)] == ["other keys", charts.OWN_KEY]
 
 
 def test_shape_diagram_has_one_box_per_matrix():
@@ -134,7 +134,7 @@ def test_inside_the_model_charts():
     assert len(rows(s)) == 64
     s = spec(charts.probability_bars(np.full(10, 0.1), label=3, pred=5))
     paints = [r["paint"] for r in rows(s)]
-    assert paints[3] == "true class" and paints[5] == "prediction"
+    assert paints[3] == "true digit" and paints[5] == "predicted"
     att = rng.random((2, 4, 2, 2))
     s = spec(charts.attention_over_digit(rng.random((8, 8)), att))
     data = rows(s)
@@ -181,7 +181,7 @@ def test_every_token_label_is_shown():
 def test_masked_keys_are_marked_in_the_bars():
     s = spec(charts.bars(["a", "b", "c"], [1.0, 2.0, 3.0], title="t", x_title="key", y_title="score", highlight=0,
                          masked=[False, True, True]))
-    assert [v["paint"] for v in rows(s)] == ["chosen", "masked", "masked"]
+    assert [v["paint"] for v in rows(s)] == [charts.OWN_KEY, "masked (a later token)", "masked (a later token)"]
     assert rows(s)[1]["status"].startswith("masked")
 
 
@@ -235,3 +235,52 @@ def test_head_split_diagram_is_to_scale():
     assert len(widths) == 1  # every head has 64 of the 768 features
     assert abs(12 * widths.pop() - (out[0]["x2"] - out[0]["x"])) < 1e-3  # 12 x 64 = 768, drawn to the same scale
     assert split[1]["x"] > joined[1]["x"]  # split apart, joined again
+
+
+# ---------------------------------------------------------------- issue 19: colour is never the only signal
+CVD_SAFE = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#cccccc", "#333333"}
+
+
+def test_a_misread_digit_names_and_outlines_the_true_class():
+    probs = np.full(10, 0.001)
+    probs[9] = 0.99  # a 4 read as 9: the true class's bar is about 0 high
+    s = spec(charts.probability_bars(probs, label=4, pred=9))
+    data = {r["digit"]: r for r in rows(s)}
+    assert data["4"]["tag"] == "true digit" and data["9"]["tag"] == "predicted"  # named in text above the bars
+    outline = s["layer"][1]
+    assert outline["mark"]["fill"] is None and "strokeDash" in outline["mark"]  # a dashed outline, full height
+    assert "'4'" in outline["transform"][0]["filter"]
+    colours = s["layer"][0]["encoding"]["color"]["scale"]["range"]
+    assert set(colours) <= CVD_SAFE and "#e45756" not in colours and "#54a24b" not in colours
+    right = spec(charts.probability_bars(probs, label=9, pred=9))
+    assert {r["tag"] for r in rows(right)} == {"", "true digit"}
+
+
+def test_the_query_key_is_not_red_and_has_a_legend():
+    s = spec(charts.bars(["a", "b", "c"], [1.0, -1.0, 0.5], title="t", x_title="key", y_title="s", highlight=0,
+                         masked=[False, False, True]))
+    colour = s["encoding"]["color"]
+    own = dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True))[charts.OWN_KEY]
+    assert own == "#E69F00"  # orange: the red-blue heatmaps' negative end is red
+    assert colour["legend"] is not None and charts.OWN_KEY in colour["legend"]["values"]
+
+
+def test_weight_matrix_marks_the_chosen_cell_and_blanks_masked_ones():
+    labels = charts.token_labels(["a", "b", "c"])
+    w = np.tril(np.full((3, 3), 0.5))
+    s = spec(charts.heatmap(w, labels, labels, mark=(2, 1), blank=np.triu(np.ones((3, 3), bool), 1)))
+    assert len(rows(s)) == 6  # the three masked cells are left blank, not drawn as 0.00
+    outline = s["layer"][-1]
+    assert outline["mark"]["fill"] is None and outline["mark"]["strokeWidth"] >= 2
+    assert '"2: c"' in outline["transform"][0]["filter"] and '"1: b"' in outline["transform"][0]["filter"]
+
+
+def test_data_efficiency_legend_shows_the_lines_and_ticks_the_measured_shares():
+    shares = [0.05, 0.1, 0.25, 0.5, 1.0]
+    df = pd.DataFrame({"model": ["transformer"] * 5 + ["CNN"] * 5, "share": shares * 2, "mean": [0.8] * 10,
+                       "low": [0.7] * 10, "high": [0.9] * 10, "runs": [3] * 10, "cpu_seconds": [1.0] * 10})
+    s = spec(charts.data_efficiency_chart(df))
+    band, line = s["hconcat"][0]["layer"]
+    assert band["encoding"]["fill"]["legend"] is None and "color" not in band["encoding"]  # the pale band: no legend
+    assert line["encoding"]["color"]["legend"] is not None  # the legend shows the lines' own colours
+    assert line["encoding"]["x"]["axis"]["values"] == shares  # ticks where the points are, not 4%, 6%, 20%

@@ -185,7 +185,7 @@ def test_teacher_mode_fixes_settings():
     assert at.select_slider(key="d_model").disabled and at.select_slider(key="d_model").value == 16
     assert at.number_input(key="epochs_c").disabled and at.checkbox(key="cnn").disabled
     assert all(b.disabled for b in at.button if b.label in ("Overfitting", "Learning rate too high"))
-    assert any("leaves you **learning rate** to change; the greyed-out" in c.value for c in at.caption)
+    assert any("leaves you this control to change: **learning rate**. The greyed-out" in c.value for c in at.caption)
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert params["only"] == "lr" and params["d_model"] == "16"  # the flags stay in the link
     presets = page_with("training", {"only": "presets"})
@@ -198,8 +198,8 @@ def test_teacher_mode_on_page_6():
     assert at.selectbox(key="task").disabled and at.selectbox(key="task").value == "sort"
     assert not at.toggle(key="positions").disabled and not at.checkbox(key="compare").disabled
     assert at.select_slider(key="d_model").disabled
-    assert any("leaves you **learned positional embeddings** and **also train with positions switched the other way, "
-               "to compare** to change" in c.value for c in at.caption)
+    assert any("leaves you these controls to change: **learned positional embeddings** and **also train with "
+               "positions flipped, to compare**. The greyed" in c.value for c in at.caption)
 
 
 def test_teacher_mode_names_what_it_cannot_use():

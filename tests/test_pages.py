@@ -297,7 +297,7 @@ def test_training_with_cnn_and_inside_the_model():
     settle(at)
     wrong = at.selectbox(key="pick_wrong")  # a 2-epoch model gets some digits wrong
     assert "read as" in wrong.format_func(wrong.value)
-    assert any("(wrong)" in m.value for m in at.markdown if "The model reads it as" in m.value)
+    assert any("(wrong: it is a **" in m.value for m in at.markdown if "The model reads it as" in m.value)
     assert any("mistakes are the red cells" in c.value for c in at.caption)
     rollout = next(m.value for m in at.markdown if m.value.startswith("**Raw attention against rollout.**"))
     assert "differ by" in rollout and ("Both put the most weight on patch" in rollout or "top patch" in rollout)
@@ -313,8 +313,9 @@ def test_self_attention_says_its_layout_and_titles_say_the_mode():
     at.toggle(key="causal").set_value(True)
     at.toggle(key="scale").set_value(False)
     settle(at)
-    titles = [str(json.loads(c.proto.spec).get("title", "")) for c in at.get("vega_lite_chart")]
-    assert any("softmax(QKᵀ) (scores not scaled, causal mask on)" in t for t in titles)  # what an export shows
+    titles = [json.loads(c.proto.spec).get("title", "") for c in at.get("vega_lite_chart")]
+    # what an export shows, in short lines that fit the chart's width
+    assert ["softmax(QKᵀ)", "scores not scaled, causal mask on", "rows: queries · columns: keys"] in titles
 
 
 def test_home_sentence_on_layouts_holds_for_both():
@@ -348,8 +349,11 @@ def test_attention_learns_trains_and_explains_from_numbers():
     settle(at)
     heads = [s.value for s in at.subheader]
     for expected in ("Learning to reverse: the digits backwards", "Attention over training",
-                     "What each head does, in numbers", "Positions on and off", "Your own input"):
+                     "What each head does, in numbers", "Your own input"):
         assert expected in heads
+    texts = [m.value for m in at.markdown]
+    after = texts.index(next(t for t in texts if t.startswith("After 50 steps the model writes")))
+    assert texts[after + 1].startswith("**Positions on and off.** With positions")  # right under the curves
     text = text_of(at)
     assert "After 50 steps the model writes" in text and "Measured on 100 held-out prompts: layer 0, head" in text
     assert "With positions the model gets" in text and "without them" in text

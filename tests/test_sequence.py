@@ -120,7 +120,7 @@ def test_target_positions():
 
 
 def strip(records):
-    return [dataclasses.replace(r, seconds=0.0) for r in records]
+    return [dataclasses.replace(r, seconds=0.0, cpu_seconds=0.0) for r in records]
 
 
 def test_training_is_deterministic_and_keeps_snapshots():

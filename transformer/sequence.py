@@ -14,7 +14,6 @@ digit classifier uses), run with ``causal=True``; ``to_torch_layer`` hands a blo
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import positive_int
+from ._seed import seeded
 from .multihead import check_heads
 
 TASKS = ("reverse", "sort", "copy")
@@ -157,13 +157,9 @@ class SequenceModel(nn.Module):
         return self.head(self.ln_f(x)), torch.stack(maps, dim=1)
 
 
-_INIT_LOCK = threading.Lock()  # the global RNG seeds the weights: one model is initialised at a time
-
-
 def build_sequence_model(config: SeqConfig) -> SequenceModel:
     """The decoder with its seeded initial weights (safe to call from several threads at once)."""
-    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):
         return SequenceModel(config)
 
 
@@ -281,6 +277,7 @@ class SeqRecord:
     token_acc: float  # share of held-out answer tokens predicted right, each given the right tokens before it
     exact_match: float  # share of held-out prompts whose whole greedy answer is right
     seconds: float  # wall-clock time since training started, evaluations included
+    cpu_seconds: float  # CPU time this training's thread has used: other work on the machine does not add to it
     attention: Tensor  # (layers, heads, 2L, 2L): the fixed example's attention maps at this step
     share: Tensor  # (layers, heads): pattern_share on 100 held-out prompts at this step
 
@@ -326,7 +323,7 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
                                   fused=True)  # one kernel for every parameter: see train_classifier
     g = torch.Generator().manual_seed(config.seed)
     warmup, every, n = max(1, config.steps // 20), record_every(config), config.length
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
 
     def record(step: int, loss: float | None) -> SeqRecord:
         held_loss, token_acc, exact = evaluate_sequences(model, evaluation)
@@ -334,7 +331,7 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
         share = pattern_share(model, probe)
         model.train()
         return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
-                         maps[0], share)
+                         time.thread_time() - c0, maps[0], share)
 
     yield record(0, None)
     model.train()

@@ -6,7 +6,6 @@ what it already has. The same config (seed included) gives identical records eve
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
@@ -15,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import positive_int
+from ._seed import seeded
 from .data import digits_split, patchify
 from .model import ModelConfig, PatchClassifier, SmallCNN
 
@@ -92,13 +92,9 @@ def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
     return 0.5 * config.lr * (1 + math.cos(math.pi * step / total_steps))
 
 
-_INIT_LOCK = threading.Lock()  # the global RNG seeds the weights: one model is initialised at a time
-
-
 def build_model(config: TrainConfig) -> Classifier:
     """The classifier with its seeded initial weights (safe to call from several threads at once)."""
-    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):
         return SmallCNN() if config.model == "cnn" else PatchClassifier(config.model_config())
 
 

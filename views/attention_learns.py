@@ -4,31 +4,10 @@ import re
 import streamlit as st
 import torch
 
-from lab import links, progress, ui
-from lab.seqruns import (
-    LABELS,
-    LENGTHS,
-    OPTIONS,
-    TARGET,
-    WHAT,
-    SeqRequest,
-    chance_share,
-    curves,
-    example_tokens,
-    head_sentence,
-    labels,
-    positions_sentence,
-    progress_sentence,
-    share_frame,
-)
-from transformer.sequence import (
-    SeqConfig,
-    answer_for,
-    check_against_torch_layers,
-    generate_steps,
-    to_torch_layer,
-    train_sequence_model,
-)
+from lab import links, progress, seqruns, ui
+from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, SeqRequest, labels
+from transformer import sequence as seq
+from transformer.sequence import SeqConfig
 
 st.title("6. Watch attention learn")
 st.caption("The coursework's notebook goes on from multi-head attention to a GPT. Here a small GPT-style decoder, "
@@ -45,45 +24,55 @@ def slider(col, name: str):
     return col.select_slider(LABELS[name], OPTIONS[name], value=link[name], key=name, disabled=link.locked(name))
 
 
-with st.form("sequence_settings"):
-    a, b, c = st.columns([2, 1, 1])
-    a.selectbox(LABELS["task"], OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
-                disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}")
-    b.slider(LABELS["length"], *LENGTHS, link["length"], key="length", disabled=link.locked("length"))
-    slider(c, "steps")
-    m1, m2, m3, m4 = st.columns(4)
-    slider(m1, "d_model")
-    slider(m2, "n_heads")
-    slider(m3, "n_layers")
-    m4.number_input(LABELS["seed"], 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
-    p1, p2 = st.columns(2)
-    p1.toggle(LABELS["positions"], value=link["positions"], key="positions",
-              disabled=link.locked("positions"))
-    p2.checkbox(LABELS["compare"], value=link["compare"],
-                key="compare", disabled=link.locked("compare"))
-    submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+@st.fragment
+def settings():
+    """The form: a change reruns only this part (the estimate follows it at once); Train reruns the page."""
+    with st.container(border=True):
+        a, b, c = st.columns([2, 1, 1])
+        a.selectbox(LABELS["task"], OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
+                    disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}")
+        b.slider(LABELS["length"], *LENGTHS, link["length"], key="length", disabled=link.locked("length"))
+        slider(c, "steps")
+        m1, m2, m3, m4 = st.columns(4)
+        slider(m1, "d_model")
+        slider(m2, "n_heads")
+        slider(m3, "n_layers")
+        m4.number_input(LABELS["seed"], 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
+        p1, p2 = st.columns(2)
+        p1.toggle(LABELS["positions"], value=link["positions"], key="positions", disabled=link.locked("positions"))
+        p2.checkbox(LABELS["compare"], value=link["compare"], key="compare", disabled=link.locked("compare"))
+        submitted = st.button("Train", type="primary", icon=":material/play_arrow:")
+    values = link.current()
+    try:
+        config = SeqConfig(**{k: values[k] for k in ("task", "length", "d_model", "n_heads", "n_layers", "steps",
+                                                      "seed", "positions")})
+        form_request, error = SeqRequest(config, values["compare"]), None
+    except ValueError as err:
+        form_request, error = None, str(err)
+    return progress.shown("seq_request", form_request, submitted, link, error)
 
-values = link.current()
-try:
-    settings = {k: values[k] for k in ("task", "length", "d_model", "n_heads", "n_layers", "steps", "seed")}
-    form_request, error = SeqRequest(SeqConfig(**settings, positions=values["positions"]), values["compare"]), None
-except ValueError as err:
-    form_request, error = None, str(err)
-request = progress.shown("seq_request", form_request, submitted, link, error)
+
+request = settings()
+status = st.empty()  # one place for what the page is doing: replaced as soon as Train is pressed
 if request is None:
-    st.info(f"Choose a task and press **Train**. At the defaults ({D.task}, {D.length} digits) training takes a "
-            "few seconds on one core.")
-    ui.show_code(train_sequence_model, SeqConfig)
+    status.info(("Press **Train**" if link.locked("task") else "Choose a task and press **Train**")
+                + f". At the defaults ({D.task}, {D.length} digits) training takes a few seconds on one core.")
+    ui.show_code(seq.train_sequence_model, SeqConfig)
     st.stop()
 config = request.config
+status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
+            icon=":material/hourglass_top:")
 snap, models = progress.watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
-    "sequence_curves", curves({f"positions {'on' if s.live.positions else 'off'}": [
+    "sequence_curves", seqruns.curves({f"positions {'on' if s.live.positions else 'off'}": [
         r for r in (s.main if s.live == config else s.other)]}), title="Training: held-out prompts"))
+status.empty()
 runs = {f"positions {'on' if c.positions else 'off'}": recs for c, recs in ((config, snap.main),
                                                                           (request.other, snap.other)) if recs}
 st.subheader(f"Learning to {config.task}: {WHAT[config.task]}")
-ui.chart(ui.figure("sequence_curves", curves(runs), title="Loss and accuracy on 1,000 held-out prompts"))
-st.markdown(progress_sentence(snap.main))
+ui.chart(ui.figure("sequence_curves", seqruns.curves(runs), title="Loss and accuracy on 1,000 held-out prompts"))
+st.markdown(seqruns.progress_sentence(snap.main))
+if request.compare and snap.other:  # right under the curves it describes
+    st.markdown("**Positions on and off.** " + seqruns.positions_sentence(snap.main, snap.other, config))
 st.caption("Exact-match counts prompts whose whole answer, written greedily one token at a time, is right; token "
            "accuracy counts answer tokens predicted right given the right tokens before them. The held-out prompts "
            "are never used for training.")
@@ -93,23 +82,19 @@ steps = [r.step for r in snap.main]
 at = st.select_slider("training step", steps, value=steps[-1], key="seq_step",
                       help="Scrub from the random start (step 0) to the end of training.")
 record = snap.main[steps.index(at)]
-tokens = example_tokens(config)  # the held-out example whose attention every record keeps
+tokens = seqruns.example_tokens(config)  # the held-out example whose attention every record keeps
 grid = ui.figure("attention_grid", record.attention.numpy(), labels(tokens[:-1]), labels(tokens[:-1]),
                  title=f"step {at}: every layer and head on one held-out example", cell=ui.cell(18))
 ui.chart(grid)
 ui.exports(grid, f"attention_step_{at}")
 st.caption(f"Rows are queries: the position writing the next token (from '{config.length}: →' on, the answer). "
            f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
-           f"light up on {TARGET[config.task]}.")
+           f"light up on {seqruns.TARGET[config.task]}.")
 
 st.subheader("What each head does, in numbers")
-chance = chance_share(config)
-ui.chart(ui.figure("head_share_chart", share_frame(snap.main), chance=chance, what="the digit being written"))
-st.markdown(head_sentence(snap.main, config))
-
-if request.compare and snap.other:
-    st.subheader("Positions on and off")
-    st.markdown(positions_sentence(snap.main, snap.other, config))
+chance = seqruns.chance_share(config)
+ui.chart(ui.figure("head_share_chart", seqruns.share_frame(snap.main), chance=chance, what="the digit being written"))
+st.markdown(seqruns.head_sentence(snap.main, config))
 
 st.subheader("Your own input")
 model = models.get(config)
@@ -123,8 +108,8 @@ elif digits is None or len(digits) != config.length:
     st.warning(f"Type exactly {config.length} digits (0-9), for example "
                f"{''.join(str(d) for d in tokens[:config.length])}; got {typed[:40]!r}.")
 else:
-    gen = generate_steps(model, digits)
-    want = answer_for(config.task, torch.tensor([digits]))[0].tolist()
+    gen = seq.generate_steps(model, digits)
+    want = seq.answer_for(config.task, torch.tensor([digits]))[0].tolist()
     marks = " ".join(f"**{t}**" if t == w else f"~~{t}~~ ({w})" for t, w in zip(gen.answer, want, strict=True))
     st.markdown(f"Prompt {' '.join(map(str, digits))} → · the model writes: {marks}")
     keys = labels(gen.prompt + gen.answer[:-1])
@@ -134,11 +119,11 @@ else:
                        title="where each head looked while writing each answer token"))
 
 st.subheader("Check against torch.nn.TransformerEncoderLayer")
-diffs = check_against_torch_layers(model) if model is not None else []
+diffs = seq.check_against_torch_layers(model) if model is not None else []
 if diffs:
     worst = max(diffs)
     st.metric("largest |difference|, every block of the trained model (causal mask)", f"{worst:.1e}",
               "pass (< 1e-5)" if worst < 1e-5 else "FAIL", delta_color="normal" if worst < 1e-5 else "inverse")
     st.caption("to_torch_layer copies each block's weights into nn.TransformerEncoderLayer(norm_first=True, "
                "activation='gelu', dropout=0), the notebook's reference, and both run the same tokens with the mask.")
-ui.show_code(to_torch_layer, generate_steps, train_sequence_model)
+ui.show_code(seq.to_torch_layer, seq.generate_steps, seq.train_sequence_model)

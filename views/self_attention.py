@@ -50,10 +50,7 @@ steps = self_attention_steps(x, w_q, w_k, w_v, causal=causal, scale=scale)
 # one query (and key) widget per sentence: its options are this sentence's tokens, so a kept choice can never point
 # past them; a click on the weight matrix (step 3) chooses both
 sentence_id = zlib.crc32(repr(tokens).encode())
-clicked = explain.clicked_cell("weights_click", labels)
-if clicked and clicked != st.session_state.get("applied_click"):
-    st.session_state[f"query_{sentence_id}"], st.session_state[f"key_{sentence_id}"] = clicked
-    st.session_state["applied_click"] = clicked
+explain.apply_click("weights_click", labels, f"query_{sentence_id}", f"key_{sentence_id}")
 query = st.selectbox("token being encoded (the query)", range(T), format_func=lambda i: labels[i],
                      index=min(link["query"], T - 1), key=f"query_{sentence_id}")
 query = query if isinstance(query, int) and 0 <= query < T else 0
@@ -99,15 +96,19 @@ ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax 
                    x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
 if causal:
     st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly 0.")
-st.markdown("The whole weight matrix, every query at once:")
+st.markdown(f"The whole weight matrix, every query at once: softmax({SCALED}) ({MODE}). Rows are queries, columns "
+            "are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes (weight "
+            "exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
+key = st.session_state.get(f"key_{sentence_id}", min(link["key"], T - 1))
+key = key if isinstance(key, int) and 0 <= key < T else 0
+blank = np.triu(np.ones((T, T), dtype=bool), 1) if causal else None
 weights_chart = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
-                          title=f"softmax({SCALED}) ({MODE}): rows are queries, columns are keys; rows sum to 1",
-                          select="cell")
+                          title=[f"softmax({SCALED})", MODE, "rows: queries · columns: keys"], select="cell",
+                          mark=(query, key), blank=blank)
 ui.chart(weights_chart, on_select="cell", key="weights_click")
 ui.exports(weights_chart, "attention_weights")
 st.markdown("**Where does one weight come from?** Click a cell above, or pick the key here:")
-key = st.selectbox("key token", range(T), format_func=lambda i: labels[i], index=min(link["key"], T - 1),
-                   key=f"key_{sentence_id}")
+key = st.selectbox("key token", range(T), format_func=lambda i: labels[i], index=key, key=f"key_{sentence_id}")
 link.publish(query=query, key=key)
 explain.derivation(explain_weight(steps, query, key, scale), labels, scale)
 

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lab import charts, links, progress, results, ui
-from lab.runs import DEFAULTS, LABELS, OPTIONS, PRESETS, TrainingRequest, frame
+from lab.runs import DEFAULTS, LABELS, OPTIONS, PRESETS, TrainingRequest, frame, live_frame
 from transformer.train import TrainConfig, train_classifier
 
 st.title("4. Train a transformer classifier")
@@ -73,13 +73,6 @@ if request is None:
     st.stop()
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def live_spec(key: str, epochs: int, _records: tuple) -> dict:
-    """The live chart of one training at a number of epochs, built once and shared by every session watching it."""
-    title = f"Training the {key}: curves up to epoch {epochs}"
-    return charts.live_curves(pd.DataFrame(list(_records)), title=title).to_dict(validate=False)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def final_spec(key: str, _df: pd.DataFrame) -> tuple[dict, dict]:
     """The comparison charts of a finished request, shared by every session that shows it."""
@@ -88,9 +81,8 @@ def final_spec(key: str, _df: pd.DataFrame) -> tuple[dict, dict]:
 
 
 def live(snap) -> dict:
-    name = f"{snap.live.epochs}-epoch {snap.live.model}"
-    check = " (the check run)" if snap.live == request.check_config and snap.live.model != "cnn" else ""
-    return live_spec(name + check, len(snap.live_records), tuple(snap.live_records))
+    data, title = live_frame(snap, request)
+    return ui.figure("live_curves", data, title=title)
 
 
 snap, models = progress.watch("train_result", request, live, request_key="train_request", note=(

@@ -16,7 +16,7 @@ import streamlit as st
 from lab import runtime, ui
 from lab.jobs import REGISTRY
 from lab.links import Link
-from lab.runs import Progress, follow, request_estimate
+from lab.runs import Progress, bound, follow
 
 REDRAW_SECONDS = 1.0  # the live chart is redrawn at most this often per session watching the run
 
@@ -37,21 +37,15 @@ def over_bound(form_request) -> str | None:
     queued are shared, so a request for them is served or joined, never refused."""
     if form_request is None:
         return None
-    todo = REGISTRY.new_work(form_request.trainings())
-    seconds, limit = request_estimate(form_request, todo), runtime.max_train_seconds()
-    total = len(form_request.trainings())
-    if not todo:
+    b = bound(form_request, REGISTRY, runtime.shared(), runtime.max_train_seconds())
+    if not b.new:
         st.caption("Already trained (or training) on this server: pressing Train shows it at once"
-                   + (", nothing trains again." if total > 1 else "."))
-        return None
-    shared = "" if len(todo) == total else f" ({total - len(todo)} of its {total} trainings are already done here)"
-    st.caption(f"Estimated training time: about {seconds:.0f} s of this server's cores, if nobody else is "
-               f"training{shared}.")
-    if runtime.shared() and seconds > limit and getattr(form_request, "bounded", True):
-        return (f"This request would train for about {seconds:.0f} s. On a shared server each request may take at "
-                f"most {limit:.0f} s, so that nobody holds the class up: {form_request.shrink} will fit. On your own "
-                "laptop (`streamlit run app.py`, used alone) there is no bound.")
-    return None
+                   + (", nothing trains again." if b.total > 1 else "."))
+    else:
+        done = "" if b.new == b.total else f" ({b.total - b.new} of its {b.total} trainings are already done here)"
+        st.caption(f"Estimated training time: about {b.seconds:.0f} s of this server's cores, if nobody else is "
+                   f"training{done}.")
+    return b.refusal
 
 
 def fragment_run() -> bool:

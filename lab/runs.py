@@ -238,6 +238,30 @@ def follow(request, registry: JobRegistry, session: str, pace: float = 0.5) -> I
             job.unwatch(session)
 
 
+@dataclass(frozen=True)
+class Bound:
+    """What a press of Train would add to a server, and whether a shared server refuses it."""
+
+    seconds: float  # estimated training time of the new work (0 when everything is trained or training)
+    new: int  # trainings it would start
+    total: int  # trainings it needs, shared ones included
+    refusal: str | None  # why a shared server refuses it, naming only controls the page has; None: it may start
+
+
+def bound(request, registry: JobRegistry, shared: bool, limit: float) -> Bound:
+    """The bound on a shared server applies to new work only: trainings this server has finished, is running or
+    has queued are shared, so a request for them is served or joined, never refused. A request may declare itself
+    unbounded (``bounded = False``: page 5's study at its defaults, the page's main evidence)."""
+    todo = registry.new_work(request.trainings())
+    seconds = request_estimate(request, todo)
+    refusal = None
+    if shared and seconds > limit and getattr(request, "bounded", True):
+        refusal = (f"This request would train for about {seconds:.0f} s. On a shared server each request may take at "
+                   f"most {limit:.0f} s, so that nobody holds the class up: {request.shrink} will fit. On your own "
+                   "laptop (`streamlit run app.py`, used alone) there is no bound.")
+    return Bound(seconds, len(todo), len(request.trainings()), refusal)
+
+
 def live_frame(snap: Progress, request: TrainingRequest) -> tuple[pd.DataFrame, str]:
     """The live chart's data and title for the training in progress. Its records are the data, so the chart of one
     training is never shown for another at the same epoch (another learning rate or seed); identical trainings

@@ -13,6 +13,11 @@ PROJECTOR_CSS = """<style>
   [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.12rem; color: #111; }
   [data-testid="stCaptionContainer"] p { color: #333; }
   [data-testid="stMainBlockContainer"] h1 { font-size: 2.1rem; padding-top: 0; }
+  [data-testid="stMainBlockContainer"] input, [data-testid="stMainBlockContainer"] textarea,
+  [data-testid="stMainBlockContainer"] [data-baseweb="select"] div,
+  [data-testid="stMainBlockContainer"] [data-testid="stWidgetLabel"] p,
+  [data-testid="stSliderThumbValue"], [data-testid="stSliderTickBarMin"], [data-testid="stSliderTickBarMax"],
+  [data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.12rem !important; color: #111; }
 </style>"""
 
 
@@ -50,6 +55,14 @@ def projector_toggle() -> bool:
 
 def projector() -> bool:
     return bool(st.session_state.get("projector", False))
+
+
+def settings_box(request_key: str):
+    """Where a training page draws its settings: a bordered box; in projector mode, once the page shows a result, a
+    collapsed expander, so that the first screen a lecture hall sees is the result, not the form."""
+    if projector() and st.session_state.get(request_key) is not None:
+        return st.expander("Settings: open to change them and train again", icon=":material/tune:")
+    return st.container(border=True)
 
 
 def cell(size: int | None, default: int = 40) -> int | None:

@@ -403,3 +403,105 @@ def test_teacher_mode_in_the_browser(app, page):
     assert "only=lr" in page.url and "d_model=8" in page.url
     assert "leaves you this control to change: learning rate." in main_text(page)
     no_exception(page)
+
+
+# ---------------------------------------------------------------- what a class hits (issue 19)
+def test_back_returns_to_the_previous_settings(app, page):
+    """Each settings change is one history entry: Back steps through them, in the address bar and in the form."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{app[0]}/training")
+    settle(page)
+    run_c = page.get_by_label("run C (epochs)")
+    page.get_by_role("button", name="Overfitting").click()
+    expect(run_c).to_have_value("100", timeout=30_000)
+    page.get_by_role("button", name="Learning rate too high").click()
+    page.wait_for_url(re.compile(r"lr=0\.05"), timeout=30_000)
+    expect(run_c).to_have_value("50")
+    page.go_back()
+    page.wait_for_url(re.compile(r"fraction=0\.05"), timeout=30_000)
+    expect(run_c).to_have_value("100", timeout=30_000)
+    assert "lr=" not in page.url
+    page.go_back()
+    page.wait_for_url(re.compile(r"/training$"), timeout=30_000)
+    expect(run_c).to_have_value("50", timeout=30_000)
+    page.go_forward()
+    page.wait_for_url(re.compile(r"fraction=0\.05"), timeout=30_000)
+    expect(run_c).to_have_value("100", timeout=30_000)
+    settle(page)
+    assert "fraction=0.05" in page.url  # the page's own publish did not overwrite the entry Forward went to
+    no_exception(page)
+
+
+def charts_past_the_edge(p, width: int) -> list:
+    return p.evaluate("""(w) => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(c => {
+        const r = c.querySelector('svg, canvas').getBoundingClientRect();
+        return [Math.round(r.left), Math.round(r.right)]; }).filter(([l, r]) => l < 0 || r > w + 1)""", width)
+
+
+def test_every_chart_fits_a_phone(app):
+    """At 390 x 844 every chart on every page, and the trained pages' results, fit the screen."""
+    url, browser, _ = app
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    p = context.new_page()
+    try:
+        for path in PAGES:
+            p.goto(f"{url}/{path}")
+            settle(p)
+            assert charts_past_the_edge(p, 390) == [], path
+        for path in ("attention_learns?length=4&steps=50&d_model=16&n_heads=2&n_layers=1", f"training?{TINY}"):
+            p.goto(f"{url}/{path}")
+            settle(p)
+            p.get_by_role("button", name="Train", exact=True).click()
+            p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(state="attached",
+                                                                                        timeout=120_000)
+            settle(p)
+            if path.startswith("training"):  # and the look inside the trained model: six more charts
+                rerun(p, p.get_by_text("look inside: attention on a digit").click)
+            charts, drawn = charts_drawn(p)
+            assert charts == drawn >= 4, path
+            assert charts_past_the_edge(p, 390) == [], path
+            no_exception(p)
+    finally:
+        context.close()
+
+
+def test_page_6_estimate_follows_the_form_and_train_replaces_the_prompt(app, page):
+    page.goto(f"{app[0]}/attention_learns")
+    settle(page)
+
+    def estimate() -> str:
+        return page.get_by_text(re.compile(r"Estimated training time: about \d+ s")).inner_text()
+
+    before = estimate()
+    steps = page.get_by_role("slider", name="training steps")
+    steps.focus()
+    rerun(page, lambda: steps.press("End"))  # 1,000 steps, Train not pressed
+    after = estimate()
+    assert after != before and int(re.search(r"about (\d+) s", after)[1]) > int(re.search(r"about (\d+) s", before)[1])
+    rerun(page, lambda: steps.press("Home"))  # 50 steps: a quick run
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Training: the progress bars are in the sidebar").or_(page.get_by_text(
+        re.compile(r"done: \d+ of \d+ trainings finished"))).first.wait_for(timeout=60_000)
+    assert "Choose a task and press" not in main_text(page)
+    page.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(timeout=120_000)
+    no_exception(page)
+
+
+def test_projector_mode_shows_results_first_and_large_values(app):
+    url, browser, _ = app
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    p = context.new_page()
+    try:
+        p.goto(f"{url}/attention_learns?projector=1&length=4&steps=50&d_model=16&n_heads=2&n_layers=1")
+        settle(p)
+        size = p.evaluate("""() => parseFloat(getComputedStyle(document.querySelector(
+            '[data-testid="stMainBlockContainer"] input')).fontSize)""")
+        assert size >= 17, size  # the values inside the boxes, not only the labels
+        press_train(p)
+        chart = p.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
+        assert chart["y"] < 720, chart  # the first screen shows a result, not only the form
+        assert p.get_by_text("Settings: open to change them").count() == 1
+        no_exception(p)
+    finally:
+        context.close()

@@ -211,3 +211,54 @@ def test_teacher_mode_names_what_it_cannot_use():
     assert nothing.select_slider(key="lr").disabled and nothing.number_input(key="seed").disabled
     assert any("fixes every setting" in c.value for c in nothing.caption)
     assert nothing.query_params["only"] in ("none", ["none"])  # and stays in the link
+
+
+# ---------------------------------------------------------------- what a class hits (issue 19)
+SMALL_SEQ = {"length": "3", "steps": "50", "d_model": "16", "n_heads": "2", "n_layers": "1"}
+
+
+def press_train(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_shared_server_serves_what_it_trained_and_refuses_in_the_page_s_own_words(monkeypatch):
+    monkeypatch.setenv("LAB_SHARED", "0")
+    first = press_train(page_with("attention_learns", SMALL_SEQ))  # a laptop alone: no bound
+    assert any(s.value.startswith("Learning to reverse") for s in first.subheader)
+    monkeypatch.setenv("LAB_SHARED", "1")
+    monkeypatch.setenv("LAB_MAX_TRAIN_SECONDS", "0.001")
+    second = page_with("attention_learns", SMALL_SEQ)
+    assert any("Already trained (or training) on this server" in c.value for c in second.caption)
+    press_train(second)  # the same settings on a shared server, far over the bound: served, not refused
+    assert not second.error and any(s.value.startswith("Learning to reverse") for s in second.subheader)
+    other = press_train(page_with("attention_learns", {**SMALL_SEQ, "seed": "7"}))
+    refusal = other.error[0].value
+    assert "fewer training steps" in refusal and "images" not in refusal and "epochs" not in refusal
+
+
+def test_the_sidebar_counts_the_trainings():
+    at = press_train(page_with("training", {"epochs_a": "1", "epochs_b": "2", "epochs_c": "2", "d_model": "8",
+                                            "n_heads": "2", "n_layers": "1"}))
+    assert any(c.value == "done: 2 of 2 trainings finished" for c in at.sidebar.caption), [
+        c.value for c in at.sidebar.caption]  # the 2-epoch run and the 1-epoch check: 3 bars, 2 trainings
+
+
+def test_a_locked_task_is_not_offered_as_a_choice():
+    at = page_with("attention_learns", {"only": "positions"})
+    prompt = next(i.value for i in at.info if "**Train**" in i.value)
+    assert prompt.startswith("Press **Train**") and "Choose a task" not in prompt
+
+
+def test_one_word_tests_no_claim_and_the_derivation_has_one_format():
+    import re
+
+    at = page_with("self_attention", {"sentence": "cat"})
+    text = " ".join(m.value for m in at.markdown)
+    assert "of rows" not in text and "one word tests nothing" in text
+    full = page_with("self_attention")
+    derivation = full.dataframe[0].value  # q, k and their products
+    cells = [v for col in derivation.columns[1:] for v in derivation[col]]
+    assert cells and all(re.fullmatch(r"-?\d+\.\d{4}", v) for v in cells), cells

@@ -27,7 +27,7 @@ def slider(col, name: str):
 @st.fragment
 def settings():
     """The form: a change reruns only this part (the estimate follows it at once); Train reruns the page."""
-    with st.container(border=True):
+    with ui.settings_box("seq_request"):
         a, b, c = st.columns([2, 1, 1])
         a.selectbox(LABELS["task"], OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
                     disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}")

@@ -39,7 +39,7 @@ def slider(col, name: str, **kwargs):
                              **kwargs)
 
 
-with st.form("settings"):
+with ui.settings_box("train_request"), st.form("settings", border=False):
     r = st.columns(4)
     for col, key in zip(r[:3], ("epochs_a", "epochs_b", "epochs_c"), strict=True):
         col.number_input(LABELS[key], 1, 100, link[key], key=key, disabled=link.locked(key))

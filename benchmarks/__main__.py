@@ -46,6 +46,7 @@ BUDGETS = {
     "30 distinct requests: duplicate trainings": (0, "max", ""),
     "30 distinct requests: exceptions": (0, "max", ""),
     "CNN baseline minus plain CNN, worst share (points)": (0, "min", ""),
+    "estimate vs measured time (either way)": (2.0, "max", "×"),
 }
 
 
@@ -473,6 +474,57 @@ def bench_sequence() -> None:
             check("sequence model vs naive GPT, time to 99%", ours / naive))
 
 
+# ------------------------------------------------------------------ estimates (issue 19)
+ESTIMATED = {  # page 4's and page 6's defaults and two other settings each, from small to the largest kind
+    "page 4, defaults": ("train", {}),
+    "page 4, CNN baseline": ("train", {"model": "cnn"}),
+    "page 4, d_model 64, 4 layers, 30 epochs, batch 32": ("train", {"d_model": 64, "n_layers": 4, "epochs": 30,
+                                                                      "batch_size": 32}),
+    "page 6, defaults": ("seq", {}),
+    "page 6, length 3, d_model 16, 1 layer, 100 steps": ("seq", {"length": 3, "d_model": 16, "n_layers": 1,
+                                                                  "steps": 100}),
+    "page 6, length 10, d_model 128, 500 steps": ("seq", {"length": 10, "d_model": 128, "steps": 500}),
+}
+
+
+def bench_estimates() -> None:
+    """The estimate shown next to Train against the time the training then takes on an idle core, for each setting
+    in ``ESTIMATED``: on a fresh server (no training finished yet) and after ten trainings, run two at a time as a
+    busy class runs them (each finished one corrects later estimates)."""
+    import torch
+
+    from lab import estimate, runtime
+    from lab.jobs import TrainingJob
+    from transformer.sequence import SeqConfig
+    from transformer.train import TrainConfig
+
+    torch.set_num_threads(1)
+    runtime.warm_up().join()  # a fresh server has run its warm-up before the first student trains
+    estimate._factors.clear()
+    configs = {name: (SeqConfig if kind == "seq" else TrainConfig)(**kw) for name, (kind, kw) in ESTIMATED.items()}
+    fresh = {name: estimate.estimate_seconds(c) for name, c in configs.items()}
+    measured = {}
+    for name, config in configs.items():
+        job = TrainingJob(config)
+        t0 = time.perf_counter()
+        job.start().join()
+        measured[name] = time.perf_counter() - t0
+    estimate._factors.clear()  # those were measurements; the server's own history starts now
+    for seed in range(1, 6):  # ten trainings, two at a time: a page-6 and a page-4 default each round
+        pair = [TrainingJob(SeqConfig(seed=seed)), TrainingJob(TrainConfig(seed=seed))]
+        for job in pair:
+            job.start()
+        for job in pair:
+            job.join()
+    after = {name: estimate.estimate_seconds(c) for name, c in configs.items()}
+    for name in configs:
+        for when, est in (("fresh server", fresh[name]), ("after ten runs", after[name])):
+            ratio = est / measured[name]
+            add("estimates", f"{name}: estimate / measured, {when}", f"{ratio:.2f}×",
+                f"{est:.1f} s est., {measured[name]:.1f} s measured",
+                check("estimate vs measured time (either way)", max(ratio, 1 / ratio)))
+
+
 # ------------------------------------------------------------------ a class with 30 different settings (issue 15)
 def bench_class30(sessions: int = 30) -> None:
     """Thirty sessions press Train within a second, each with settings of its own (the default model, one 50-epoch
@@ -549,7 +601,7 @@ def bench_study() -> None:
 
     from benchmarks.reference import PlainCNN
     from lab.jobs import JobRegistry
-    from lab.runs import follow
+    from lab.requests import follow
     from lab.study import StudyRequest, summary
     from transformer.train import train_classifier
 
@@ -602,9 +654,11 @@ def machine() -> str:
 
 
 LABELS = {"training": "training", "latency": "latency", "cold": "cold start", "memory": "memory",
-          "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study"}
+          "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study",
+          "estimates": "estimates"}
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
-            "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study}
+            "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study,
+            "estimates": bench_estimates}
 
 
 def rerun_note(previous: str, chosen: list[str]) -> str:

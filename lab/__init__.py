@@ -5,11 +5,17 @@ Streamlit-free (unit-tested without a server; ``tests/test_repo.py`` checks that
 - ``pages``    -- the one list of pages: path, title, icon, section and the coursework question each answers
 - ``charts``   -- every chart, as pure functions returning ``alt.Chart``; PNG/SVG export
 - ``quiz``     -- test-yourself questions (answers from the package) and their marking
-- ``jobs``     -- background training jobs shared by every session, and the training page's orchestration
+- ``jobs``     -- background training jobs shared by every session, and the fair queue in front of the cores
+- ``estimate`` -- how long a training will take, from its settings, corrected by the trainings this server ran
+- ``requests`` -- what the three training pages share: progress, following a request, its estimate and the bound
+- ``runs``     -- page 4's requests (runs of 10, 30 and 50 epochs), presets and result sentences
+- ``seqruns``  -- the same for page 6, with the per-head measurements and the sentences built from them
+- ``study``    -- page 5's data-efficiency study: its trainings, summary table and computed reading
+- ``runtime``  -- process set-up: the torch thread policy, ``gc.freeze``, the background warm-up, who uses the server
 
-The few Streamlit helpers:
+The Streamlit helpers live in one sub-package, ``lab.ui`` (see its docstring); nothing outside it imports Streamlit.
+``runtime`` stays here: it sets up the process (threads, the collector, the warm-up) and counts sessions by the ids
+the pages give it, without Streamlit.
 
-- ``ui``       -- drawing helpers: charts, tables, "show the code", exports, the test-yourself box
-- ``links``    -- shareable links: each page's settings kept in the URL and across navigation; presets
-- ``runtime``  -- process set-up: the torch thread policy and the background warm-up
+- ``ui``       -- the Streamlit helpers: drawing, links, progress, the training page's results, page 2's derivation
 """

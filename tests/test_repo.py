@@ -38,14 +38,19 @@ def test_the_package_never_imports_streamlit_or_prints():
         assert not re.search(r"^\s*print\(", text, re.M), path
 
 
-STREAMLIT_FREE = ["lab/pages.py", "lab/charts.py", "lab/quiz.py", "lab/jobs.py", "lab/runs.py"]
+IMPORTS_STREAMLIT = re.compile(r"^\s*(import streamlit|from streamlit)", re.M)
 
 
-def test_the_app_package_keeps_streamlit_to_its_helpers():
-    for name in STREAMLIT_FREE:
-        text = (ROOT / name).read_text()
-        assert not re.search(r"^\s*(import streamlit|from streamlit)", text, re.M), name
-        assert not re.search(r"^\s*print\(", text, re.M), name
+def test_only_the_ui_sub_package_imports_streamlit():
+    """The rule by folder: every module of lab/ outside lab/ui/ is plain Python (testable without a server)."""
+    outside = [p for p in (ROOT / "lab").rglob("*.py") if "ui" not in p.relative_to(ROOT / "lab").parts[:-1]]
+    assert len(outside) >= 10
+    for path in outside:
+        text = path.read_text()
+        assert not IMPORTS_STREAMLIT.search(text), f"{path.relative_to(ROOT)} imports streamlit: move it to lab/ui/"
+        assert not re.search(r"^\s*print\(", text, re.M), path
+    inside = list((ROOT / "lab" / "ui").glob("*.py"))
+    assert sum(bool(IMPORTS_STREAMLIT.search(p.read_text())) for p in inside) >= 4  # the helpers are there
 
 
 def test_nothing_loose_at_the_root_and_pages_stay_thin():
@@ -56,7 +61,7 @@ def test_nothing_loose_at_the_root_and_pages_stay_thin():
 
 def test_the_readme_layout_names_every_module():
     layout = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
-    for path in [*(ROOT / "lab").glob("*.py"), *(ROOT / "transformer").glob("*.py")]:
+    for path in [*(ROOT / "lab").rglob("*.py"), *(ROOT / "transformer").glob("*.py")]:
         if not path.name.startswith("_"):
             assert path.name in layout, f"README's layout section does not mention {path.parent.name}/{path.name}"
 
@@ -78,3 +83,29 @@ def test_a_partial_benchmark_run_says_which_rows_it_replaced():
     second = rerun_note(f"header. {first}\n| rows |", ["class30", "training"])
     assert second.count("training on") == 1 and "class30 on" in second  # earlier reruns are kept, once each
     assert "latency on 2026-01-02" in rerun_note("Sections rerun on 2026-01-02: latency; the other rows", ["cold"])
+
+
+def docstring_modules(package: str) -> set[str]:
+    import importlib
+
+    doc = importlib.import_module(package).__doc__
+    return set(re.findall(r"^- ``(\w+)``", doc, re.M))
+
+
+def test_the_package_docstrings_list_every_module():
+    for package in ("lab", "lab.ui", "transformer"):
+        folder = ROOT.joinpath(*package.split("."))
+        files = {p.stem for p in folder.glob("*.py") if not p.name.startswith("_")}
+        files |= {p.name for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+        assert docstring_modules(package) == files, package
+
+
+def test_the_readme_states_the_kept_jobs_and_shows_every_page():
+    from lab.jobs import JobRegistry
+
+    readme = (ROOT / "README.md").read_text()
+    keep = JobRegistry().keep
+    assert f"{keep} finished ones kept" in readme and "12 finished" not in readme
+    gallery = readme.split("## The pages", 1)[1].split("\n## ", 1)[0]
+    for page in (ROOT / "views").glob("*.py"):
+        assert f"docs/screenshots/{page.stem}.png" in gallery, f"README's gallery has no picture of {page.name}"

@@ -11,6 +11,7 @@ One idea per module:
 - ``train``     -- a deterministic training loop that yields one record per epoch (Q3.2)
 - ``analysis``  -- inside a trained classifier: predictions, confusion matrix, the class token's attention
 - ``receptive`` -- receptive field of attention and convolution layers, measured with gradients (Q2.3)
+- ``sequence``  -- a GPT-style decoder (the same block, causal) trained on reverse / sort / copy, and what its heads do
 
 This file imports nothing heavy, so ``import transformer`` stays cheap; import the submodules you need.
 The package never imports streamlit and never prints.

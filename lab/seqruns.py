@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 import pandas as pd
 import torch
 
-from lab.runs import Bar, Progress, changes, progress_of
+from lab.requests import Bar, Progress, changes, progress_of
 from transformer.sequence import (
     SEP,
     TASKS,

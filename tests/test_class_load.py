@@ -9,7 +9,8 @@ import torch
 
 from lab import jobs
 from lab.jobs import JobRegistry, TrainingJob
-from lab.runs import Bar, Progress, TrainingRequest, bound, live_frame, progress_of
+from lab.requests import Bar, Progress, bound, progress_of
+from lab.runs import TrainingRequest, live_frame
 from lab.seqruns import SeqRequest, spread_sentence
 from lab.study import StudyRequest
 from transformer.sequence import SeqConfig, build_sequence_model

@@ -63,7 +63,8 @@ def test_the_registry_shares_a_job_and_never_drops_one_in_progress():
 
 def test_follow_reports_progress_per_requested_run():
     from lab.jobs import JobRegistry
-    from lab.runs import TrainingRequest, check_difference, follow
+    from lab.requests import follow
+    from lab.runs import TrainingRequest, check_difference
 
     request = TrainingRequest.from_settings((1, 2, 3), d_model=8, n_heads=2, n_layers=1, seed=4)
     snaps = list(follow(request, JobRegistry(), "s", pace=0))

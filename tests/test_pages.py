@@ -381,7 +381,7 @@ def test_attention_learns_own_input(typed, ok):
 def test_why_attention_study_reading_is_built_from_its_numbers():
     from test_study import results
 
-    from lab.runs import Bar
+    from lab.requests import Bar
     from lab.study import StudyRequest, StudySnapshot
 
     at = open_page("why_attention")

@@ -2,7 +2,7 @@
 import pandas as pd
 
 from lab.jobs import JobRegistry
-from lab.runs import follow
+from lab.requests import follow
 from lab.study import StudyRequest, conclusion, summary, table
 
 

@@ -4,8 +4,9 @@ import re
 import streamlit as st
 import torch
 
-from lab import links, progress, seqruns, ui
+from lab import seqruns, ui
 from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, SeqRequest, labels
+from lab.ui import links, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
 

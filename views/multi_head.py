@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts, links, quiz, ui
+from lab import charts, quiz, ui
+from lab.ui import links
 from transformer.multihead import check_against_torch, check_heads, multi_head_attention
 
 MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays quick

@@ -4,7 +4,8 @@ import zlib
 import numpy as np
 import streamlit as st
 
-from lab import charts, explain, links, ui
+from lab import charts, ui
+from lab.ui import explain, links
 from transformer.attention import explain_weight, self_attention_steps, softmax_peak
 from transformer.text import embed, projections, sinusoidal_positions, tokenize
 

@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts, links, quiz, ui
+from lab import charts, quiz, ui
+from lab.ui import links
 from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
 
 st.title("1. Shapes in self-attention")

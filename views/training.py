@@ -2,8 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts, links, progress, results, ui
+from lab import charts, ui
 from lab.runs import DEFAULTS, LABELS, OPTIONS, PRESETS, TrainingRequest, frame, live_frame
+from lab.ui import links, progress, results
 from transformer.train import TrainConfig, train_classifier
 
 st.title("4. Train a transformer classifier")

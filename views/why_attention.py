@@ -2,8 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts, links, progress, ui
+from lab import charts, ui
 from lab.study import SHARES, StudyRequest, conclusion, summary, table
+from lab.ui import links, progress
 from transformer.model import SmallCNN
 from transformer.receptive import receptive_fields
 

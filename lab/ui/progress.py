@@ -15,8 +15,8 @@ import streamlit as st
 
 from lab import runtime, ui
 from lab.jobs import REGISTRY
-from lab.links import Link
-from lab.runs import Progress, bound, follow
+from lab.requests import Progress, bound, follow
+from lab.ui.links import Link
 
 REDRAW_SECONDS = 1.0  # the live chart is redrawn at most this often per session watching the run
 

@@ -5,7 +5,7 @@ import inspect
 
 import streamlit as st
 
-from lab.links import parse_flag
+from lab.ui.links import parse_flag
 
 PROJECTOR_CSS = """<style>
   [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }

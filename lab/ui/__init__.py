@@ -1,0 +1,27 @@
+"""The app's Streamlit helpers: the only modules of ``lab`` that import Streamlit (``tests/test_repo.py`` checks the
+rule by folder). The pages draw with them; everything below them (``lab/*.py``) is plain Python.
+
+- ``draw``     -- drawing helpers: charts, tables, "show the code", exports, the test-yourself box, projector mode and
+  the stylesheet that fits charts to a phone; its functions are importable from ``lab.ui`` itself (``ui.chart``)
+- ``links``    -- shareable links: each page's settings kept in the URL, across navigation and Back; presets
+- ``progress`` -- the request a training page shows, its estimate, bound, place in line, progress and Cancel
+- ``results``  -- the training page's result sections and the look inside the trained model
+- ``explain``  -- page 2's derivation of one weight, positions, and the claims it tests
+"""
+from lab.ui.draw import (
+    app_frame,
+    cell,
+    chart,
+    exports,
+    figure,
+    md_escape,
+    projector,
+    projector_toggle,
+    self_check,
+    settings_box,
+    show_code,
+    table,
+)
+
+__all__ = ["app_frame", "cell", "chart", "exports", "figure", "md_escape", "projector", "projector_toggle",
+           "self_check", "settings_box", "show_code", "table"]

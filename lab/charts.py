@@ -597,14 +597,14 @@ def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.L
 
 
 # ------------------------------------------------------------------ the data-efficiency study (page 5)
-def data_efficiency_chart(summary: pd.DataFrame) -> alt.HConcatChart:
+def data_efficiency_chart(summary: pd.DataFrame, *, train_images: int) -> alt.HConcatChart:
     """Validation accuracy against the share of training images, mean of the seeds with their range; and the mean
     CPU time of one training. ``summary`` has columns model, share, mean, low, high, runs, cpu_seconds."""
     models = list(dict.fromkeys(summary["model"]))
     colour = alt.Color("model:N", title="model", sort=models, scale=alt.Scale(range=[PALETTE[0], PALETTE[2]]),
                        legend=alt.Legend(orient="top"))
     shares = sorted(set(summary["share"]))
-    x = alt.X("share:Q", title="share of the 1,438 training images (log scale)",
+    x = alt.X("share:Q", title=f"share of the {train_images:,} training images (log scale)",
               scale=alt.Scale(type="log", domain=[0.04, 1.1], nice=False), axis=alt.Axis(format=".0%", values=shares))
     tip = [alt.Tooltip("model:N"), alt.Tooltip("share:Q", format=".0%", title="training images"),
            alt.Tooltip("mean:Q", format=".2%", title="mean accuracy"), alt.Tooltip("low:Q", format=".2%"),

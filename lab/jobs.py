@@ -24,6 +24,9 @@ from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequ
 from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
 
 CORES = max(1, os.cpu_count() or 1)
+# trainings at once: one per core, or LAB_TRAINING_SLOTS (a test sets it, so that its queue does not depend on the
+# machine it runs on)
+SLOTS = max(1, int(os.environ.get("LAB_TRAINING_SLOTS") or CORES))
 PACE_FROM = 0.2  # a running job's own pace counts fully from this share of its training on
 PACE_MEMORY = 120.0  # seconds: how long the pace of the last finished job still informs the waits
 GRACE_SECONDS = 60.0  # a job keeps its place (or goes on training) this long without a viewer: a student who looks
@@ -190,7 +193,7 @@ class JobRegistry:
     looks. Up to ``slots`` jobs train at once, the others wait in arrival order. ``keep`` bounds the finished jobs
     kept (the oldest go first); a queued or running job is never dropped while someone watches it."""
 
-    def __init__(self, keep: int = 48, slots: int = CORES):
+    def __init__(self, keep: int = 48, slots: int = SLOTS):
         self.keep, self.slots = keep, slots
         self._jobs: OrderedDict[TrainConfig | SeqConfig, TrainingJob] = OrderedDict()
         self._queue: list[TrainingJob] = []

@@ -46,7 +46,3 @@ PAGES: list[PageInfo] = [
              "reverse, sort or copy digits: scrub its attention from noise to the learned pattern, measured per head."),
 ]
 
-
-def page(name: str) -> PageInfo:
-    """The page whose file is ``views/<name>.py``."""
-    return next(p for p in PAGES if p.path == f"views/{name}.py")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lab.estimate import estimate_seconds
-from lab.jobs import CORES, JobRegistry
+from lab.jobs import SLOTS, JobRegistry
 
 QUEUED_PACE = 5.0  # seconds between two updates of a request that is still waiting for a core
 
@@ -103,7 +103,7 @@ def request_estimate(request, configs: list | None = None) -> float:
     """Seconds until the request is trained on an idle server: its trainings (or just ``configs``, the ones still
     to train) side by side, one per core; 0 when nothing is left to train."""
     times = [estimate_seconds(c) for c in (request.trainings() if configs is None else configs)]
-    return max(max(times), sum(times) / min(len(times), CORES)) if times else 0.0
+    return max(max(times), sum(times) / min(len(times), SLOTS)) if times else 0.0
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 progress, and every sentence that draws a conclusion, built from the numbers measured. No streamlit here."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
@@ -9,6 +10,7 @@ import torch
 
 from lab.requests import Bar, Progress, changes, progress_of
 from transformer.sequence import (
+    PROBES,
     SEP,
     TASKS,
     SeqConfig,
@@ -42,6 +44,14 @@ def token_name(token: int) -> str:
 def example_tokens(config: SeqConfig) -> list[int]:
     """The whole sequence of the held-out example whose attention is kept at every record: prompt, →, answer."""
     return full_sequences(config.task, example_prompt(config))[0].tolist()
+
+
+def parse_digits(typed: str) -> list[int] | None:
+    """The digits a student typed ("3 1 4", "3,1,4" or "314"), or None when anything but digits, spaces and commas
+    is there. The length is the page's to check (it says how many the model wants)."""
+    if not re.fullmatch(r"[\d\s,]*", typed):
+        return None
+    return [int(d) for d in re.sub(r"[\s,]", "", typed)]
 
 
 def labels(tokens: list[int]) -> list[str]:
@@ -106,7 +116,7 @@ def progress_sentence(records: list[SeqRecord]) -> str:
 def chance_share(config: SeqConfig) -> float:
     """The share of attention on the target position(s) if a query spread its attention evenly over every token it
     may see (the prompt, the separator and the answer so far): the level a head must beat to show a pattern."""
-    digits = held_out(config)[:100]
+    digits = held_out(config)[:PROBES]
     n = config.length
     hits = target_positions(config.task, digits).sum(-1).float()  # (N, L): target positions per answer token
     visible = torch.arange(n + 1, 2 * n + 1).float()  # answer token i is written from position n + i
@@ -132,7 +142,7 @@ def head_sentence(records: list[SeqRecord], config: SeqConfig) -> str:
         verdict = f"{times}: a pattern is forming, but no head does the lookup cleanly yet (more steps may help)"
     else:
         verdict = f"{times}: no head has learned the lookup"
-    return (f"Measured on 100 held-out prompts: layer {layer}, head {head} puts {best:.0%} of its attention on "
+    return (f"Measured on {PROBES} held-out prompts: layer {layer}, head {head} puts {best:.0%} of its attention on "
             f"{TARGET[config.task]} after {records[-1].step} steps (it started at {float(first[layer, head]):.0%}), "
             f"{verdict}. " + spread_sentence(last, chance))
 

@@ -31,14 +31,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(app: str = "app.py", log_path: str | os.PathLike | None = None, timeout: float = 60.0):
-    """Yield the base URL of a running `streamlit run app.py`; stop it afterwards."""
+def streamlit_server(app: str = "app.py", log_path: str | os.PathLike | None = None, timeout: float = 60.0,
+                     env: dict[str, str] | None = None):
+    """Yield the base URL of a running `streamlit run app.py` (with ``env`` added to its environment); stop it
+    afterwards."""
     port = free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
+        env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         t0 = time.monotonic()
@@ -63,7 +66,8 @@ def streamlit_server(app: str = "app.py", log_path: str | os.PathLike | None = N
 
 
 def settle(page, limit: float = 120.0) -> float:
-    """Wait until the script has finished and nothing is loading; return the seconds it took."""
+    """Wait until the script has finished and nothing is loading; return the seconds it took. A page still busy
+    after ``limit`` seconds raises TimeoutError: a test never goes on with a page that has not settled."""
     t0 = time.monotonic()
     quiet = 0
     while quiet < 6 and time.monotonic() - t0 < limit:
@@ -74,6 +78,8 @@ def settle(page, limit: float = 120.0) -> float:
         )
         quiet = quiet + 1 if (n and not busy) else 0
         page.wait_for_timeout(100)
+    if quiet < 6:
+        raise TimeoutError(f"the page at {page.url} was still running (or empty) after {limit:.0f} s")
     return time.monotonic() - t0
 
 

@@ -1,5 +1,7 @@
 """Shared fixtures: a clean RNG for every test, and for the app tests a fresh page through app.py with empty
 caches, so that every test really runs the code it names (the live-training branch included)."""
+import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -8,28 +10,38 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
-APP_FILES = {"test_pages.py", "test_classroom.py"}
+APP_CALLS = re.compile(r"\b(open_page|page_with|small_training|small_sequence_run)\(|\bAppTest\b")
+
+
+def needs(item) -> str:
+    """What a test needs, read from the test itself: a browser (it takes the ``app`` fixture), the app through
+    AppTest (it opens a page), or nothing but the packages."""
+    if "app" in item.fixturenames:
+        return "browser"
+    function = getattr(item, "function", None)
+    return "app" if function is not None and APP_CALLS.search(inspect.getsource(function)) else "unit"
 
 
 def pytest_collection_modifyitems(items):
-    """Markers by file, so `-m unit`, `-m app` and `-m browser` pick a quick subset."""
+    """Markers by what each test needs, so `-m unit`, `-m app` and `-m browser` pick a quick subset."""
     for item in items:
-        name = item.path.name
-        item.add_marker(pytest.mark.browser if name == "test_browser.py" else
-                        pytest.mark.app if name in APP_FILES else pytest.mark.unit)
+        item.add_marker(getattr(pytest.mark, needs(item)))
 
 
 @pytest.fixture(autouse=True)
-def _same_start():
-    """Every test starts from the same global RNG state."""
+def _same_start(monkeypatch):
+    """Every test starts from the same global RNG state, and with an estimator that has learned nothing yet."""
+    from lab import estimate
+
     torch.manual_seed(0)
+    monkeypatch.setattr(estimate, "_factors", {})
     yield
 
 
 @pytest.fixture(autouse=True)
 def _empty_caches(request):
     """App tests start with nothing cached: no chart spec, no finished training, no kept job."""
-    if request.node.path.name in APP_FILES:
+    if request.node.get_closest_marker("app"):
         import streamlit as st
 
         from lab.jobs import REGISTRY

@@ -93,7 +93,7 @@ def test_every_number_of_a_weight_derivation_matches_the_steps(causal, scale):
     steps = sentence_steps(causal, scale)
     for i in range(6):
         for j in range(6):
-            d = explain_weight(steps, i, j, scale)
+            d = explain_weight(steps, i, j)
             torch.testing.assert_close(d.q, steps.q[i])
             torch.testing.assert_close(d.k, steps.k[j])
             assert d.score == pytest.approx(float(steps.scores[i, j]), abs=1e-5)  # step 2's bar

@@ -38,12 +38,27 @@ def app(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with streamlit_server(log_path=log) as (url, _), sync_playwright() as pw:
+    # two trainings at once whatever the machine's cores, so the queue test sees a queue on any CI machine
+    with streamlit_server(log_path=log, env={"LAB_TRAINING_SLOTS": "2"}) as (url, _), sync_playwright() as pw:
         browser = launch(pw)
         yield url, browser, log
         browser.close()
     text = log.read_text()
     assert "Traceback" not in text and "torch.classes" not in text, text
+
+
+@pytest.fixture
+def contexts(app):
+    """Make browser contexts (``contexts(viewport=...)``) that are closed after the test, pass or fail."""
+    made = []
+
+    def new(**kwargs):
+        made.append(app[1].new_context(**{"viewport": {"width": 1280, "height": 900}, **kwargs}))
+        return made[-1]
+
+    yield new
+    for context in made:
+        context.close()
 
 
 @pytest.fixture
@@ -161,14 +176,13 @@ def test_own_sentence_then_toggles_and_sliders_do_not_crash(app, page):
 
 @pytest.mark.parametrize("path,expect", [("/training", "Train a transformer classifier"),
                                          ("/shapes?d_model=512&n_tokens=10", "[512, 10]")])
-def test_a_link_opened_first_on_a_fresh_server(app, tmp_path, path, expect):
+def test_a_link_opened_first_on_a_fresh_server(app, contexts, tmp_path, path, expect):
     """Whoever wakes a Cloud app opens it through a link: the app's navigation, page config and the link's settings
     must show even though no session has run app.py yet."""
     from lab.pages import PAGES
 
     with streamlit_server(log_path=tmp_path / "fresh.log") as (url, _):
-        context = app[1].new_context(viewport={"width": 1280, "height": 900})
-        p = context.new_page()
+        p = contexts().new_page()
         p.goto(url + path)
         settle(p)
         no_exception(p)
@@ -177,7 +191,6 @@ def test_a_link_opened_first_on_a_fresh_server(app, tmp_path, path, expect):
         width = p.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
         assert width > 900, f"layout is not wide: {width} px"
         assert expect in main_text(p)
-        context.close()
     log = (tmp_path / "fresh.log").read_text()
     assert "Traceback" not in log, log
 
@@ -247,12 +260,11 @@ def test_a_reload_during_training_shows_the_run(app, page):
     assert page.get_by_label("seed").input_value() == "5"
 
 
-def test_projector_mode_in_a_lecture_hall(app, tmp_path):
+def test_projector_mode_in_a_lecture_hall(app, contexts):
     """A lecturer's link opens in projector mode, keeps it across pages, and training progress is in view at
     1280x720 without scrolling."""
-    url, browser, _ = app
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    p = context.new_page()
+    url = app[0]
+    p = contexts(viewport={"width": 1280, "height": 720}).new_page()
     p.goto(f"{url}/training?projector=1&{TINY}")
     settle(p)
     assert p.get_by_role("switch", name="Projector mode").is_checked()
@@ -264,7 +276,6 @@ def test_projector_mode_in_a_lecture_hall(app, tmp_path):
     p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(timeout=120_000)
     go(p, "2. Self-attention")
     assert p.get_by_role("switch", name="Projector mode").is_checked() and "projector=1" in p.url
-    context.close()
 
 
 @pytest.mark.parametrize("d_k", [9, 64])
@@ -339,13 +350,13 @@ def test_a_click_on_a_weight_explains_it(app, page):
     no_exception(page)
 
 
-def test_a_fair_queue_with_a_place_and_cancel(app):
-    """Two students with different settings on a 2-core server: the second waits, sees their place in line, and
-    can cancel; cancelling frees the server."""
-    url, browser, _ = app
+def test_a_fair_queue_with_a_place_and_cancel(app, contexts):
+    """Two students with different settings on a server that trains two at a time (LAB_TRAINING_SLOTS=2, whatever
+    the machine's cores): the second waits, sees their place in line, and can cancel; cancelling frees the server."""
+    url = app[0]
     pages = []
     for seed in (7, 8):
-        p = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        p = contexts().new_page()
         p.goto(f"{url}/training?epochs_a=10&epochs_b=50&epochs_c=100&seed={seed}")
         settle(p)
         pages.append(p)
@@ -360,7 +371,6 @@ def test_a_fair_queue_with_a_place_and_cancel(app):
     assert "Choose settings and press" in main_text(first)
     for p in pages:
         no_exception(p)
-        p.context.close()
 
 
 def test_a_session_without_a_browser(app):
@@ -439,31 +449,27 @@ def charts_past_the_edge(p, width: int) -> list:
         return [Math.round(r.left), Math.round(r.right)]; }).filter(([l, r]) => l < 0 || r > w + 1)""", width)
 
 
-def test_every_chart_fits_a_phone(app):
+def test_every_chart_fits_a_phone(app, contexts):
     """At 390 x 844 every chart on every page, and the trained pages' results, fit the screen."""
-    url, browser, _ = app
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    p = context.new_page()
-    try:
-        for path in PAGES:
-            p.goto(f"{url}/{path}")
-            settle(p)
-            assert charts_past_the_edge(p, 390) == [], path
-        for path in ("attention_learns?length=4&steps=50&d_model=16&n_heads=2&n_layers=1", f"training?{TINY}"):
-            p.goto(f"{url}/{path}")
-            settle(p)
-            p.get_by_role("button", name="Train", exact=True).click()
-            p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(state="attached",
-                                                                                        timeout=120_000)
-            settle(p)
-            if path.startswith("training"):  # and the look inside the trained model: six more charts
-                rerun(p, p.get_by_text("look inside: attention on a digit").click)
-            charts, drawn = charts_drawn(p)
-            assert charts == drawn >= 4, path
-            assert charts_past_the_edge(p, 390) == [], path
-            no_exception(p)
-    finally:
-        context.close()
+    url = app[0]
+    p = contexts(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    for path in PAGES:
+        p.goto(f"{url}/{path}")
+        settle(p)
+        assert charts_past_the_edge(p, 390) == [], path
+    for path in ("attention_learns?length=4&steps=50&d_model=16&n_heads=2&n_layers=1", f"training?{TINY}"):
+        p.goto(f"{url}/{path}")
+        settle(p)
+        p.get_by_role("button", name="Train", exact=True).click()
+        p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(state="attached",
+                                                                                    timeout=120_000)
+        settle(p)
+        if path.startswith("training"):  # and the look inside the trained model: six more charts
+            rerun(p, p.get_by_text("look inside: attention on a digit").click)
+        charts, drawn = charts_drawn(p)
+        assert charts == drawn >= 4, path
+        assert charts_past_the_edge(p, 390) == [], path
+        no_exception(p)
 
 
 def test_page_6_estimate_follows_the_form_and_train_replaces_the_prompt(app, page):
@@ -488,20 +494,16 @@ def test_page_6_estimate_follows_the_form_and_train_replaces_the_prompt(app, pag
     no_exception(page)
 
 
-def test_projector_mode_shows_results_first_and_large_values(app):
-    url, browser, _ = app
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    p = context.new_page()
-    try:
-        p.goto(f"{url}/attention_learns?projector=1&length=4&steps=50&d_model=16&n_heads=2&n_layers=1")
-        settle(p)
-        size = p.evaluate("""() => parseFloat(getComputedStyle(document.querySelector(
-            '[data-testid="stMainBlockContainer"] input')).fontSize)""")
-        assert size >= 17, size  # the values inside the boxes, not only the labels
-        press_train(p)
-        chart = p.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
-        assert chart["y"] < 720, chart  # the first screen shows a result, not only the form
-        assert p.get_by_text("Settings: open to change them").count() == 1
-        no_exception(p)
-    finally:
-        context.close()
+def test_projector_mode_shows_results_first_and_large_values(app, contexts):
+    url = app[0]
+    p = contexts(viewport={"width": 1280, "height": 720}).new_page()
+    p.goto(f"{url}/attention_learns?projector=1&length=4&steps=50&d_model=16&n_heads=2&n_layers=1")
+    settle(p)
+    size = p.evaluate("""() => parseFloat(getComputedStyle(document.querySelector(
+        '[data-testid="stMainBlockContainer"] input')).fontSize)""")
+    assert size >= 17, size  # the values inside the boxes, not only the labels
+    press_train(p)
+    chart = p.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
+    assert chart["y"] < 720, chart  # the first screen shows a result, not only the form
+    assert p.get_by_text("Settings: open to change them").count() == 1
+    no_exception(p)

@@ -103,7 +103,7 @@ def one_of_each() -> dict:
         "head_split_diagram": charts.head_split_diagram(5, 768, 12),
         "data_efficiency_chart": charts.data_efficiency_chart(pd.DataFrame({
             "model": ["CNN", "transformer"], "share": [0.05, 0.05], "mean": [0.8, 0.7], "low": [0.78, 0.65],
-            "high": [0.82, 0.74], "runs": [3, 3], "cpu_seconds": [0.5, 0.6]})),
+            "high": [0.82, 0.74], "runs": [3, 3], "cpu_seconds": [0.5, 0.6]}), train_images=1438),
         "sequence_curves": charts.sequence_curves(pd.DataFrame({"run": ["on", "on"], "step": [0, 10],
                                                                 "loss": [2.3, 1.0], "token_acc": [0.1, 0.6],
                                                                 "exact_match": [0.0, 0.2]})),
@@ -279,7 +279,7 @@ def test_data_efficiency_legend_shows_the_lines_and_ticks_the_measured_shares():
     shares = [0.05, 0.1, 0.25, 0.5, 1.0]
     df = pd.DataFrame({"model": ["transformer"] * 5 + ["CNN"] * 5, "share": shares * 2, "mean": [0.8] * 10,
                        "low": [0.7] * 10, "high": [0.9] * 10, "runs": [3] * 10, "cpu_seconds": [1.0] * 10})
-    s = spec(charts.data_efficiency_chart(df))
+    s = spec(charts.data_efficiency_chart(df, train_images=1438))
     band, line = s["hconcat"][0]["layer"]
     assert band["encoding"]["fill"]["legend"] is None and "color" not in band["encoding"]  # the pale band: no legend
     assert line["encoding"]["color"]["legend"] is not None  # the legend shows the lines' own colours

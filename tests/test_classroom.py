@@ -157,9 +157,13 @@ def test_export_buttons_on_the_pages():
 
 # ---------------------------------------------------------------- issue 15: a class on one server
 def test_the_estimate_sits_next_to_train():
+    from lab.requests import request_estimate
+    from lab.runs import DEFAULTS, TrainingRequest
+
     at = page_with("training")
     note = next(c.value for c in at.caption if c.value.startswith("Estimated training time"))
-    assert "about" in note and " s " in note
+    seconds = request_estimate(TrainingRequest.from_form(DEFAULTS))  # the default form's request, as estimated
+    assert note.startswith(f"Estimated training time: about {seconds:.0f} s of this server's cores")
 
 
 def test_a_request_over_the_bound_is_refused_on_a_shared_server(monkeypatch):

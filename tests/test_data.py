@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from transformer.data import digits_split, load_digits, patchify
+from transformer.data import DIGITS, TRAIN_IMAGES, VAL_IMAGES, digits_split, load_digits, patchify
 
 
 def test_the_shipped_digits():
@@ -15,7 +15,7 @@ def test_the_shipped_digits():
 def test_split_is_fixed_stratified_and_disjoint():
     s = digits_split()
     assert len(s.y_train) + len(s.y_val) == 1797
-    assert len(s.y_val) == 359
+    assert len(s.y_val) == VAL_IMAGES and len(s.y_train) == TRAIN_IMAGES and len(load_digits()[1]) == DIGITS
     assert not set(s.train_index) & set(s.val_index)
     counts = torch.bincount(s.y_val, minlength=10)
     assert counts.min() >= 34 and counts.max() <= 37  # 20 % of every class

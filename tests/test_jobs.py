@@ -50,15 +50,18 @@ def test_a_failing_job_reports_instead_of_raising():
 def test_the_registry_shares_a_job_and_never_drops_one_in_progress():
     from lab.jobs import JobRegistry
 
-    registry = JobRegistry(keep=1)
+    registry = JobRegistry(keep=1, slots=0)  # no core free: every job stays in progress (waiting) until we say
     first = registry.start(TINY.replace(seed=11))
-    assert registry.start(TINY.replace(seed=11)) is first and registry.started == 1
-    second = registry.start(TINY.replace(seed=12))  # over the bound while the first may still train
-    assert registry.get(TINY.replace(seed=11)) is first or first.done  # only a finished job can be dropped
+    assert registry.start(TINY.replace(seed=11)) is first and first.state == "queued"
+    second = registry.start(TINY.replace(seed=12))  # over the bound of one kept job while the first is in progress
+    assert registry.get(TINY.replace(seed=11)) is first and registry.get(TINY.replace(seed=12)) is second
+    registry.slots = 1
+    registry.tick()  # a core frees: the first starts, the second follows it
     first.join(120)
     second.join(120)
+    assert first.state == second.state == "done" and registry.started == 2
     registry.start(TINY.replace(seed=13)).join(120)
-    assert len(registry) == 1 and registry.get(TINY.replace(seed=13)) is not None
+    assert len(registry) == 1 and registry.get(TINY.replace(seed=13)) is not None  # finished ones went first
 
 
 def test_follow_reports_progress_per_requested_run():
@@ -161,15 +164,10 @@ def test_estimates_follow_the_settings_and_learn_from_this_machine():
     assert estimate.estimate_seconds(TrainConfig(train_fraction=0.05)) < base / 5
     assert estimate.estimate_seconds(TrainConfig(d_model=64, n_layers=4, patch_size=2)) > 5 * base
     assert estimate.estimate_seconds(SeqConfig(steps=600)) > estimate.estimate_seconds(SeqConfig())
-    saved = {k: list(v) for k, v in estimate._factors.items()}
-    try:
-        estimate._factors.clear()
-        raw = estimate.estimate_seconds(TrainConfig())
-        estimate.learn(TrainConfig(), 2 * raw)  # this machine turned out twice as slow
-        assert estimate.estimate_seconds(TrainConfig()) == pytest.approx(2 * raw)
-    finally:
-        estimate._factors.clear()
-        estimate._factors.update(saved)
+    raw = estimate.estimate_seconds(TrainConfig())  # a fresh estimator (conftest gives each test its own)
+    assert raw == pytest.approx(estimate._raw(TrainConfig()))
+    estimate.learn(TrainConfig(), 2 * raw)  # this machine turned out twice as slow
+    assert estimate.estimate_seconds(TrainConfig()) == pytest.approx(2 * raw)
 
 
 def test_waits_follow_the_pace_of_the_running_jobs():

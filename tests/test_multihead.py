@@ -42,6 +42,8 @@ def test_against_torch_multihead_attention(B, T, E, H, causal):
     check = check_against_torch(tokens, wq, wk, wv, mha.out_proj.weight.detach().T, H, causal=causal)
     assert check.weights_diff < 1e-5 and check.output_diff < 1e-5
     torch.testing.assert_close(check.output, out)
+    torch.testing.assert_close(check.out, check.steps.zis @ mha.out_proj.weight.detach().T)  # ours, projected
+    assert check.steps.zis.shape == tokens.shape
 
 
 

@@ -45,10 +45,11 @@ def class_token_attention(model: PatchClassifier, config: TrainConfig, index: in
     _, _, x_val, _ = training_data(config)
     if not 0 <= index < len(x_val):
         raise ValueError(f"index must be between 0 and {len(x_val) - 1}, got {index}.")
-    _, maps = model.attention_maps(x_val[index : index + 1])  # each (1, H, 1 + P, 1 + P)
+    _, maps = model.attention_maps(x_val[index : index + 1])  # each (1, n_heads, 1 + P, 1 + P)
     g = config.model_config().image_size // config.patch_size
-    cls_rows = torch.stack([m[0, :, 0, 1:] for m in maps])  # (layers, H, P): the class token's query row, patch keys
-    return cls_rows.reshape(len(maps), -1, g, g)  # (layers, H, g, g), patches in reading order
+    # the class token's query row over the patch keys
+    cls_rows = torch.stack([m[0, :, 0, 1:] for m in maps])  # (layers, n_heads, P)
+    return cls_rows.reshape(len(maps), -1, g, g)  # (layers, n_heads, g, g), patches in reading order
 
 
 def attention_rollout(maps: Tensor) -> Tensor:
@@ -73,8 +74,8 @@ def class_token_rollout(model: PatchClassifier, config: TrainConfig, index: int)
     _, _, x_val, _ = training_data(config)
     if not 0 <= index < len(x_val):
         raise ValueError(f"index must be between 0 and {len(x_val) - 1}, got {index}.")
-    _, maps = model.attention_maps(x_val[index : index + 1])  # each (1, H, 1 + P, 1 + P)
-    stacked = torch.stack([m[0] for m in maps])  # (layers, H, 1 + P, 1 + P)
+    _, maps = model.attention_maps(x_val[index : index + 1])  # each (1, n_heads, 1 + P, 1 + P)
+    stacked = torch.stack([m[0] for m in maps])  # (layers, n_heads, 1 + P, 1 + P)
     g = config.model_config().image_size // config.patch_size
     rolled = attention_rollout(stacked)[0, 1:]  # (P,): the class token's row, patch columns
     raw = stacked[-1].mean(0)[0, 1:]  # (P,)

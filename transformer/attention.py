@@ -104,8 +104,9 @@ class WeightDerivation:
     masked: bool  # the causal mask hides this key from this query
 
 
-def explain_weight(steps: AttentionSteps, query: int, key: int, scale: bool = True) -> WeightDerivation:
-    """Derive ``steps.weights[query, key]`` from q_i and k_j: products, sum, / sqrt(d_k), softmax over the row."""
+def explain_weight(steps: AttentionSteps, query: int, key: int) -> WeightDerivation:
+    """Derive ``steps.weights[query, key]`` from q_i and k_j: products, sum, the scaled score (``steps.scaled``:
+    / sqrt(d_k) when the steps were scaled), softmax over the row."""
     n = steps.weights.shape[0]
     if not (0 <= query < n and 0 <= key < n):
         raise ValueError(f"query and key must be token positions 0..{n - 1}, got {query} and {key}.")

@@ -89,6 +89,8 @@ class TorchCheck:
     weights_diff: float  # largest |difference| between the attention weights, every head
     output_diff: float  # largest |difference| between the outputs, after the output projection
     output: Tensor  # (B, T, E): PyTorch's output
+    steps: MultiHeadSteps  # ours, every intermediate (tokens -> qis ... zis)
+    out: Tensor  # (B, T, E): ours after the output projection, zis @ W_O
 
 
 @torch.no_grad()
@@ -107,4 +109,4 @@ def check_against_torch(
     mask = causal_mask(n_tokens, tokens.device) if causal else None
     out, att = mha(tokens, tokens, tokens, attn_mask=mask, need_weights=True, average_attn_weights=False)
     mine = ours.zis @ w_o  # (B, T, E): the same output projection on our concatenated heads
-    return TorchCheck(float((ours.attmat_mh - att).abs().max()), float((mine - out).abs().max()), out)
+    return TorchCheck(float((ours.attmat_mh - att).abs().max()), float((mine - out).abs().max()), out, ours, mine)

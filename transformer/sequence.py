@@ -13,7 +13,6 @@ digit classifier uses), run with ``causal=True``; ``to_torch_layer`` hands a blo
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -23,7 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import positive_int
+from ._schedule import cosine_lr
 from ._seed import seeded
+from .model import Block
 from .multihead import check_heads
 
 TASKS = ("reverse", "sort", "copy")
@@ -31,6 +32,7 @@ SEP = 10  # the separator token; 0-9 are the digits
 VOCAB = 11
 MAX_LENGTH = 12
 HELD_OUT = 1000  # sequences kept out of training and used for exact-match (fewer when the task has fewer)
+PROBES = 100  # of them, the prompts whose attention measures what each head does (pattern_share)
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,15 @@ def _codes(digits: Tensor) -> Tensor:
     return (digits * powers).sum(-1)
 
 
+def n_held_out(length: int) -> int:
+    """How many evaluation prompts a prompt length gets: ``HELD_OUT``, or half of all there are if fewer."""
+    return min(HELD_OUT, 10**length // 2)
+
+
 def held_out(config: SeqConfig) -> Tensor:
     """(N, L) the evaluation prompts: ``HELD_OUT`` distinct random digit strings (half of all there are when the
     length is short), fixed by the seed and never used for training."""
-    n = min(HELD_OUT, 10**config.length // 2)
+    n = n_held_out(config.length)
     g = torch.Generator().manual_seed(10_000 + config.seed)
     rows, seen = [], set()
     while len(rows) < n:
@@ -124,8 +131,6 @@ class SequenceModel(nn.Module):
     """Token embedding (+ learned positions) -> causal blocks -> next-token logits over the 11 tokens."""
 
     def __init__(self, config: SeqConfig):
-        from .model import Block
-
         super().__init__()
         self.config = c = config
         self.tok_embed = nn.Embedding(VOCAB, c.d_model)
@@ -279,7 +284,7 @@ class SeqRecord:
     seconds: float  # wall-clock time since training started, evaluations included
     cpu_seconds: float  # CPU time this training's thread has used: other work on the machine does not add to it
     attention: Tensor  # (layers, heads, 2L, 2L): the fixed example's attention maps at this step
-    share: Tensor  # (layers, heads): pattern_share on 100 held-out prompts at this step
+    share: Tensor  # (layers, heads): pattern_share on the first PROBES held-out prompts at this step
 
     def as_dict(self) -> dict:
         """The numbers, without the tensors (for tables and charts)."""
@@ -318,7 +323,7 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
     model = build_sequence_model(config) if model is None else model
     evaluation = held_out(config)
     exclude = _codes(evaluation)
-    example, probe = evaluation[:1], evaluation[:100]
+    example, probe = evaluation[:1], evaluation[:PROBES]
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0, betas=(0.9, 0.98),
                                   fused=True)  # one kernel for every parameter: see train_classifier
     g = torch.Generator().manual_seed(config.seed)
@@ -336,7 +341,7 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
     yield record(0, None)
     model.train()
     for step in range(1, config.steps + 1):
-        lr = config.lr * min(1.0, step / warmup) * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+        lr = cosine_lr(config.lr, step, config.steps, warmup)
         for group in optimizer.param_groups:
             group["lr"] = lr
         seq = full_sequences(config.task, training_batch(config, g, exclude))  # (B, 2L + 1)

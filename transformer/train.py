@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import positive_int
+from ._schedule import cosine_lr
 from ._seed import seeded
 from .data import digits_split, patchify
 from .model import ModelConfig, PatchClassifier, SmallCNN
@@ -33,13 +34,14 @@ class TrainConfig:
     batch_size: int = 128
     schedule: str = "constant"  # "constant", or "cosine": decays to 0 over the run
     weight_decay: float = 0.0
-    d_model: int = 32
-    n_heads: int = 4
-    n_layers: int = 2
-    patch_size: int = 4  # 4x4 patches: 4 patch tokens + 1 class token = 5 tokens
-    mlp_ratio: int = 2
+    # the model's own settings: their defaults live in ModelConfig, once (nanoGPT's one-config rule)
+    d_model: int = ModelConfig.d_model
+    n_heads: int = ModelConfig.n_heads
+    n_layers: int = ModelConfig.n_layers
+    patch_size: int = ModelConfig.patch_size  # 4x4 patches: 4 patch tokens + 1 class token = 5 tokens
+    mlp_ratio: int = ModelConfig.mlp_ratio
     train_fraction: float = 1.0  # use only this share of the training set (to show overfitting)
-    fused: bool = True  # fused scaled_dot_product_attention; False runs the explicit einsum path
+    fused: bool = ModelConfig.fused  # fused scaled_dot_product_attention; False runs the explicit einsum path
     model: str = "transformer"  # or "cnn": the SmallCNN baseline, same data, optimiser and schedule
 
     def __post_init__(self):
@@ -87,9 +89,7 @@ RECORD_FIELDS = tuple(f.name for f in fields(EpochRecord))
 
 def lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
     """Learning rate at optimiser step ``step`` (0-based) of ``total_steps``."""
-    if config.schedule == "constant":
-        return config.lr
-    return 0.5 * config.lr * (1 + math.cos(math.pi * step / total_steps))
+    return config.lr if config.schedule == "constant" else cosine_lr(config.lr, step, total_steps)
 
 
 def build_model(config: TrainConfig) -> Classifier:

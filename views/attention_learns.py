@@ -1,6 +1,4 @@
 """Watch attention learn: a GPT-style decoder, trained live on reverse, sort or copy, and what its heads learn."""
-import re
-
 import streamlit as st
 import torch
 
@@ -70,7 +68,8 @@ status.empty()
 runs = {f"positions {'on' if c.positions else 'off'}": recs for c, recs in ((config, snap.main),
                                                                           (request.other, snap.other)) if recs}
 st.subheader(f"Learning to {config.task}: {WHAT[config.task]}")
-ui.chart(ui.figure("sequence_curves", seqruns.curves(runs), title="Loss and accuracy on 1,000 held-out prompts"))
+ui.chart(ui.figure("sequence_curves", seqruns.curves(runs),
+                   title=f"Loss and accuracy on {seq.n_held_out(config.length):,} held-out prompts"))
 st.markdown(seqruns.progress_sentence(snap.main))
 if request.compare and snap.other:  # right under the curves it describes
     st.markdown("**Positions on and off.** " + seqruns.positions_sentence(snap.main, snap.other, config))
@@ -101,7 +100,7 @@ st.subheader("Your own input")
 model = models.get(config)
 typed = st.text_input(f"{config.length} digits", "".join(str(d) for d in tokens[:config.length]), key="seq_input",
                       max_chars=3 * LENGTHS[1], help="Digits 0-9; spaces and commas are ignored.")
-digits = [int(d) for d in re.sub(r"[\s,]", "", typed)] if re.fullmatch(r"[\d\s,]*", typed) else None
+digits = seqruns.parse_digits(typed)
 if model is None:
     st.info("The trained model is not in this session (the run had ended before you opened the page). Press "
             "**Train** to try your own input.")

@@ -45,7 +45,7 @@ AXES = {
     "zis_mh": ('einsum("BCST,BTCH->BSCH", attmat_mh, vis_mh)', "batch × tokens × heads × head_dim"),
     "zis": ("zis_mh.reshape(batch, tokens, heads * head_dim)", "batch × tokens × E (heads concatenated)"),
     "W_O": ("out_proj.weight.T (a parameter)", "E × E: mixes the concatenated heads"),
-    "out": ('einsum("BSE,EH->BSH", zis, Wo)', "batch × tokens × E: what nn.MultiheadAttention returns"),
+    "out": ("zis @ Wo", "batch × tokens × E: what nn.MultiheadAttention returns"),
 }
 
 
@@ -57,9 +57,8 @@ def compute(batch: int, n_tokens: int, embdim: int, headcnt: int, causal: bool, 
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randn(batch, n_tokens, embdim, generator=g)  # (B, T, E)
     wq, wk, wv, wo = (torch.randn(embdim, embdim, generator=g) / embdim**0.5 for _ in range(4))  # (E, E) each
-    r = multi_head_attention(tokens, wq, wk, wv, headcnt, causal=causal)
     check = check_against_torch(tokens, wq, wk, wv, wo, headcnt, causal=causal)
-    out = torch.einsum("BSE,EH->BSH", r.zis, wo)  # (B, T, E): the output projection, out_proj
+    r, out = check.steps, check.out  # every intermediate, and zis @ W_O: drawn from the package's own result
     shapes = {"tokens": tuple(tokens.shape)} | {k: tuple(getattr(r, k).shape) for k in AXES if hasattr(r, k)}
     shapes |= {"W_O": tuple(wo.shape), "out": tuple(out.shape)}
     return {"shapes": shapes, "maps": r.attmat_mh[0].numpy(), "weights_diff": check.weights_diff,

@@ -111,7 +111,7 @@ ui.exports(weights_chart, "attention_weights")
 st.markdown("**Where does one weight come from?** Click a cell above, or pick the key here:")
 key = st.selectbox("key token", range(T), format_func=lambda i: labels[i], index=key, key=f"key_{sentence_id}")
 link.publish(query=query, key=key)
-explain.derivation(explain_weight(steps, query, key, scale), labels, scale)
+explain.derivation(explain_weight(steps, query, key), labels, scale)
 
 st.header("Step 4 · Weight each value vector")
 weighted = steps.weighted_values(query)  # (T_key, d_v)

@@ -3,8 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from lab import charts, ui
-from lab.runs import DEFAULTS, LABELS, OPTIONS, PRESETS, TrainingRequest, frame, live_frame
+from lab.runs import DEFAULTS, LABELS, MAX_EPOCHS, OPTIONS, PRESETS, TrainingRequest, frame, live_frame
 from lab.ui import links, progress, results
+from transformer.data import DIGITS, TRAIN_IMAGES, VAL_IMAGES
 from transformer.train import TrainConfig, train_classifier
 
 st.title("4. Train a transformer classifier")
@@ -12,12 +13,12 @@ st.caption("Coursework Q3.2: train a transformer classifier and plot accuracy an
            "and 50 epochs. The model is a small Vision Transformer built from this package's attention.")
 if not ui.projector():
     st.markdown(
-        "**The task:** 1,797 handwritten digits, 8×8 pixels (UCI, shipped with the app), split 80/20 into 1,438 "
-        "training and 359 validation images, the same split every time. Each image is cut into square patches; "
-        "each patch becomes a token, a learned class token goes in front, and the class token's final vector is "
-        "read out as 10 class scores.")
+        f"**The task:** {DIGITS:,} handwritten digits, 8×8 pixels (UCI, shipped with the app), split 80/20 into "
+        f"{TRAIN_IMAGES:,} training and {VAL_IMAGES} validation images, the same split every time. Each image is "
+        "cut into square patches; each patch becomes a token, a learned class token goes in front, and the class "
+        "token's final vector is read out as 10 class scores.")
 
-fields = {k: links.Int(1, 100, DEFAULTS[k]) for k in ("epochs_a", "epochs_b", "epochs_c")}
+fields = {k: links.Int(1, MAX_EPOCHS, DEFAULTS[k]) for k in ("epochs_a", "epochs_b", "epochs_c")}
 fields |= {k: links.Choice(options, DEFAULTS[k]) for k, options in OPTIONS.items()}
 link = links.Link("training", fields | {"seed": links.Int(0, 9999, DEFAULTS["seed"]), "cnn": links.Bool(False),
                                        "run": links.Bool(False)})
@@ -43,7 +44,7 @@ def slider(col, name: str, **kwargs):
 with ui.settings_box("train_request"), st.form("settings", border=False):
     r = st.columns(4)
     for col, key in zip(r[:3], ("epochs_a", "epochs_b", "epochs_c"), strict=True):
-        col.number_input(LABELS[key], 1, 100, link[key], key=key, disabled=link.locked(key))
+        col.number_input(LABELS[key], 1, MAX_EPOCHS, link[key], key=key, disabled=link.locked(key))
     r[3].number_input(LABELS["seed"], 0, 9999, link["seed"], key="seed", disabled=link.locked("seed"))
     a, b, c, d = st.columns(4)
     slider(a, "lr")

@@ -5,6 +5,7 @@ import streamlit as st
 from lab import charts, ui
 from lab.study import SHARES, StudyRequest, conclusion, summary, table
 from lab.ui import links, progress
+from transformer.data import TRAIN_IMAGES, VAL_IMAGES
 from transformer.model import SmallCNN
 from transformer.receptive import receptive_fields
 
@@ -77,10 +78,11 @@ st.markdown(
 )
 
 st.header("Data efficiency, measured")
-st.markdown(f"Both models train on {', '.join(f'{s:.0%}' for s in SHARES)} of the 1,438 training digits with page 4's "
-            "default settings (50 epochs, the same optimiser and schedule), several seeds each, and are scored on the "
-            "same 359 validation digits. The CNN baseline keeps the image's layout (two 3×3 convolutions, a 2×2 "
-            "max-pool, a read-out of every position) and has about half the transformer's parameters.")
+st.markdown(f"Both models train on {', '.join(f'{s:.0%}' for s in SHARES)} of the {TRAIN_IMAGES:,} training "
+            "digits with page 4's default settings (50 epochs, the same optimiser and schedule), several seeds each, "
+            f"and are scored on the same {VAL_IMAGES} validation digits. The CNN baseline keeps the image's layout "
+            "(two 3×3 convolutions, a 2×2 max-pool, a read-out of every position) and has about half the transformer's "
+            "parameters.")
 with st.form("study"):
     seeds = st.select_slider("seeds per point", [3, 4, 5], value=link["seeds"], key="seeds")
     run = st.form_submit_button("Run the study", type="primary", icon=":material/play_arrow:")
@@ -89,7 +91,7 @@ request = progress.shown("study_request", StudyRequest(seeds=int(seeds)), run, l
 
 def live(snap) -> dict:
     if len(snap.results):
-        return ui.figure("data_efficiency_chart", summary(snap.results))
+        return ui.figure("data_efficiency_chart", summary(snap.results), train_images=TRAIN_IMAGES)
     return ui.figure("live_curves", pd.DataFrame(snap.live_records), title="First training of the study")
 
 
@@ -98,7 +100,7 @@ if request is None:
             "same study. The reading below the chart is then built from what it measured.", icon=":material/balance:")
 else:
     snap, _ = progress.watch("study_result", request, live, request_key="study_request")
-    ui.chart(ui.figure("data_efficiency_chart", summary(snap.results)))
+    ui.chart(ui.figure("data_efficiency_chart", summary(snap.results), train_images=TRAIN_IMAGES))
     ui.table(table(snap.results))
     st.info(conclusion(snap.results), icon=":material/balance:")
     st.caption("Mean of the seeds, with the lowest and highest in brackets; CPU time is per training, the same work "

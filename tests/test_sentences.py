@@ -1,0 +1,103 @@
+"""The verdicts behind the sentences the pages print, each branch on made-up numbers; and the numbers the code
+names once (issue 20)."""
+import inspect
+
+import torch
+
+from lab.seqruns import chance_share, head_sentence, positions_sentence
+from lab.ui.explain import claim_sentence
+from transformer.sequence import SeqConfig, SeqRecord
+
+CONFIG = SeqConfig()  # reverse, 6 digits: 2 layers of 4 heads
+
+
+def record(step: int, share: torch.Tensor, exact: float = 1.0) -> SeqRecord:
+    return SeqRecord(step, 0.1, exact, exact, 1.0, 1.0, torch.zeros(2, 4, 12, 12), share)
+
+
+def shares(best: float, rest: float) -> torch.Tensor:
+    s = torch.full((2, 4), rest)
+    s[1, 2] = best
+    return s
+
+
+def test_head_sentence_verdicts():
+    chance = chance_share(CONFIG)
+    start = record(0, shares(chance, chance))
+    learned = head_sentence([start, record(300, shares(0.9, chance))], CONFIG)
+    assert "layer 1, head 2 puts 90%" in learned and "has learned to look up the digit it writes" in learned
+    forming = head_sentence([start, record(300, shares(2 * chance, chance))], CONFIG)
+    assert "a pattern is forming" in forming
+    nothing = head_sentence([start, record(300, shares(1.2 * chance, chance))], CONFIG)
+    assert "no head has learned the lookup" in nothing
+
+
+def test_positions_sentence_verdicts():
+    def run(exact: float) -> list[SeqRecord]:
+        return [record(300, shares(0.5, 0.1), exact)]
+
+    both = positions_sentence(run(1.0), run(0.97), CONFIG)
+    assert "still learns without positions" in both and "count the tokens" in both
+    sort = SeqConfig(task="sort")
+    assert "which* digits the prompt holds" in positions_sentence(run(1.0), run(0.99), sort)
+    assert "each answer position must know how many" in positions_sentence(run(1.0), run(0.4), sort)
+    reverse = positions_sentence(run(1.0), run(0.3), CONFIG)
+    assert "Reverse is all about position" in reverse and "30.0% against 100.0%" in reverse
+    small = positions_sentence(run(0.9), run(0.8), CONFIG)
+    assert "The gap is small here" in small
+    off = SeqConfig(positions=False)  # the main run without positions: the sentence still reads on, then off
+    assert positions_sentence(run(0.3), run(1.0), off).startswith("With positions the model gets 100.0%")
+
+
+def test_claim_sentence_verdicts():
+    base = {"chance": 0.2, "tied": 0.95, "rows": 1200}
+    assert "so the claim fails" in claim_sentence({**base, "plain": 0.25})
+    assert "often, but far from always" in claim_sentence({**base, "plain": 0.5})
+    assert "the claim nearly holds" in claim_sentence({**base, "plain": 0.95})
+    assert "**25%** of rows" in claim_sentence({**base, "plain": 0.25})
+
+
+def test_the_cnn_multiply_adds_are_counted_from_its_layers():
+    from transformer.model import SmallCNN
+
+    model, counted = SmallCNN(), []
+
+    def hook(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            counted.append(output[0].numel() * module.in_channels * k)
+        elif isinstance(module, torch.nn.Linear):
+            counted.append(module.in_features * module.out_features)
+
+    for m in model.modules():
+        m.register_forward_hook(hook)
+    model.eval()(torch.zeros(1, 8, 8))
+    assert SmallCNN.multiply_adds() == sum(counted)
+
+
+def test_each_model_default_lives_in_one_place():
+    from transformer.model import ModelConfig
+    from transformer.train import TrainConfig
+
+    assert TrainConfig().model_config() == ModelConfig()
+    source = inspect.getsource(TrainConfig)
+    for name in ("d_model", "n_heads", "n_layers", "patch_size", "mlp_ratio", "fused"):
+        assert f"= ModelConfig.{name}" in source, name  # derived, not a second literal
+
+
+def test_numbers_named_once():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = "\n".join(p.read_text() for p in [*root.glob("lab/**/*.py"), *root.glob("views/*.py")])
+    for literal in ("1438", "1,438", " 359 ", "[:100]", "Measured on 100 ", "1, 100,", "9 * 16 * 64"):
+        assert literal not in code, literal
+
+
+def test_typed_digits_are_parsed_without_a_model():
+    from lab.seqruns import parse_digits
+
+    assert parse_digits("3 1 4") == parse_digits("3,1,4") == parse_digits("314") == [3, 1, 4]
+    assert parse_digits(" 1 2, 3 4 ") == [1, 2, 3, 4] and parse_digits("") == []
+    for bad in ("12a4", "1.2", "-1", "①②"):
+        assert parse_digits(bad) is None, bad

@@ -1,4 +1,5 @@
-"""How long a training will take on one core, estimated from its settings before it starts. No streamlit here.
+"""How long a training will take on one core, estimated from its settings before it starts; how long one that is
+running still needs; how long a place in the queue will wait. No streamlit here.
 
 Seconds = (per optimiser step) x steps + (per multiply-add) x the run's multiply-adds, with both rates measured on
 this 2-core machine at several sizes of each kind of model (``STEP`` and ``RATES``): small models are all
@@ -22,6 +23,8 @@ from transformer.train import TrainConfig
 # 148 s at the largest setting; estimated 6.4, 0.55, 49 and 201 s). `python -m benchmarks estimates` checks them.
 STEP = {"transformer": 2.75e-3, "cnn": 2.75e-3, "sequence": 5e-3}
 RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 4.5e-11}
+PACE_FROM = 0.2  # a running job's own pace counts fully from this share of its training on
+PACE_MEMORY = 120.0  # seconds: how long the pace of the last finished job still informs the waits
 _factors: dict[str, list[float]] = {}  # measured / estimated, for runs long enough to tell
 _lock = threading.Lock()
 
@@ -74,3 +77,38 @@ def learn(config: TrainConfig | SeqConfig, seconds: float) -> None:
             found = _factors.setdefault(kind(config), [])
             found.append(seconds / raw)
             del found[:-20]
+
+
+# ------------------------------------------------------------------ a running job, and the queue
+def pace(elapsed: float | None, fraction: float, estimate: float) -> float | None:
+    """How many times its estimate a running job is taking (1.0: as estimated; more when the cores are shared),
+    once it is far enough along to tell (the first epochs carry the start-up); else None."""
+    if elapsed is None or fraction < PACE_FROM:
+        return None
+    return elapsed / fraction / max(estimate, 1e-3)
+
+
+def remaining(estimate: float, elapsed: float | None, fraction: float) -> float:
+    """Seconds a job still needs: before it starts (``elapsed`` None), its estimate; while it trains, more and more
+    its own pace so far carried to the end, so a run slowed by a busy server says so."""
+    if elapsed is None:
+        return estimate
+    planned = max(0.5, estimate - elapsed)
+    if fraction <= 0:
+        return planned
+    measured = max(0.5, elapsed * (1 - fraction) / fraction)
+    trust = min(1.0, fraction / PACE_FROM)  # the first epochs carry the start-up: trust them gradually
+    return trust * measured + (1 - trust) * planned
+
+
+def queue_wait(ahead: list[float], running: list[tuple[float | None, float, float]], slots: int,
+               last_pace: float | None = None) -> float:
+    """Seconds until a waiting job starts: the running jobs' remaining time, then the estimates of the jobs ahead
+    (``ahead``) scaled by the pace the server is going at now (the running jobs', and the last finished one's),
+    shared by ``slots`` cores. ``running`` holds each running job's (elapsed, fraction done, estimate)."""
+    paces = [p for e, f, est in running if (p := pace(e, f, est)) is not None]
+    paces += [last_pace] if last_pace is not None else []
+    scale = min(4.0, max(0.5, sum(paces) / len(paces))) if paces else 1.0
+    work = sum(remaining(est, e, f) for e, f, est in running) + scale * sum(ahead)
+    free = max(0, slots - len(running))
+    return 0.0 if len(ahead) < free else work / slots

@@ -6,10 +6,25 @@ identical settings pressed by a whole class train once, a widget change mid-run 
 finds its run again.
 
 The registry is also a fair queue: at most one job per core trains at once (each on one torch thread), the others
-wait first come, first served, and each knows its place in line and an estimate of the wait. A job nobody watches
-any more (every viewer closed the tab, cancelled, or asked for something else) is dropped from the queue, or
-stopped after its current epoch. A queued or running job that someone watches is never dropped; finished jobs are
-kept up to a bound. No streamlit import here.
+wait first come, first served. A job nobody watches any more (every viewer closed the tab, cancelled, or asked for
+something else) leaves the queue, or stops after its current epoch. A queued or running job that someone watches
+is never dropped; finished jobs are kept up to a bound. No streamlit import here.
+
+**One owner for every state.** A job's state, its place in the queue or among the running jobs, its records, its
+watchers and its stop flag change only inside ``JobRegistry`` methods, under the registry's one lock; a job's own
+methods hand every change to its registry, and a job made without a registry gets a private one. Lock order: none to
+keep. No other lock is ever taken while the registry's is held (``lab.estimate`` has a lock of its own for what
+finished trainings taught it; jobs are made, and their estimates learned from, outside the registry's lock). Each
+job waits and wakes on a condition variable of that same lock, so a viewer wakes only for its job. The training
+thread builds and trains the model outside the lock and hands each record, and its end, to the registry. The states:
+
+    new ──start──> queued ──a core frees──> training ──the last record──> done
+     │               │                         ├── an exception ────────> failed
+     │               │                         └── Cancel, or nobody watching: after the epoch ──> cancelled
+     └── Cancel ─────┴── Cancel, or nobody watching (it leaves the queue) ──────────────────────> cancelled
+
+``failed`` and ``cancelled`` jobs may be started again (the registry replaces them with a new job). How long a job
+will take and how long a place in line will wait are ``lab.estimate``'s to say: the queue hands it its snapshot.
 """
 from __future__ import annotations
 
@@ -18,8 +33,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
-from lab.estimate import estimate_seconds, learn
+from lab import estimate
 from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequence_model, train_sequence_model
 from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
 
@@ -27,10 +43,9 @@ CORES = max(1, os.cpu_count() or 1)
 # trainings at once: one per core, or LAB_TRAINING_SLOTS (a test sets it, so that its queue does not depend on the
 # machine it runs on)
 SLOTS = max(1, int(os.environ.get("LAB_TRAINING_SLOTS") or CORES))
-PACE_FROM = 0.2  # a running job's own pace counts fully from this share of its training on
-PACE_MEMORY = 120.0  # seconds: how long the pace of the last finished job still informs the waits
 GRACE_SECONDS = 60.0  # a job keeps its place (or goes on training) this long without a viewer: a student who looks
 # at another page and comes back finds it still there; a closed tab frees the core within a minute
+ENDED = ("done", "failed", "cancelled")
 
 
 def trainer(config: TrainConfig | SeqConfig):
@@ -41,264 +56,288 @@ def trainer(config: TrainConfig | SeqConfig):
 
 
 class TrainingJob:
-    """One training of a ``TrainConfig`` (digit classifier, CNN) or a ``SeqConfig`` (sequence model)."""
+    """One training of a ``TrainConfig`` (digit classifier, CNN) or a ``SeqConfig`` (sequence model). Its fields
+    are read by the pages; every change to them goes through ``registry``."""
 
     def __init__(self, config: TrainConfig | SeqConfig, registry: JobRegistry | None = None):
         self.config = config
-        self.registry = registry
+        self.registry = registry if registry is not None else JobRegistry(keep=1, slots=1)  # a job of its own
         self.records: list[EpochRecord | SeqRecord] = []
         self.model: Classifier | SequenceModel | None = None
         self.error: str | None = None
-        self.state = "new"  # new -> queued -> training -> done | failed | cancelled
+        self.state = "new"
         self.watchers: set[str] = set()  # sessions showing this job right now
         self.unwatched_since: float | None = None
-        self.estimate = estimate_seconds(config)  # seconds of one core, before it starts
+        self.estimate = estimate.estimate_seconds(config)  # seconds of one core, before it starts
         self.started_at: float | None = None
-        self._stop = False
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self.stop_asked = False
+        self.changed = threading.Condition(self.registry.lock)  # notified on every new record and state
+        self.thread: threading.Thread | None = None
 
+    # ---- reading (under the registry's lock, so a reader sees one consistent moment)
     @property
     def done(self) -> bool:
-        return self.state in ("done", "failed", "cancelled")
+        with self.registry.lock:
+            return self.state in ENDED
 
     def fraction_done(self) -> float:
         """The share of its training this job has done, from its last record."""
-        with self._cond:
-            last = self.records[-1] if self.records else None
-        if last is None:
+        with self.registry.lock:
+            return self._fraction_locked()
+
+    def _fraction_locked(self) -> float:
+        if not self.records:
             return 0.0
+        last = self.records[-1]
         if isinstance(self.config, SeqConfig):
             return last.step / max(1, self.config.steps)
         return last.epoch / max(1, self.config.epochs)
 
+    def _elapsed_locked(self) -> float | None:
+        return None if self.started_at is None else time.monotonic() - self.started_at
+
     def pace(self) -> float | None:
-        """How many times its estimate this running job is taking (1.0: as estimated; more when the cores are
-        shared), once it is far enough along to tell; else None."""
-        fraction = self.fraction_done()
-        if self.started_at is None or self.done or fraction < PACE_FROM:  # the first epochs carry the start-up
-            return None
-        return (time.monotonic() - self.started_at) / fraction / max(self.estimate, 1e-3)
+        """How many times its estimate this running job is taking, once far enough along to tell; else None."""
+        with self.registry.lock:
+            if self.state != "training":
+                return None
+            return estimate.pace(self._elapsed_locked(), self._fraction_locked(), self.estimate)
 
     def remaining(self) -> float:
-        """Seconds this job still needs: before it starts, its estimate; while it trains, more and more its own
-        pace so far carried to the end (so a run slowed by a busy server says so)."""
-        if self.done:
-            return 0.0
-        if self.started_at is None:
-            return self.estimate
-        elapsed, fraction = time.monotonic() - self.started_at, self.fraction_done()
-        planned = max(0.5, self.estimate - elapsed)
-        if fraction <= 0:
-            return planned
-        measured = max(0.5, elapsed * (1 - fraction) / fraction)
-        trust = min(1.0, fraction / PACE_FROM)  # the first epochs carry the start-up: trust them gradually
-        return trust * measured + (1 - trust) * planned
-
-    def start(self) -> TrainingJob:
-        """Without a registry: train now, in a thread of its own. With one: join its queue."""
-        if self.registry is not None:
-            self.registry.enqueue(self)
-            return self
-        self._launch()
-        return self
-
-    def _launch(self) -> None:
-        with self._cond:
-            if self._thread is None:
-                self.state = "training"
-                self.started_at = time.monotonic()
-                self._thread = threading.Thread(target=self._run, name=f"train-{id(self):x}", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        final = "done"
-        try:
-            build, train = trainer(self.config)
-            model = build(self.config)
-            for record in train(self.config, model):
-                with self._cond:
-                    self.records.append(record)
-                    self._cond.notify_all()
-                if self._stop or self.abandoned():
-                    final = "cancelled"
-                    break
-            self.model = model
-            if final == "done" and self.records:  # CPU time: a busy server must not inflate later estimates
-                learn(self.config, self.records[-1].cpu_seconds)
-        except Exception as exc:  # shown in the page, never a traceback
-            self.error = f"{type(exc).__name__}: {exc}"
-            final = "failed"
-        with self._cond:
-            self.state = final
-            self._cond.notify_all()
-        if self.registry is not None:
-            self.registry.finished(self)
+        """Seconds this job still needs (its estimate before it starts; more and more its own pace as it trains)."""
+        with self.registry.lock:
+            if self.state in ENDED:
+                return 0.0
+            return estimate.remaining(self.estimate, self._elapsed_locked(), self._fraction_locked())
 
     def abandoned(self) -> bool:
-        """Nobody has watched this job for a while (only jobs in a registry can be abandoned)."""
-        with self._cond:
-            return (self.registry is not None and not self.watchers and self.unwatched_since is not None
-                    and time.monotonic() - self.unwatched_since > GRACE_SECONDS)
+        """Nobody has watched this job for a while."""
+        with self.registry.lock:
+            return self._abandoned_locked()
+
+    def _abandoned_locked(self) -> bool:
+        return (not self.watchers and self.unwatched_since is not None
+                and time.monotonic() - self.unwatched_since > GRACE_SECONDS)
+
+    # ---- asking for changes (each one made by the registry)
+    def start(self) -> TrainingJob:
+        """Join the registry's queue (a job already started stays as it is)."""
+        self.registry.submit(self)
+        return self
 
     def cancel(self) -> None:
-        """Stop after the current epoch (or never start); the records so far are kept."""
-        with self._cond:
-            self._stop = True
-            if self.state in ("new", "queued"):
-                self.state = "cancelled"
-            self._cond.notify_all()
+        """Stop after the current epoch, or never start; the records so far are kept."""
+        self.registry.cancel_job(self)
 
+    def watch(self, session: str) -> None:
+        self.registry.watch(self, session)
+
+    def unwatch(self, session: str) -> None:
+        self.registry.unwatch(self, session)
+
+    # ---- waiting
     def wait(self, seen: int, timeout: float = 0.5) -> list:
         """Block until there are more than ``seen`` records or the job ends (or ``timeout``); return a copy."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.records) <= seen and not self.done:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
+        with self.changed:
+            self.changed.wait_for(lambda: len(self.records) > seen or self.state in ENDED, timeout)
             return list(self.records)
 
     def wait_until_done(self, timeout: float) -> bool:
         """Block until the job has ended (True) or ``timeout`` seconds have passed (False)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self.done, timeout)
-
-    def watch(self, session: str) -> None:
-        with self._cond:
-            self.watchers.add(session)
-            self.unwatched_since = None
-
-    def unwatch(self, session: str) -> None:
-        with self._cond:
-            self.watchers.discard(session)
-            if not self.watchers:
-                self.unwatched_since = time.monotonic()
+        with self.changed:
+            return self.changed.wait_for(lambda: self.state in ENDED, timeout)
 
     def join(self, timeout: float | None = None) -> None:
+        """Until the job has ended (and its thread with it), or ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._thread is None and not self.done:  # still queued
-            if deadline is not None and time.monotonic() > deadline:
-                return
-            self.wait_until_done(0.1)
-        if self._thread is not None:
-            self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        with self.changed:
+            self.changed.wait_for(lambda: self.state in ENDED, timeout)
+            thread = self.thread
+        if thread is not None:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    # ---- the training thread
+    def _run(self) -> None:
+        final, error, model, last = "done", None, None, None
+        try:
+            build, train = trainer(self.config)
+            model = build(self.config)
+            for last in train(self.config, model):
+                if not self.registry.report(self, last):  # asked to stop, or nobody watches any more
+                    final = "cancelled"
+                    break
+            if final == "done" and last is not None:
+                estimate.learn(self.config, last.cpu_seconds)  # CPU time: a busy server does not inflate estimates
+        except Exception as exc:  # shown in the page, never a traceback
+            final, error, model = "failed", f"{type(exc).__name__}: {exc}", None
+        self.registry.end(self, final, error, model)
 
 
 class JobRegistry:
-    """The server's jobs by configuration, and the queue in front of its cores.
+    """The server's jobs by configuration, the queue in front of its cores, and the one owner of every job's state.
 
     ``start`` returns the queued, running or finished job for a configuration, or queues a new one; ``get`` only
     looks. Up to ``slots`` jobs train at once, the others wait in arrival order. ``keep`` bounds the finished jobs
-    kept (the oldest go first); a queued or running job is never dropped while someone watches it."""
+    kept (the oldest go first); a queued or running job is never dropped while someone watches it. ``on_start``
+    holds callables told of every training started (the class benchmark counts them)."""
 
     def __init__(self, keep: int = 48, slots: int = SLOTS):
         self.keep, self.slots = keep, slots
+        self.lock = threading.Lock()  # the only lock: every change below is made holding it
         self._jobs: OrderedDict[TrainConfig | SeqConfig, TrainingJob] = OrderedDict()
         self._queue: list[TrainingJob] = []
         self._running: list[TrainingJob] = []
-        self._lock = threading.RLock()
-        self.started = 0  # trainings started by this registry (a benchmark counts duplicates with it)
-        self._last_pace: tuple[float, float] | None = None  # (when, pace) of the last job that finished
+        self.started = 0  # trainings started by this registry
+        self.last_pace: tuple[float, float] | None = None  # (when, pace) of the last job that finished
+        self.on_start: list[Callable[[TrainConfig | SeqConfig], None]] = []
 
+    # ---- looking
     def get(self, config) -> TrainingJob | None:
-        with self._lock:
+        with self.lock:
             return self._jobs.get(config)
 
     def new_work(self, configs) -> list:
         """The configurations among ``configs`` that this server has not trained, is not training and has not
         queued: what a request would add (a finished, running or waiting job is shared, never trained again)."""
-        with self._lock:
+        with self.lock:
             return [c for c in configs if (job := self._jobs.get(c)) is None or job.state in ("failed", "cancelled")]
-
-    def start(self, config, session: str | None = None) -> TrainingJob:
-        with self._lock:
-            job = self._jobs.get(config)
-            if job is None or job.state in ("failed", "cancelled"):  # may be tried again
-                job = self._jobs[config] = TrainingJob(config, self)
-                self._evict()
-            self._jobs.move_to_end(config)
-            if session is not None:
-                job.watch(session)
-            if job.state == "new":
-                job.start()
-            return job
-
-    def enqueue(self, job: TrainingJob) -> None:
-        with self._lock:
-            job.state = "queued"
-            self._queue.append(job)
-            self._dispatch()
-
-    def finished(self, job: TrainingJob) -> None:
-        with self._lock:
-            if job in self._running:
-                self._running.remove(job)
-            if job.state == "done" and job.started_at is not None:
-                now = time.monotonic()
-                self._last_pace = now, (now - job.started_at) / max(job.estimate, 1e-3)
-            self._dispatch()
-
-    def _dispatch(self) -> None:
-        """Start waiting jobs, oldest first, while a core is free; drop the ones nobody watches any more."""
-        for job in list(self._queue):
-            if job.state == "cancelled" or job.abandoned():
-                job.cancel()
-                self._queue.remove(job)
-        while self._queue and len(self._running) < self.slots:
-            job = self._queue.pop(0)
-            self._running.append(job)
-            self.started += 1
-            if os.environ.get("LAB_LOG_TRAININGS") == "1":  # for the class benchmark: count trainings started
-                sys.stderr.write(f"lab.jobs: training started {job.config!r}\n")
-            job._launch()
-
-    def tick(self) -> None:
-        """Let the queue drop abandoned waiting jobs (pages call it while they follow a job)."""
-        with self._lock:
-            self._dispatch()
 
     def place(self, job: TrainingJob) -> tuple[int, float] | None:
         """(1-based place in line, estimated seconds until it starts) for a waiting job, else None."""
-        with self._lock:
+        with self.lock:
             if job not in self._queue:
                 return None
-            ahead = self._queue[: self._queue.index(job)]
-            # the jobs ahead will go as the running ones go now: estimates scaled by their pace (within reason)
-            paces = [p for j in self._running if (p := j.pace()) is not None]
-            if self._last_pace is not None and time.monotonic() - self._last_pace[0] < PACE_MEMORY:
-                paces.append(self._last_pace[1])
-            scale = min(4.0, max(0.5, sum(paces) / len(paces))) if paces else 1.0
-            work = sum(j.remaining() for j in self._running) + scale * sum(j.estimate for j in ahead)
-            free = max(0, self.slots - len(self._running))
-            return len(ahead) + 1, 0.0 if len(ahead) < free else work / self.slots
+            ahead = [j.estimate for j in self._queue[: self._queue.index(job)]]
+            running = [(j._elapsed_locked(), j._fraction_locked(), j.estimate) for j in self._running]
+            recent = self.last_pace is not None and time.monotonic() - self.last_pace[0] < estimate.PACE_MEMORY
+            last, slots = self.last_pace[1] if recent else None, self.slots
+        return len(ahead) + 1, estimate.queue_wait(ahead, running, slots, last)
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self._jobs)
+
+    # ---- changes asked for by the pages
+    def start(self, config, session: str | None = None) -> TrainingJob:
+        fresh = TrainingJob(config, self)  # made before taking the lock: its estimate takes lab.estimate's own lock
+        with self.lock:
+            job = self._jobs.get(config)
+            if job is None or job.state in ("failed", "cancelled"):  # may be tried again
+                job = self._jobs[config] = fresh
+                self._evict_locked()
+            self._jobs.move_to_end(config)
+            if session is not None:
+                self._watch_locked(job, session)
+            self._submit_locked(job)
+            return job
+
+    def submit(self, job: TrainingJob) -> None:
+        with self.lock:
+            self._submit_locked(job)
+
+    def watch(self, job: TrainingJob, session: str) -> None:
+        with self.lock:
+            self._watch_locked(job, session)
+
+    def unwatch(self, job: TrainingJob, session: str) -> None:
+        with self.lock:
+            job.watchers.discard(session)
+            if not job.watchers:
+                job.unwatched_since = time.monotonic()
+
+    def cancel_job(self, job: TrainingJob) -> None:
+        with self.lock:
+            self._cancel_locked(job)
+            self._dispatch_locked()
 
     def cancel(self, session: str, configs) -> None:
         """This session no longer wants ``configs``: each job it alone watched stops (or leaves the queue)."""
-        with self._lock:
+        with self.lock:
             for config in configs:
                 job = self._jobs.get(config)
                 if job is None:
                     continue
-                job.unwatch(session)
-                if not job.watchers and not job.done:
-                    job.cancel()  # a running job stops after its epoch; a waiting one leaves the queue just below
-            self._dispatch()
+                job.watchers.discard(session)
+                if not job.watchers:
+                    job.unwatched_since = time.monotonic()
+                    if job.state not in ENDED:
+                        self._cancel_locked(job)
+            self._dispatch_locked()
 
-    def _evict(self) -> None:
-        done = [c for c, j in self._jobs.items() if j.done]
-        for config in done[: max(0, len(self._jobs) - self.keep)]:
-            del self._jobs[config]
+    def tick(self) -> None:
+        """Let the queue drop waiting jobs nobody watches any more, and start what fits (pages call it while they
+        follow a job)."""
+        with self.lock:
+            self._dispatch_locked()
 
     def clear(self) -> None:
         """Forget every finished job (the tests start each page with none); jobs in progress stay."""
-        with self._lock:
-            for config in [c for c, j in self._jobs.items() if j.done]:
+        with self.lock:
+            for config in [c for c, j in self._jobs.items() if j.state in ENDED]:
                 del self._jobs[config]
 
-    def __len__(self) -> int:
-        return len(self._jobs)
+    # ---- changes reported by a job's training thread
+    def report(self, job: TrainingJob, record) -> bool:
+        """A new record; True while the job should go on (no stop asked, someone still watching)."""
+        with self.lock:
+            job.records.append(record)
+            job.changed.notify_all()
+            return not (job.stop_asked or job._abandoned_locked())
+
+    def end(self, job: TrainingJob, final: str, error: str | None, model) -> None:
+        with self.lock:
+            job.state, job.error = final, error
+            if model is not None:
+                job.model = model  # a cancelled job keeps what it learned so far
+            if job in self._running:
+                self._running.remove(job)
+            if final == "done" and job.started_at is not None:
+                now = time.monotonic()
+                self.last_pace = now, (now - job.started_at) / max(job.estimate, 1e-3)
+            job.changed.notify_all()
+            self._dispatch_locked()
+
+    # ---- the helpers, each called with the lock held
+    def _watch_locked(self, job: TrainingJob, session: str) -> None:
+        job.watchers.add(session)
+        job.unwatched_since = None
+
+    def _submit_locked(self, job: TrainingJob) -> None:
+        if job.state == "new":
+            job.state = "queued"
+            self._queue.append(job)
+            job.changed.notify_all()
+            self._dispatch_locked()
+
+    def _cancel_locked(self, job: TrainingJob) -> None:
+        job.stop_asked = True  # a running job stops after its epoch, at its next report
+        if job.state in ("new", "queued"):
+            job.state = "cancelled"
+            if job in self._queue:
+                self._queue.remove(job)
+        job.changed.notify_all()
+
+    def _dispatch_locked(self) -> None:
+        """Drop waiting jobs nobody watches any more, then start waiting jobs, oldest first, while a core is free."""
+        for job in [j for j in self._queue if j._abandoned_locked()]:
+            self._cancel_locked(job)
+        while self._queue and len(self._running) < self.slots:
+            job = self._queue.pop(0)
+            job.state, job.started_at = "training", time.monotonic()
+            self._running.append(job)
+            self.started += 1
+            for listener in self.on_start:
+                listener(job.config)
+            job.thread = threading.Thread(target=job._run, name=f"train-{id(job):x}", daemon=True)
+            job.thread.start()
+            job.changed.notify_all()
+
+    def _evict_locked(self) -> None:
+        done = [c for c, j in self._jobs.items() if j.state in ENDED]
+        for config in done[: max(0, len(self._jobs) - self.keep)]:
+            del self._jobs[config]
 
 
 REGISTRY = JobRegistry()
+if os.environ.get("LAB_LOG_TRAININGS") == "1":  # the class benchmark counts the trainings a server starts
+    REGISTRY.on_start.append(lambda config: sys.stderr.write(f"lab.jobs: training started {config!r}\n"))

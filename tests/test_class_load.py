@@ -7,7 +7,7 @@ import threading
 import pandas as pd
 import torch
 
-from lab import jobs
+from lab import estimate
 from lab.jobs import JobRegistry, TrainingJob
 from lab.requests import Bar, Progress, bound, progress_of
 from lab.runs import TrainingRequest, live_frame
@@ -84,7 +84,7 @@ def test_the_sidebar_counts_trainings_not_progress_bars():
 
 def test_estimates_learn_from_cpu_time_not_the_wall_clock(monkeypatch):
     seen = []
-    monkeypatch.setattr(jobs, "learn", lambda config, seconds: seen.append(seconds))
+    monkeypatch.setattr(estimate, "learn", lambda config, seconds: seen.append(seconds))
     job = TrainingJob(TINY_SEQ)
     job.start().join(120)
     assert seen == [job.records[-1].cpu_seconds]  # a busy server's slow wall clock does not inflate estimates

@@ -172,29 +172,19 @@ def test_estimates_follow_the_settings_and_learn_from_this_machine():
 
 def test_waits_follow_the_pace_of_the_running_jobs():
     """A running job 2x slower than estimated (a busy server) says so in its remaining time, and the wait of the
-    jobs behind it grows to match, instead of reading "starting…" while nothing moves."""
-    import time
-    from types import SimpleNamespace
+    jobs behind it grows to match, instead of reading "starting…" while nothing moves. The arithmetic is
+    lab.estimate's; the queue only hands it the jobs as they stand."""
+    from lab import estimate
 
-    from lab.jobs import JobRegistry
-
-    registry = JobRegistry(slots=1)
-    running = TrainingJob(TINY.replace(seed=31, epochs=10), registry)
-    waiting = TrainingJob(TINY.replace(seed=32, epochs=10), registry)
-    behind = TrainingJob(TINY.replace(seed=33, epochs=10), registry)
-    running.state, running.estimate, waiting.estimate = "training", 10.0, 10.0
-    running.started_at = time.monotonic() - 8.0  # 8 s in and 4 of 10 epochs done: 20 s where 10 were estimated
-    running.records = [SimpleNamespace(epoch=e) for e in range(1, 5)]
-    registry._running, registry._queue = [running], [waiting, behind]  # no threads: the queue as it stands
-    assert running.pace() == pytest.approx(2.0, rel=0.05)
-    assert running.remaining() == pytest.approx(12.0, rel=0.05)  # 6 epochs at 2 s each
-    assert registry.place(waiting) == (1, pytest.approx(12.0, rel=0.05))  # until the running job ends
-    assert registry.place(behind) == (2, pytest.approx(12.0 + 2.0 * 10.0, rel=0.05))  # the one ahead, at that pace
-    running.records = [SimpleNamespace(epoch=1)]  # too early to tell (start-up is in the first epochs)
-    assert running.pace() is None and running.remaining() == pytest.approx(0.5 * 72.0 + 0.5 * 2.0, rel=0.05)
-    running.records = []  # no epoch done yet: the estimate less the time spent
-    assert running.remaining() == pytest.approx(2.0, rel=0.05)
-    finished = TrainingJob(TINY.replace(seed=34), registry)
-    finished.state, finished.estimate, finished.started_at = "done", 5.0, time.monotonic() - 15.0
-    registry.finished(finished)  # the last job took 3x its estimate: the jobs ahead are expected to as well
-    assert registry.place(behind)[1] == pytest.approx(2.0 + 3.0 * 10.0, rel=0.05)
+    running = [(8.0, 0.4, 10.0)]  # 8 s in and 4 of 10 epochs done: 20 s where 10 were estimated
+    assert estimate.pace(8.0, 0.4, 10.0) == pytest.approx(2.0)
+    assert estimate.remaining(10.0, 8.0, 0.4) == pytest.approx(12.0)  # 6 epochs at 2 s each
+    assert estimate.queue_wait([], running, slots=1) == pytest.approx(12.0)  # first in line: until it ends
+    assert estimate.queue_wait([10.0], running, slots=1) == pytest.approx(12.0 + 2.0 * 10.0)  # the one ahead, at pace
+    assert estimate.queue_wait([], [], slots=2) == 0.0 and estimate.queue_wait([], running, slots=2) == 0.0  # free
+    # too early to tell (start-up is in the first epochs): the estimate less the time spent, trusted gradually
+    assert estimate.pace(8.0, 0.1, 10.0) is None
+    assert estimate.remaining(10.0, 8.0, 0.1) == pytest.approx(0.5 * 72.0 + 0.5 * 2.0)
+    assert estimate.remaining(10.0, 8.0, 0.0) == pytest.approx(2.0) and estimate.remaining(10.0, None, 0.0) == 10.0
+    # the last job to finish took 3x its estimate: the jobs ahead are expected to as well
+    assert estimate.queue_wait([10.0], [(8.0, 0.0, 10.0)], slots=1, last_pace=3.0) == pytest.approx(2.0 + 30.0)

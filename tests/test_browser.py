@@ -476,16 +476,19 @@ def test_page_6_estimate_follows_the_form_and_train_replaces_the_prompt(app, pag
     page.goto(f"{app[0]}/attention_learns")
     settle(page)
 
-    def estimate() -> str:
-        return page.get_by_text(re.compile(r"Estimated training time: about \d+ s")).inner_text()
+    from playwright.sync_api import expect
 
-    before = estimate()
+    # a fragment's rerun can start and end within one frame, so the test waits for the text, not for a "running"
+    estimate = page.get_by_text(re.compile(r"Estimated training time: about \d+ s"))
+    before = estimate.inner_text()
     steps = page.get_by_role("slider", name="training steps")
     steps.focus()
-    rerun(page, lambda: steps.press("End"))  # 1,000 steps, Train not pressed
-    after = estimate()
-    assert after != before and int(re.search(r"about (\d+) s", after)[1]) > int(re.search(r"about (\d+) s", before)[1])
-    rerun(page, lambda: steps.press("Home"))  # 50 steps: a quick run
+    steps.press("End")  # 1,000 steps, Train not pressed
+    expect(estimate).not_to_have_text(before, timeout=30_000)
+    after = estimate.inner_text()
+    assert int(re.search(r"about (\d+) s", after)[1]) > int(re.search(r"about (\d+) s", before)[1])
+    steps.press("Home")  # 50 steps: a quick run
+    expect(estimate).not_to_have_text(after, timeout=30_000)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Training: the progress bars are in the sidebar").or_(page.get_by_text(
         re.compile(r"done: \d+ of \d+ trainings finished"))).first.wait_for(timeout=60_000)

@@ -11,7 +11,10 @@ One idea per module:
 - ``train``     -- a deterministic training loop that yields one record per epoch (Q3.2)
 - ``analysis``  -- inside a trained classifier: predictions, confusion matrix, the class token's attention
 - ``receptive`` -- receptive field of attention and convolution layers, measured with gradients (Q2.3)
-- ``sequence``  -- a GPT-style decoder (the same block, causal) trained on reverse / sort / copy, and what its heads do
+- ``decoder``   -- the causal decoder every GPT-style model here is: the same block, run with the causal mask
+- ``sequence``  -- that decoder trained on reverse / sort / copy, and what its heads do (page 6)
+- ``language``  -- a small generated language ("then it meowed") and the decoder that learns it, measured per head
+- ``ablation``  -- knock heads out (their output zeroed) and measure what breaks
 
 This file imports nothing heavy, so ``import transformer`` stays cheap; import the submodules you need.
 The package never imports streamlit and never prints.

@@ -52,6 +52,7 @@ class SelfAttention(nn.Module):
         self.w_qkv = nn.Parameter(torch.empty(d_model, 3 * d_model))  # [W_Q | W_K | W_V], each (E, E)
         nn.init.normal_(self.w_qkv, std=1 / math.sqrt(d_model))
         self.proj = nn.Linear(d_model, d_model)
+        self.head_mask: Tensor | None = None  # (n_heads,): 1 keeps a head's output, 0 removes it (ablation.py)
 
     def forward(self, x: Tensor, return_weights: bool = False, causal: bool = False):
         """``causal``: each token attends only to itself and earlier tokens (a decoder, as in a GPT)."""
@@ -61,12 +62,16 @@ class SelfAttention(nn.Module):
             qkv = qkv.view(B, T, 3, self.n_heads, E // self.n_heads)  # (B, T, 3, n_heads, d_head)
             q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, n_heads, T, d_head)
             z = F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # (B, n_heads, T, d_head)
+            if self.head_mask is not None:
+                z = z * self.head_mask.view(1, -1, 1, 1)  # removed heads write zeros
             z = z.transpose(1, 2).reshape(B, T, E)  # (B, T, E)
             weights = None
         else:
             w_q, w_k, w_v = self.w_qkv.chunk(3, dim=1)  # each (E, E)
             steps = multi_head_attention(x, w_q, w_k, w_v, self.n_heads, causal=causal)
             z, weights = steps.zis, steps.attmat_mh  # (B, T, E), (B, n_heads, T, T)
+            if self.head_mask is not None:
+                z = (steps.zis_mh * self.head_mask.view(1, 1, -1, 1)).reshape(B, T, E)  # (B, T, n_heads, d_head)
         out = self.proj(z)
         return (out, weights) if return_weights else out
 

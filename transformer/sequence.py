@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ._checks import positive_int
 from ._schedule import cosine_lr
 from ._seed import seeded
-from .model import Block
+from .decoder import Decoder
 from .multihead import check_heads
 
 TASKS = ("reverse", "sort", "copy")
@@ -127,39 +127,11 @@ def training_batch(config: SeqConfig, generator: torch.Generator, exclude: Tenso
 
 
 # ------------------------------------------------------------------ the model
-class SequenceModel(nn.Module):
-    """Token embedding (+ learned positions) -> causal blocks -> next-token logits over the 11 tokens."""
+class SequenceModel(Decoder):
+    """The package's causal decoder over the 11 tokens (digits and the separator), sized by a ``SeqConfig``."""
 
     def __init__(self, config: SeqConfig):
-        super().__init__()
-        self.config = c = config
-        self.tok_embed = nn.Embedding(VOCAB, c.d_model)
-        self.pos_embed = nn.Embedding(c.context, c.d_model) if c.positions else None
-        self.blocks = nn.ModuleList(Block(c.d_model, c.n_heads, mlp_ratio=4) for _ in range(c.n_layers))
-        self.ln_f = nn.LayerNorm(c.d_model)
-        self.head = nn.Linear(c.d_model, VOCAB)
-
-    def embed(self, idx: Tensor) -> Tensor:
-        x = self.tok_embed(idx)  # (B, T, E)
-        if self.pos_embed is not None:
-            x = x + self.pos_embed(torch.arange(idx.shape[1], device=idx.device))  # (T, E) broadcast over B
-        return x
-
-    def forward(self, idx: Tensor) -> Tensor:
-        """(B, T) tokens -> (B, T, VOCAB) logits for the next token at every position."""
-        x = self.embed(idx)
-        for block in self.blocks:
-            x = block(x, causal=True)
-        return self.head(self.ln_f(x))
-
-    @torch.no_grad()
-    def attention_maps(self, idx: Tensor) -> tuple[Tensor, Tensor]:
-        """Logits and every layer's attention weights, (B, layers, heads, T, T), through the explicit path."""
-        x, maps = self.embed(idx), []
-        for block in self.blocks:
-            x, w = block(x, return_weights=True, causal=True)
-            maps.append(w)
-        return self.head(self.ln_f(x)), torch.stack(maps, dim=1)
+        super().__init__(config, vocab=VOCAB, context=config.context)
 
 
 def build_sequence_model(config: SeqConfig) -> SequenceModel:

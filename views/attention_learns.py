@@ -84,7 +84,8 @@ at = st.select_slider("training step", steps, value=steps[-1], key="seq_step",
 record = snap.main[steps.index(at)]
 tokens = seqruns.example_tokens(config)  # the held-out example whose attention every record keeps
 grid = ui.figure("attention_grid", record.attention.numpy(), labels(tokens[:-1]), labels(tokens[:-1]),
-                 title=f"step {at}: every layer and head on one held-out example", cell=ui.cell(18))
+                 title=f"step {at}: every layer and head on one held-out example", cell=ui.cell(18),
+                 max_width=ui.room())
 ui.chart(grid)
 ui.exports(grid, f"attention_step_{at}")
 st.caption(f"Rows are queries: the position writing the next token (from '{config.length}: →' on, the answer). "
@@ -116,7 +117,7 @@ else:
     rows = [f"{i}: writes {t}" + ("" if t == w else f", not {w}") for i, (t, w) in enumerate(zip(gen.answer, want,
                                                                                                   strict=True))]
     ui.chart(ui.figure("attention_grid", gen.attention.permute(1, 2, 0, 3).numpy(), rows, keys, cell=ui.cell(18),
-                       title="where each head looked while writing each answer token"))
+                       title="where each head looked while writing each answer token", max_width=ui.room()))
 
 st.subheader("Check against torch.nn.TransformerEncoderLayer")
 diffs = seq.check_against_torch_layers(model) if model is not None else []

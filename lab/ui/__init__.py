@@ -17,6 +17,7 @@ from lab.ui.draw import (
     md_escape,
     projector,
     projector_toggle,
+    room,
     self_check,
     settings_box,
     show_code,
@@ -24,4 +25,4 @@ from lab.ui.draw import (
 )
 
 __all__ = ["app_frame", "cell", "chart", "exports", "figure", "md_escape", "projector", "projector_toggle",
-           "self_check", "settings_box", "show_code", "table"]
+           "room", "self_check", "settings_box", "show_code", "table"]

@@ -65,6 +65,12 @@ def settings_box(request_key: str):
     return st.container(border=True)
 
 
+def room(normal: int = 780) -> int:
+    """Pixels a wide chart may take: ``normal``, or about a 1280 px projector's main column in projector mode (where
+    cells grow, so they keep room for the larger tick labels)."""
+    return 1150 if projector() else normal
+
+
 def cell(size: int | None, default: int = 40) -> int | None:
     """A heatmap cell size, larger in projector mode (``None``: the chart's own choice, or ``default`` enlarged)."""
     return round((size or default) * 1.3) if projector() else size

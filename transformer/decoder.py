@@ -1,0 +1,58 @@
+"""The causal decoder every GPT-style model of the package is: page 6's sequence model and the animal language's
+model (``language.py``) are this one class, built from the digit classifier's own ``Block`` run with
+``causal=True``.
+
+Token embedding (+ learned positions) -> causal blocks -> final LayerNorm -> next-token logits.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .model import Block
+
+
+class Decoder(nn.Module):
+    """``config`` gives d_model, n_heads, n_layers and positions (learned positional embeddings or none);
+    ``vocab`` tokens, at most ``context`` of them at once."""
+
+    def __init__(self, config, vocab: int, context: int):
+        super().__init__()
+        self.config = c = config
+        self.tok_embed = nn.Embedding(vocab, c.d_model)
+        self.pos_embed = nn.Embedding(context, c.d_model) if c.positions else None
+        self.blocks = nn.ModuleList(Block(c.d_model, c.n_heads, mlp_ratio=4) for _ in range(c.n_layers))
+        self.ln_f = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, vocab)
+
+    def embed(self, idx: Tensor) -> Tensor:
+        x = self.tok_embed(idx)  # (B, T, E)
+        if self.pos_embed is not None:
+            x = x + self.pos_embed(torch.arange(idx.shape[1], device=idx.device))  # (T, E) broadcast over B
+        return x
+
+    def forward(self, idx: Tensor) -> Tensor:
+        """(B, T) tokens -> (B, T, vocab) logits for the next token at every position."""
+        x = self.embed(idx)
+        for block in self.blocks:
+            x = block(x, causal=True)
+        return self.head(self.ln_f(x))
+
+    @torch.no_grad()
+    def attention_maps(self, idx: Tensor) -> tuple[Tensor, Tensor]:
+        """Logits and every layer's attention weights, (B, layers, heads, T, T), through the explicit path."""
+        x, maps = self.embed(idx), []
+        for block in self.blocks:
+            x, w = block(x, return_weights=True, causal=True)
+            maps.append(w)
+        return self.head(self.ln_f(x)), torch.stack(maps, dim=1)
+
+    @torch.no_grad()
+    def layer_inputs(self, idx: Tensor) -> list[Tensor]:
+        """Each layer's attention input: the token vectors entering block ``l`` after its first LayerNorm,
+        [(B, T, E), ...] (what W_Q, W_K and W_V multiply)."""
+        x, inputs = self.embed(idx), []
+        for block in self.blocks:
+            inputs.append(block.ln_1(x))
+            x = block(x, causal=True)
+        return inputs

@@ -527,10 +527,12 @@ def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:
 SEQ_METRICS = {"exact_match": "exact-match (held-out)", "token_acc": "token accuracy (held-out)"}
 
 
-def sequence_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatChart:
+def sequence_curves(records: pd.DataFrame, *, title: str = "", metrics: dict[str, str] | None = None
+                    ) -> alt.HConcatChart:
     """Loss, and token accuracy and exact-match, against training step; one colour per run when ``run`` differs.
 
-    ``records`` has columns run, step, loss, token_acc, exact_match."""
+    ``records`` has columns run, step, loss and the ``metrics`` (column -> label; page 6's two by default)."""
+    metrics = metrics or SEQ_METRICS
     runs = list(dict.fromkeys(records["run"]))
     colour = alt.Color("run:N", title=None, sort=runs, scale=alt.Scale(range=PALETTE),
                        legend=alt.Legend(orient="top", labelLimit=300))
@@ -539,11 +541,11 @@ def sequence_curves(records: pd.DataFrame, *, title: str = "") -> alt.HConcatCha
         x=x, y=alt.Y("loss:Q", title="cross-entropy on the answer tokens", scale=alt.Scale(zero=False)), color=colour,
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4f")],
     ).properties(width=300, height=200)
-    long = records.melt(id_vars=["run", "step"], value_vars=list(SEQ_METRICS), var_name="measure", value_name="value")
-    long["measure"] = long["measure"].map(SEQ_METRICS)
+    long = records.melt(id_vars=["run", "step"], value_vars=list(metrics), var_name="measure", value_name="value")
+    long["measure"] = long["measure"].map(metrics)
     acc = alt.Chart(_data(long)).mark_line().encode(
         x=x, y=alt.Y("value:Q", title="share right", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
-        color=colour, strokeDash=alt.StrokeDash("measure:N", title=None, sort=list(SEQ_METRICS.values()),
+        color=colour, strokeDash=alt.StrokeDash("measure:N", title=None, sort=list(metrics.values()),
                                                 legend=alt.Legend(orient="top", symbolType="stroke")),
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("measure:N"), alt.Tooltip("step:Q"),
                  alt.Tooltip("value:Q", title="share right", format=".1%")],

@@ -12,6 +12,8 @@ import math
 import threading
 
 from transformer.data import TRAIN_IMAGES, VAL_IMAGES
+from transformer.language import HELD_OUT as LANGUAGE_HELD_OUT
+from transformer.language import MAX_WORDS, VOCAB, LanguageConfig
 from transformer.model import SmallCNN
 from transformer.sequence import SeqConfig
 from transformer.train import TrainConfig
@@ -21,25 +23,29 @@ from transformer.train import TrainConfig
 # for the CNN's convolutions and 4.5e-11 for the sequence model (its CPU time, evaluations included: 7.0 s at the
 # defaults, 0.59 s at length 3 / d_model 16 / 1 layer / 100 steps, 34 s at length 10 / d_model 128 / 500 steps and
 # 148 s at the largest setting; estimated 6.4, 0.55, 49 and 201 s). `python -m benchmarks estimates` checks them.
-STEP = {"transformer": 2.75e-3, "cnn": 2.75e-3, "sequence": 5e-3}
-RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 4.5e-11}
+STEP = {"transformer": 2.75e-3, "cnn": 2.75e-3, "sequence": 5e-3, "language": 5e-3}
+RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 4.5e-11, "language": 4.5e-11}
 PACE_FROM = 0.2  # a running job's own pace counts fully from this share of its training on
 PACE_MEMORY = 120.0  # seconds: how long the pace of the last finished job still informs the waits
 _factors: dict[str, list[float]] = {}  # measured / estimated, for runs long enough to tell
 _lock = threading.Lock()
 
 
-def kind(config: TrainConfig | SeqConfig) -> str:
+def kind(config: TrainConfig | SeqConfig | LanguageConfig) -> str:
+    if isinstance(config, LanguageConfig):
+        return "language"
     return "sequence" if isinstance(config, SeqConfig) else config.model
 
 
 def work(config: TrainConfig | SeqConfig) -> float:
     """Multiply-adds of the whole training (forward and backward, about 3x the forward), evaluations included."""
-    if isinstance(config, SeqConfig):
-        t, d = config.context, config.d_model
-        per_token = config.n_layers * (12 * d * d + 2 * t * d) + d * 11  # blocks with a 4x MLP, and the read-out
+    if isinstance(config, (SeqConfig, LanguageConfig)):  # a decoder: blocks with a 4x MLP, and the read-out
+        seq = isinstance(config, SeqConfig)
+        t, d, vocab = (config.context, config.d_model, 11) if seq else (MAX_WORDS - 1, config.d_model, len(VOCAB))
+        per_token = config.n_layers * (12 * d * d + 2 * t * d) + d * vocab
         train = 3 * config.steps * config.batch_size * t * per_token
-        evaluate = (config.steps // max(1, config.steps // 30) + 1) * 1000 * t * per_token
+        held = 1000 if seq else 2 * LANGUAGE_HELD_OUT + 400  # evaluation sentences per record (and the probes)
+        evaluate = (config.steps // max(1, config.steps // 30) + 1) * held * t * per_token
         return float(train + evaluate)
     if config.model == "cnn":
         per_image = SmallCNN.multiply_adds()  # the two convolutions and the read-out
@@ -51,8 +57,8 @@ def work(config: TrainConfig | SeqConfig) -> float:
     return float(config.epochs * (3 * images + VAL_IMAGES) * per_image)
 
 
-def steps(config: TrainConfig | SeqConfig) -> int:
-    if isinstance(config, SeqConfig):
+def steps(config: TrainConfig | SeqConfig | LanguageConfig) -> int:
+    if isinstance(config, (SeqConfig, LanguageConfig)):
         return config.steps
     return config.epochs * math.ceil(round(TRAIN_IMAGES * config.train_fraction) / config.batch_size)
 

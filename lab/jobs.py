@@ -36,6 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from lab import estimate
+from transformer.language import LanguageConfig, build_language_model, train_language_model
 from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequence_model, train_sequence_model
 from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
 
@@ -48,10 +49,13 @@ GRACE_SECONDS = 60.0  # a job keeps its place (or goes on training) this long wi
 ENDED = ("done", "failed", "cancelled")
 
 
-def trainer(config: TrainConfig | SeqConfig):
-    """(build the model, train it) for a configuration: the digit classifier or the sequence model."""
+def trainer(config: TrainConfig | SeqConfig | LanguageConfig):
+    """(build the model, train it) for a configuration: the digit classifier, the sequence model or the language
+    model."""
     if isinstance(config, SeqConfig):
         return build_sequence_model, train_sequence_model
+    if isinstance(config, LanguageConfig):
+        return build_language_model, train_language_model
     return build_model, train_classifier
 
 
@@ -89,7 +93,7 @@ class TrainingJob:
         if not self.records:
             return 0.0
         last = self.records[-1]
-        if isinstance(self.config, SeqConfig):
+        if hasattr(last, "step"):  # the sequence and language models count steps, the classifier epochs
             return last.step / max(1, self.config.steps)
         return last.epoch / max(1, self.config.epochs)
 

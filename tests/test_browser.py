@@ -317,11 +317,8 @@ def test_watch_attention_learn(app, page):
     no_exception(page)
 
 
-def test_a_click_on_a_weight_explains_it(app, page):
-    """Click the cell (query 2: sat, key 4: the) of step 3's weight matrix: the panel derives that weight."""
-    page.goto(f"{app[0]}/self_attention")
-    settle(page)
-    chart = page.locator('[data-testid="stVegaLiteChart"]').nth(6)  # Q, K, V, step 2's bars, step 3's two, then it
+def click_cell(page, chart, row: str, col: str) -> None:
+    """Click the heatmap cell (query ``row``, key ``col``), found by its tooltip, and wait for the rerun."""
     chart.scroll_into_view_if_needed()
     box = chart.locator("canvas, svg.marks").first.bounding_box()
 
@@ -336,17 +333,39 @@ def test_a_click_on_a_weight_explains_it(app, page):
 
     target = None
     for y in range(int(box["y"]) + 5, int(box["y"] + box["height"]), 16):  # find the row, then the column
-        if "2: sat" in tooltip_at(box["x"] + box["width"] / 2, y).split("key token")[0]:
-            for x in range(int(box["x"]) + 5, int(box["x"] + box["width"]), 16):
+        if row in tooltip_at(box["x"] + box["width"] / 2, y).split("key token")[0]:
+            for x in range(int(box["x"]) + 5, int(box["x"] + box["width"]), 8):
                 text = tooltip_at(x, y)
-                if "2: sat" in text.split("key token")[0] and "4: the" in text.split("key token")[-1]:
+                if row in text.split("key token")[0] and col in text.split("key token")[-1]:
                     target = (x, y)
                     break
             break
-    assert target, "no cell (2: sat, 4: the) found under the mouse"
+    assert target, f"no cell ({row}, {col}) found under the mouse"
     rerun(page, lambda: page.mouse.click(*target))
+
+
+def test_a_click_on_a_weight_explains_it(app, page):
+    """Click the cell (query 2: sat, key 4: the) of step 3's weight matrix: the panel derives that weight."""
+    page.goto(f"{app[0]}/self_attention")
+    settle(page)
+    # Q, K, V, step 2's bars, step 3's two, then the matrix
+    click_cell(page, page.locator('[data-testid="stVegaLiteChart"]').nth(6), "2: sat", "4: the")
     text = main_text(page)
     assert "Weight of key 4: the for query 2: sat" in text and "the cell you chose" in text
+    no_exception(page)
+
+
+def test_learned_mode_it_finds_cat(app, page):
+    """In learned mode (the language model trains the first time, progress in the sidebar), click the cell where
+    'it' looks at 'cat': the panel derives that weight from the trained head, and it is the row's largest."""
+    page.goto(f"{app[0]}/self_attention?mode=learned")
+    settle(page, limit=180)
+    assert "The head that resolves pronouns best" in main_text(page)
+    click_cell(page, page.locator('[data-testid="stVegaLiteChart"]').nth(6), "7: it", "1: cat")
+    text = main_text(page)
+    assert "Weight of key 1: cat for query 7: it" in text and "the cell you chose" in text
+    weight = float(re.search(r"its weight is [\d.]+ / [\d.]+ = ([\d.]+), the cell you chose", text)[1])
+    assert weight > 0.5, weight  # the trained head sends most of the pronoun's attention to its noun
     no_exception(page)
 
 

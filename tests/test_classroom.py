@@ -266,3 +266,37 @@ def test_one_word_tests_no_claim_and_the_derivation_has_one_format():
     derivation = full.dataframe[0].value  # q, k and their products
     cells = [v for col in derivation.columns[1:] for v in derivation[col]]
     assert cells and all(re.fullmatch(r"-?\d+\.\d{4}", v) for v in cells), cells
+
+
+# ---------------------------------------------------------------- learned attention on words (issue 21)
+def test_learned_mode_on_pages_2_and_3():
+    """One training of the language serves both pages: page 2 runs the five steps on the trained head, page 3
+    shows every head's role and knocks the pronoun head out."""
+    from lab.jobs import REGISTRY
+    from lab.learned import LanguageRequest, best_head, head_name
+
+    at = page_with("self_attention", {"mode": "learned"})
+    assert at.text_input(key="sentence").value == "the cat chased the dogs . then it meowed ."
+    query = next(s for s in at.selectbox if s.label.startswith("token being"))
+    assert query.format_func(query.value) == "7: it"  # the pronoun is the query
+    record = REGISTRY.get(LanguageRequest().config).records[-1]
+    layer, head, share = best_head(record.shares)
+    note = next(c.value for c in at.caption if c.value.startswith("The head that resolves pronouns best"))
+    assert f"{head_name(layer, head)}: puts {share:.0%} of the pronoun's attention" in note  # built from the numbers
+    assert at.selectbox(key="head").value == layer * 4 + head
+    next(s for s in at.selectbox if s.label == "key token").set_value(1)  # 1: cat
+    at.run()
+    derivation = " ".join(m.value for m in at.markdown)
+    assert "**Weight of key 1\\: cat for query 7\\: it**" in derivation and "the cell you chose" in derivation
+    at.text_input(key="sentence").input("the zebra chased the cat").run()
+    assert "'zebra'" in at.error[0].value and any("The language's 54 words" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "the cats near the dog were tired .").click().run()
+    assert not at.error and at.text_input(key="sentence").value == "the cats near the dog were tired ."
+    at.switch_page("views/multi_head.py")
+    at.run()
+    at.toggle(key="learned_heads").set_value(True).run()
+    assert not at.exception
+    roles = at.dataframe[-1].value.set_index("head")
+    assert len(roles) == 8 and roles.loc[head_name(layer, head), "role, measured"].startswith("pronoun")
+    knocked = next(m.value for m in at.markdown if m.value.startswith("Without"))
+    assert knocked.startswith(f"Without {head_name(layer, head)}: pronouns") and "needs it for this" in knocked

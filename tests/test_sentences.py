@@ -101,3 +101,32 @@ def test_typed_digits_are_parsed_without_a_model():
     assert parse_digits(" 1 2, 3 4 ") == [1, 2, 3, 4] and parse_digits("") == []
     for bad in ("12a4", "1.2", "-1", "①②"):
         assert parse_digits(bad) is None, bad
+
+
+def test_knockout_sentence_verdicts():
+    from lab.learned import knockout_sentence
+
+    result = {"pronoun": 0.999, "agreement": 1.0, "pronoun without": 0.497, "agreement without": 0.968}
+    text = knockout_sentence(result, [(1, 0)])
+    assert text.startswith("Without layer 1, head 0: pronouns")
+    assert "99.9% → **49.7%** (50.2 points lost: the model needs it for this)" in text
+    assert "100.0% → **96.8%** (3.2 points lost: the model does this without it)" in text
+    both = knockout_sentence({**result, "agreement without": 0.9}, [(1, 0), (0, 2)])
+    assert "a real but partial loss" in both and "needs them" in both
+    assert knockout_sentence(result, []).startswith("Nothing removed: the model gets 99.9%")
+    up = knockout_sentence({**result, "pronoun without": 1.0}, [(0, 1)])
+    assert "0.1 points gained" in up
+
+
+def test_the_role_of_a_head_is_named_from_its_shares():
+    from lab.learned import role_table
+
+    shares = {name: torch.full((1, 2), 0.05) for name in ("referent_share", "other_share", "agreement_share",
+                                                             "previous_share")}
+    shares["referent_share"][0, 0] = 0.8
+    shares["previous_share"][0, 1] = 0.9
+    chance = {"referent_share": 0.11, "other_share": 0.11, "agreement_share": 0.2, "previous_share": 0.25}
+    roles = list(role_table(shares, chance)["role, measured"])
+    assert roles == ["pronoun → the noun it refers to", "any word → the word before"]
+    shares["referent_share"][0, 0] = 0.2  # under 2.5x chance and 30%: no role claimed
+    assert list(role_table(shares, chance)["role, measured"])[0] == "no clear role"

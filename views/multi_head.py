@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from lab import charts, quiz, ui
-from lab.ui import links
+from lab.ui import learned, links
 from transformer.multihead import check_against_torch, check_heads, multi_head_attention
 
 MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays quick
@@ -127,6 +127,8 @@ if result is not None:
 
 st.subheader("Test yourself")
 ui.self_check("multihead", quiz.multihead_question)
+
+learned.section()
 
 ui.show_code(
     multi_head_attention,

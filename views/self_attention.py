@@ -5,8 +5,11 @@ import numpy as np
 import streamlit as st
 
 from lab import charts, ui
+from lab import learned as learned_model
 from lab.ui import explain, links
-from transformer.attention import explain_weight, self_attention_steps, softmax_peak
+from lab.ui import learned as learned_ui
+from transformer.attention import explain_weight, self_attention_steps
+from transformer.language import decode
 from transformer.text import embed, projections, sinusoidal_positions, tokenize
 
 MAX_TOKENS = 12
@@ -16,44 +19,42 @@ DEFAULT_SENTENCE = "the cat sat on the mat"
 st.title("2. Self-attention, step by step")
 st.caption("Coursework Q2.1: explain self-attention in five steps. Every number below is computed live.")
 
+MODES = {"random": "random (seeded)", "learned": "learned (the animal language)"}
 link = links.Link("self_attention", {
     "sentence": links.Text(DEFAULT_SENTENCE, MAX_CHARS), "d_model": links.Int(2, 64, 8), "d_k": links.Int(1, 64, 4),
     "seed": links.Int(0, 9999, 0), "scale": links.Bool(True), "causal": links.Bool(False),
-    "query": links.Int(0, MAX_TOKENS - 1, 0), "key": links.Int(0, MAX_TOKENS - 1, 0), "positions": links.Bool(False)})
+    "query": links.Int(0, MAX_TOKENS - 1, 0), "key": links.Int(0, MAX_TOKENS - 1, 0), "positions": links.Bool(False),
+    "mode": links.Choice(list(MODES), "random"), "head": links.Int(-1, 63, -1)})
+learned = st.radio("vectors and weights", list(MODES), format_func=MODES.get, index=link.index("mode", MODES),
+                   key="mode", horizontal=True, help="learned: a small GPT trained live on a generated language of "
+                   "pronouns and agreement, so 'it' can find 'cat'") == "learned"
+if learned:
+    learned_ui.language_sentence(link["sentence"], DEFAULT_SENTENCE)
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,
                          help=f"Words and punctuation become tokens; at most {MAX_TOKENS} are used.")
-c1, c2, c3 = st.columns(3)
-d_model = c1.slider("d_model (embedding size)", 2, 64, link["d_model"], key="d_model")
-d_k = c2.slider("d_k (query/key/value size)", 1, 64, link["d_k"], key="d_k")
-seed = c3.number_input("seed", 0, 9999, link["seed"], key="seed", help="Fixes the random embeddings and projections.")
-t1, t2, t3 = st.columns(3)
-scale = t1.toggle("divide scores by √d_k", value=link["scale"], key="scale")
-causal = t2.toggle("causal mask", value=link["causal"], key="causal",
-                   help="A token sees only itself and earlier tokens, as in a GPT.")
-positions = t3.toggle("add positions (sinusoidal)", value=link["positions"], key="positions",
-                      help="Adds Vaswani et al.'s sinusoidal positional encodings to the token vectors.")
-
-tok = tokenize(sentence, MAX_TOKENS)
-if not tok.tokens:
-    link.publish()
-    st.warning("The sentence has no words to attend over. Type at least one word, for example: the cat sat on the mat.")
-    st.stop()
-if tok.truncated:
-    st.info(f"The sentence has {tok.total} tokens; only the first {MAX_TOKENS} are used, to keep the charts readable.")
-
-tokens = tok.tokens
+if learned:  # the trained model fixes the sizes, the causal mask, the scaling and the positions
+    model, record = learned_ui.trained_model()
+    idx = learned_ui.sentence_ids(sentence)
+    if idx is None:
+        link.publish()
+        st.stop()
+    tokens, (d_model, seed, scale, causal, positions) = decode(idx[0]), (model.config.d_model, 0, True, True, False)
+    layer, head, x, (w_q, w_k, w_v) = learned_ui.head_inputs(model, record, idx, link["head"])
+    d_k = w_q.shape[1]
+else:  # seeded random vectors for any sentence, and the settings to play with
+    tokens, x, (w_q, w_k, w_v), (d_model, d_k, seed, scale, causal, positions) = explain.random_inputs(
+        link, sentence, MAX_TOKENS)
 T = len(tokens)
 labels = charts.token_labels(tokens)
 pe = sinusoidal_positions(T, d_model)  # (T, d_model)
-x = embed(tokens, d_model, int(seed)) + (pe if positions else 0)  # (T, d_model)
-w_q, w_k, w_v = projections(d_model, d_k, int(seed))  # (d_model, d_k) each
 steps = self_attention_steps(x, w_q, w_k, w_v, causal=causal, scale=scale)
 # one query (and key) widget per sentence: its options are this sentence's tokens, so a kept choice can never point
 # past them; a click on the weight matrix (step 3) chooses both
 sentence_id = zlib.crc32(repr(tokens).encode())
 explain.apply_click("weights_click", labels, f"query_{sentence_id}", f"key_{sentence_id}")
+first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None
 query = st.selectbox("token being encoded (the query)", range(T), format_func=lambda i: labels[i],
-                     index=min(link["query"], T - 1), key=f"query_{sentence_id}")
+                     index=min(link["query"] if first is None else first, T - 1), key=f"query_{sentence_id}")
 query = query if isinstance(query, int) and 0 <= query < T else 0
 
 SCALED = "QKᵀ/√d_k" if scale else "QKᵀ"
@@ -63,8 +64,11 @@ st.info(f"**Layout: rows, as in PyTorch.** X is [tokens, d_model] = [{T}, {d_mod
         "1). Page 1's coursework layout stores the same numbers transposed: X there is [d_model, tokens], "
         "Q = W^Q X is this page's Qᵀ, and its KᵀQ = (QKᵀ)ᵀ, with queries on the columns.", icon=":material/swap_horiz:")
 st.code(" | ".join(tokens), language=None)
-st.caption(f"{T} tokens; each gets a seeded random {d_model}-dimensional embedding (the same word always gets the "
-           "same vector)" + (", plus its position's sinusoidal encoding." if positions else "; no positions added."))
+st.caption(f"{T} tokens. x is each token's {d_model}-dimensional vector entering layer {layer} of the trained model, "
+           "after that layer's LayerNorm (its embedding, learned position and the layers before), and W_Q, W_K, W_V "
+           f"are head {head}'s slices, [{d_model}, {d_k}]." if learned else f"{T} tokens; each gets a seeded random "
+           f"{d_model}-dimensional embedding (the same word always gets the same vector)"
+           + (", plus its position's sinusoidal encoding." if positions else "; no positions added."))
 explain.positions_note(tokens, labels, steps, pe, positions)
 
 features = [f"f{j}" for j in range(d_k)]
@@ -120,31 +124,8 @@ ui.chart(ui.figure("heatmap", weighted.numpy(), labels, features, title=f"weight
                         row_title="key token", col_title="feature", value_title="weighted value", scheme="redblue",
                         domain=(-2, 2), cell=ui.cell(26), max_width=WIDE))
 
-st.header("Step 5 · Sum: the output for this token")
-summed = weighted.sum(0)  # (d_v,)
-row = steps.output[query]  # (d_v,)
-diff = float((summed - row).abs().max())
-ui.chart(ui.figure("heatmap", np.stack([summed.numpy(), row.numpy()]), ["Σ weighted values", "row of weights · V"],
-                        features, title=f"output for {labels[query]}", row_title="", col_title="feature",
-                        value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(30), max_width=WIDE))
-st.success(f"The sum of the weighted values equals row {query} of weights · V (largest difference {diff:.1e}). "
-           f"Doing this for every token at once is the matrix product softmax({SCALED}) V"
-           + (" with the causal mask" if causal else "") + f", shape {list(steps.output.shape)}.")
-
-st.header("Why divide by √d_k?")
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def peak_curves(n: int):
-    d_ks = [2**i for i in range(0, 10)]
-    return d_ks, [softmax_peak(d, n, scale=True) for d in d_ks], [softmax_peak(d, n, scale=False) for d in d_ks]
-
-
-d_ks, with_scale, without = peak_curves(16)
-ui.chart(ui.figure("softmax_peak_chart", d_ks, with_scale, without, n_tokens=16, d_k=d_k), stretch=True)
-st.caption("A dot product of two random d_k-vectors has variance d_k. Unscaled, the scores spread further apart as "
-           "d_k grows and the softmax puts almost all weight on one key, which also makes its gradient vanish. "
-           "Dividing by √d_k brings the variance back to 1, so the weights stay spread however large d_k is.")
+explain.step_five(weighted, steps.output, query, labels, features, SCALED, causal, WIDE)
+explain.why_scale(d_k)
 
 explain.claims(tokens, d_model, d_k, int(seed))
 ui.show_code(tokenize, embed, projections, self_attention_steps, explain_weight, sinusoidal_positions)

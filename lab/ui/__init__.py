@@ -6,7 +6,8 @@ rule by folder). The pages draw with them; everything below them (``lab/*.py``) 
 - ``links``    -- shareable links: each page's settings kept in the URL, across navigation and Back; presets
 - ``progress`` -- the request a training page shows, its estimate, bound, place in line, progress and Cancel
 - ``results``  -- the training page's result sections and the look inside the trained model
-- ``explain``  -- page 2's derivation of one weight, positions, and the claims it tests
+- ``explain``  -- page 2's derivation of one weight, positions, the claims it tests, random mode's inputs
+- ``learned``  -- the trained language model on demand, the sentence check, page 3's learned heads and knock-outs
 """
 from lab.ui.draw import (
     app_frame,

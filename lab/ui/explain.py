@@ -2,12 +2,13 @@
 seed answer's claim tested. Every figure is computed by ``transformer.attention`` from the page's own vectors."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
 from lab import ui
-from transformer.attention import WeightDerivation, permutation_gap, self_peak_share
+from transformer.attention import WeightDerivation, permutation_gap, self_peak_share, softmax_peak
 from transformer.text import embed, projections
 
 
@@ -131,3 +132,63 @@ def claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
                     "so one word tests nothing. Type a sentence of two or more words to test the claim.")
         return
     st.markdown(claim_sentence(claim_shares(tuple(tokens), d_model, d_k)))
+
+
+def step_five(weighted, output, query: int, labels: list[str], features: list[str], scaled: str, causal: bool,
+              wide: int) -> None:
+    """Step 5: the weighted values summed, against the row of the matrix product, with the difference measured."""
+    st.header("Step 5 · Sum: the output for this token")
+    summed, row = weighted.sum(0), output[query]  # (d_v,) each
+    diff = float((summed - row).abs().max())
+    ui.chart(ui.figure("heatmap", np.stack([summed.numpy(), row.numpy()]), ["Σ weighted values", "row of weights · V"],
+                       features, title=f"output for {labels[query]}", row_title="", col_title="feature",
+                       value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(30), max_width=wide))
+    st.success(f"The sum of the weighted values equals row {query} of weights · V (largest difference {diff:.1e}). "
+               f"Doing this for every token at once is the matrix product softmax({scaled}) V"
+               + (" with the causal mask" if causal else "") + f", shape {list(output.shape)}.")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def peak_curves(n: int):
+    d_ks = [2**i for i in range(0, 10)]
+    return d_ks, [softmax_peak(d, n, scale=True) for d in d_ks], [softmax_peak(d, n, scale=False) for d in d_ks]
+
+
+def why_scale(d_k: int) -> None:
+    """Why divide by √d_k: the mean largest softmax weight against d_k, measured on random vectors."""
+    st.header("Why divide by √d_k?")
+    d_ks, with_scale, without = peak_curves(16)
+    ui.chart(ui.figure("softmax_peak_chart", d_ks, with_scale, without, n_tokens=16, d_k=d_k), stretch=True)
+    st.caption("A dot product of two random d_k-vectors has variance d_k. Unscaled, the scores spread further apart "
+               "as d_k grows and the softmax puts almost all weight on one key, which also makes its gradient "
+               "vanish. Dividing by √d_k brings the variance back to 1, so the weights stay spread however large "
+               "d_k is.")
+
+
+def random_inputs(link, sentence: str, max_tokens: int):
+    """Random mode's controls and inputs: (tokens, x (T, d_model), (W_Q, W_K, W_V) each (d_model, d_k),
+    (d_model, d_k, seed, scale, causal, positions)). Stops the page, with a message, when there is no word."""
+    from transformer.text import sinusoidal_positions, tokenize
+
+    c1, c2, c3 = st.columns(3)
+    d_model = c1.slider("d_model (embedding size)", 2, 64, link["d_model"], key="d_model")
+    d_k = c2.slider("d_k (query/key/value size)", 1, 64, link["d_k"], key="d_k")
+    seed = int(c3.number_input("seed", 0, 9999, link["seed"], key="seed",
+                               help="Fixes the random embeddings and projections."))
+    t1, t2, t3 = st.columns(3)
+    scale = t1.toggle("divide scores by √d_k", value=link["scale"], key="scale")
+    causal = t2.toggle("causal mask", value=link["causal"], key="causal",
+                       help="A token sees only itself and earlier tokens, as in a GPT.")
+    positions = t3.toggle("add positions (sinusoidal)", value=link["positions"], key="positions",
+                          help="Adds Vaswani et al.'s sinusoidal positional encodings to the token vectors.")
+    tok = tokenize(sentence, max_tokens)
+    if not tok.tokens:
+        link.publish()
+        st.warning("The sentence has no words to attend over. Type at least one word, for example: the cat sat on "
+                   "the mat.")
+        st.stop()
+    if tok.truncated:
+        st.info(f"The sentence has {tok.total} tokens; only the first {max_tokens} are used, to keep the charts "
+                "readable.")
+    x = embed(tok.tokens, d_model, seed) + (sinusoidal_positions(len(tok.tokens), d_model) if positions else 0)
+    return tok.tokens, x, projections(d_model, d_k, seed), (d_model, d_k, seed, scale, causal, positions)

@@ -1,0 +1,106 @@
+"""Streamlit helper for learned attention on words (pages 2 and 3): the language model the server trains once
+(progress in the sidebar the first time), a sentence checked against its vocabulary, and page 3's head roles and
+knock-out section. The numbers and sentences come from ``lab.learned``."""
+from __future__ import annotations
+
+import streamlit as st
+
+from lab import learned, ui
+from lab.ui import progress
+from transformer.language import MAX_WORDS, LanguageRecord, encode
+
+
+def trained_model() -> tuple[object, LanguageRecord]:
+    """The trained language model and its last record; trains it first if this server has not (about ten seconds
+    on one core, shared by everyone who asks)."""
+    request = learned.LanguageRequest()
+    snap, models = progress.watch("language_result", request, live_chart=lambda s: ui.figure(
+        "sequence_curves", learned.curves(s.records), title="Learning the animal language: held-out sentences",
+        metrics=learned.METRICS), note="The model learns the language once for the whole server; the page "
+        "then runs on it.")
+    return models[request.config], snap.records[-1]
+
+
+def sentence_ids(sentence: str):
+    """The sentence's token ids, or None after a message that lists the vocabulary and offers three examples."""
+    try:
+        idx = encode(sentence)
+        if idx.shape[1] > MAX_WORDS:
+            raise ValueError(f"the model reads at most {MAX_WORDS} words at once; this has {idx.shape[1]}. For "
+                             f"example: {learned.EXAMPLE_SENTENCES[0]}")
+        return idx
+    except ValueError as err:
+        st.error(f"In learned mode the sentence must be in the animal language: {err}", icon=":material/translate:")
+        st.caption(learned.vocabulary_note())
+        cols = st.columns(len(learned.EXAMPLE_SENTENCES))
+        for col, example in zip(cols, learned.EXAMPLE_SENTENCES, strict=True):
+            col.button(example, key=f"example_{example}", on_click=st.session_state.__setitem__,
+                       args=("sentence", example), help="Use this sentence")
+        return None
+
+
+def head_inputs(model, record: LanguageRecord, idx, chosen: int):
+    """The head picker (``chosen``: its flat index, -1 for the head that resolves pronouns best) and what the five
+    steps run on: (layer, head, x (T, d_model) entering that layer after its LayerNorm, (W_Q, W_K, W_V) of the
+    head, each (d_model, d_head))."""
+    layers, heads = len(model.blocks), model.blocks[0].attn.n_heads
+    best_layer, best, _ = learned.best_head(record.shares)
+    names = [learned.head_name(layer, h) for layer in range(layers) for h in range(heads)]
+    start = chosen if 0 <= chosen < len(names) else best_layer * heads + best
+    pick = st.selectbox("head of the trained model", range(len(names)), format_func=names.__getitem__, index=start,
+                        key="head", help="Layers and heads counted from 0, as in the coursework's code.")
+    layer, head = divmod(pick, heads)
+    st.caption("The head that resolves pronouns best, measured on held-out sentences: **"
+               + learned.head_sentence(record.shares, learned.default_chances()) + "**")
+    return layer, head, learned.layer_vectors(model, idx, layer), learned.head_weights(model, layer, head)
+
+
+def language_sentence(shown: str, random_default: str) -> None:
+    """In learned mode the random page's default sentence (``shown`` is what the box would show) gives way to the
+    language's first example, whether the student switched modes or opened a link in learned mode."""
+    if st.session_state.get("sentence", shown) == random_default:
+        st.session_state["sentence"] = learned.EXAMPLE_SENTENCES[0]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _knockout(config_key: str, heads: tuple[tuple[int, int], ...], _model) -> dict[str, float]:
+    return learned.knockout(_model, list(heads))
+
+
+def section() -> None:
+    """Page 3's learned heads: every layer and head on a sentence, each head's measured role, and knocking heads
+    out to see what breaks."""
+    st.header("Heads that learned something: the animal language")
+    if not st.toggle("show a trained model's heads (the first time, the server trains it: about ten seconds)",
+                     key="learned_heads"):
+        st.caption("A small GPT learns a generated language in which 'then it meowed' needs the pronoun to find its "
+                   "noun, and 'the cats near the dog were' needs the verb to agree with the head noun. Switch it on "
+                   "to see which heads do which job, and knock them out to test it.")
+        return
+    model, record = trained_model()
+    sentence = st.text_input("a sentence of the language", learned.EXAMPLE_SENTENCES[0], key="learned_sentence")
+    idx = sentence_ids(sentence)
+    if idx is None:
+        return
+    from lab import charts
+    from transformer.language import decode
+
+    words = charts.token_labels(decode(idx[0]))
+    _, maps = model.attention_maps(idx)  # (1, layers, heads, T, T)
+    ui.chart(ui.figure("attention_grid", maps[0].numpy(), words, words, cell=ui.cell(22), max_width=ui.room(),
+                       title="the trained model, every layer and head: rows are queries, columns are keys"))
+    chance = learned.default_chances()
+    st.markdown("**Each head's role, measured** on held-out sentences (the share of attention each puts where a "
+                "job needs it; spread evenly, a pronoun would give each noun "
+                f"{chance['referent_share']:.0%}, the word before was/were the head noun "
+                f"{chance['agreement_share']:.0%}):")
+    ui.table(learned.role_table(record.shares, chance))
+    layers, heads = len(model.blocks), model.blocks[0].attn.n_heads
+    names = [learned.head_name(layer, h) for layer in range(layers) for h in range(heads)]
+    best = learned.head_name(*learned.best_head(record.shares)[:2])
+    chosen = st.multiselect("knock out heads (their output set to zero)", names, default=[best], key="knockout")
+    picked = tuple(divmod(names.index(n), heads) for n in chosen)
+    result = _knockout(repr(model.config), picked, model)
+    st.markdown(learned.knockout_sentence(result, list(picked)))
+    st.caption("Looking is not doing: a head can attend to the noun without the answer depending on it. Removing "
+               "it and measuring the accuracy on 2,000 held-out sentences is the causal test.")

@@ -47,6 +47,8 @@ BUDGETS = {
     "30 distinct requests: exceptions": (0, "max", ""),
     "CNN baseline minus plain CNN, worst share (points)": (0, "min", ""),
     "estimate vs measured time (either way)": (2.0, "max", "×"),
+    "language model: seconds to 99% on pronouns and agreement": (10, "max", " s"),
+    "language model: pronoun accuracy lost without the referent head (points)": (30, "min", ""),
 }
 
 
@@ -451,6 +453,34 @@ def bench_class(sessions: int = 10) -> None:
     )
 
 
+# ------------------------------------------------------------------ the animal language (issue 21)
+def bench_language() -> None:
+    """The language model at its defaults on one torch thread: time until both held-out accuracies reach 99%
+    (evaluations included, by the trainer's own clock), the best referent head's share, and what knocking it out
+    costs the pronouns."""
+    import torch
+
+    from lab.learned import best_head, knockout
+    from transformer.language import LanguageConfig, build_language_model, train_language_model
+
+    torch.set_num_threads(1)
+    config = LanguageConfig()
+    model = build_language_model(config)
+    records = list(train_language_model(config, model))
+    hit = next((r for r in records if r.pronoun_acc >= 0.99 and r.agreement_acc >= 0.99), None)
+    seconds = hit.seconds if hit else float("inf")
+    add("language", "defaults: time to 99% on both pronouns and agreement (held-out, evaluations included)",
+        f"{seconds:.2f} s ({hit.step if hit else '-'} steps)", f"whole run {records[-1].seconds:.2f} s",
+        check("language model: seconds to 99% on pronouns and agreement", seconds))
+    layer, head, share = best_head(records[-1].shares)
+    result = knockout(model, [(layer, head)])
+    drop = 100 * (result["pronoun"] - result["pronoun without"])
+    add("language", f"best referent head (layer {layer}, head {head}) knocked out: pronoun accuracy lost",
+        f"{drop:.1f} points", f"its referent share {share:.0%}; {result['pronoun']:.1%} → "
+        f"{result['pronoun without']:.1%}",
+        check("language model: pronoun accuracy lost without the referent head (points)", drop))
+
+
 # ------------------------------------------------------------------ sequence model (issue 12)
 def bench_sequence() -> None:
     """Time until the page would report 99% exact-match on the held-out prompts, at the SeqConfig defaults, for
@@ -655,10 +685,10 @@ def machine() -> str:
 
 LABELS = {"training": "training", "latency": "latency", "cold": "cold start", "memory": "memory",
           "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study",
-          "estimates": "estimates"}
+          "estimates": "estimates", "language": "language"}
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
             "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study,
-            "estimates": bench_estimates}
+            "estimates": bench_estimates, "language": bench_language}
 
 
 def rerun_note(previous: str, chosen: list[str]) -> str:

@@ -5,7 +5,7 @@ each head's measured role, and the sentences built from those numbers. No stream
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 import torch
@@ -22,35 +22,77 @@ class LanguageRequest:
     """The language model at its defaults: one training, shared by every session that asks for learned mode."""
 
     config: LanguageConfig = LanguageConfig()
-    shrink = "nothing here: the language model's settings are fixed"
-    bounded = False  # the pages' learned mode stands on it: it always runs, once per server
+    compare: bool = False  # page 6: the same model with positions flipped as well
+    shrink = "fewer training steps, a smaller d_model or fewer layers, or no comparison"
+
+    @property
+    def bounded(self) -> bool:
+        """The defaults are what pages 2 and 3 stand on: trained once per server, they always run."""
+        return self != LanguageRequest()
+
+    @property
+    def other(self) -> LanguageConfig | None:
+        return replace(self.config, positions=not self.config.positions) if self.compare else None
 
     def trainings(self) -> list[LanguageConfig]:
-        return [self.config]
+        return [c for c in (self.config, self.other) if c is not None]
 
     def settings(self) -> dict:
-        return asdict(self.config)
+        return {**asdict(self.config), "compare positions on/off": self.compare}
 
     def differences(self, other: LanguageRequest) -> list[str]:
         return changes(self.settings(), other.settings())
 
     def snapshot(self, jobs: dict) -> LanguageSnapshot:
-        records = list(jobs[self.config].records)
-        bars = [Bar("the animal language", records[-1].step if records else 0, self.config.steps, unit="step")]
-        return LanguageSnapshot(**progress_of(jobs, bars), records=records)
+        records = {c: list(j.records) for c, j in jobs.items()}
+        bars = [Bar(f"the animal language, positions {'on' if c.positions else 'off'}",
+                    records[c][-1].step if records[c] else 0, c.steps, unit="step") for c in self.trainings()]
+        return LanguageSnapshot(**progress_of(jobs, bars), records=records[self.config],
+                                other=records[self.other] if self.compare else [])
 
 
 @dataclass
 class LanguageSnapshot(Progress):
     records: list[LanguageRecord] = field(default_factory=list)
+    other: list[LanguageRecord] = field(default_factory=list)  # positions flipped, when compared
 
 
 METRICS = {"pronoun_acc": "pronoun → its sound (held-out)", "agreement_acc": "was / were (held-out)"}
 
 
-def curves(records: list[LanguageRecord]) -> pd.DataFrame:
+def curves(records: list[LanguageRecord], run: str = "animal language") -> pd.DataFrame:
     """Loss, pronoun and agreement accuracy against step (charts.sequence_curves with ``METRICS``)."""
-    return pd.DataFrame([{"run": "animal language", **r.as_dict()} for r in records])
+    return pd.DataFrame([{"run": run, **r.as_dict()} for r in records])
+
+
+def jump(records: list[LanguageRecord]) -> tuple[int, float, float] | None:
+    """Where pronoun accuracy rose fastest between two records: (step, accuracy before, accuracy after)."""
+    pairs = zip(records, records[1:], strict=False)  # each record and the next
+    rises = [(b.pronoun_acc - a.pronoun_acc, b.step, a.pronoun_acc, b.pronoun_acc) for a, b in pairs]
+    if not rises:
+        return None
+    rise, step, before, after = max(rises)
+    return (step, before, after) if rise > 0 else None
+
+
+def share_frame(records: list[LanguageRecord], name: str = "referent_share") -> pd.DataFrame:
+    """A head's ``name`` share at every record: columns step, head, share (page 6's head chart)."""
+    return pd.DataFrame([{"step": r.step, "head": head_name(layer, h), "share": float(r.shares[name][layer, h])}
+                         for r in records for layer in range(r.shares[name].shape[0])
+                         for h in range(r.shares[name].shape[1])])
+
+
+def progress_sentence(records: list[LanguageRecord]) -> str:
+    """How far the run got, when both phenomena reached 99%, and where the pronoun jump was."""
+    last = records[-1]
+    hit = next((r for r in records if r.pronoun_acc >= 0.99 and r.agreement_acc >= 0.99), None)
+    reached = (f"Both first reached 99% at step {hit.step}, {hit.seconds:.1f} s into training (evaluations "
+               "included)." if hit else "It did not reach 99% on both in this run: try more steps.")
+    rise = jump(records)
+    jumped = (f" Pronouns are learned in a jump: the steepest rise is by step {rise[0]}, from {rise[1]:.0%} to "
+              f"{rise[2]:.0%}." if rise and rise[2] - rise[1] >= 0.2 else "")
+    return (f"After {last.step} steps the model gets {last.pronoun_acc:.1%} of the held-out pronouns and "
+            f"{last.agreement_acc:.1%} of the agreements right. {reached}{jumped}")
 
 
 @functools.lru_cache(maxsize=4)
@@ -123,9 +165,11 @@ def role_table(shares: dict, chance: dict) -> pd.DataFrame:
 def head_sentence(shares: dict, chance: dict) -> str:
     """Which head resolves the pronoun, from the shares."""
     layer, head, share = best_head(shares)
-    other = float(shares["other_share"][layer, head])
+    other, even = float(shares["other_share"][layer, head]), chance["referent_share"]
+    verdict = ("it has learned to find the noun a pronoun refers to" if share >= 0.5 and share >= 2.5 * even else
+               "no head finds the referent yet")
     return (f"{head_name(layer, head)}: puts {share:.0%} of the pronoun's attention on the noun it refers to, and "
-            f"{other:.0%} on the other noun (spread evenly, each would get {chance['referent_share']:.0%}).")
+            f"{other:.0%} on the other noun (spread evenly, each would get {even:.0%}): {verdict}.")
 
 
 # ------------------------------------------------------------------ knocking heads out

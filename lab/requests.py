@@ -23,7 +23,8 @@ QUEUED_PACE = 5.0  # seconds between two updates of a request that is still wait
 def changes(mine: dict, theirs: dict) -> list[str]:
     """The settings in which ``theirs`` differs from ``mine``, as "name: ours → theirs" (every request type's
     ``differences`` uses it to say what the shown results came from)."""
-    return [f"{k}: {mine[k]} → {theirs[k]}" for k in mine if mine[k] != theirs[k]]
+    return [f"{k}: {mine.get(k, '—')} → {theirs.get(k, '—')}" for k in dict.fromkeys([*mine, *theirs])
+            if mine.get(k) != theirs.get(k)]
 
 
 @dataclass(frozen=True)

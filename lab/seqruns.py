@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass, field, replace
 import pandas as pd
 import torch
 
+from lab.learned import LanguageRequest
 from lab.requests import Bar, Progress, changes, progress_of
+from transformer.language import LanguageConfig
 from transformer.sequence import (
     PROBES,
     SEP,
@@ -24,14 +26,15 @@ from transformer.sequence import (
 # What the form offers (each list serves the widget and the shareable link), bounded so that no setting can
 # exhaust memory or hold a core for long: at the largest (length 12, d_model 128, 4 layers, 1,000 steps) a run
 # takes about a minute on one core.
-OPTIONS = {"task": list(TASKS), "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
+OPTIONS = {"task": [*TASKS, "language"], "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
            "n_layers": [1, 2, 3, 4], "steps": [50, 100, 200, 300, 500, 800, 1000]}
 LENGTHS = (3, 12)
 # each control's label, by its name in the link (and in a teacher's ``only=``)
 LABELS = {"task": "task", "length": "digits in the prompt", "steps": "training steps", "d_model": "d_model",
           "n_heads": "heads", "n_layers": "layers", "seed": "seed", "positions": "learned positional embeddings",
           "compare": "also train with positions flipped, to compare"}
-WHAT = {"reverse": "the digits backwards", "sort": "the digits in ascending order", "copy": "the digits again"}
+WHAT = {"reverse": "the digits backwards", "sort": "the digits in ascending order", "copy": "the digits again",
+        "language": "the animal language's next word (the sound after 'it', was or were)"}
 TARGET = {"reverse": "the mirrored prompt position (the digit being written)",
           "copy": "the prompt position in the same place (the digit being written)",
           "sort": "the prompt position(s) holding the digit being written"}
@@ -44,6 +47,16 @@ def token_name(token: int) -> str:
 def example_tokens(config: SeqConfig) -> list[int]:
     """The whole sequence of the held-out example whose attention is kept at every record: prompt, →, answer."""
     return full_sequences(config.task, example_prompt(config))[0].tolist()
+
+
+def request_from(values: dict) -> SeqRequest | LanguageRequest:
+    """What the page-6 form asks for: a digit task, or the animal language (the same model sizes, steps, seed and
+    positions; the prompt length does not apply). ValueError, in words a student can act on, for settings that
+    cannot train."""
+    sizes = {k: values[k] for k in ("d_model", "n_heads", "n_layers", "steps", "seed", "positions")}
+    if values["task"] == "language":
+        return LanguageRequest(LanguageConfig(**sizes), values["compare"])
+    return SeqRequest(SeqConfig(task=values["task"], length=values["length"], **sizes), values["compare"])
 
 
 def parse_digits(typed: str) -> list[int] | None:

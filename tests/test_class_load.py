@@ -1,7 +1,5 @@
 """What a class hits on one server (issue 19), as plain Python: the shared-server bound, the seed lock, the
 warm-up, the live chart, the count of finished trainings and the sentences about the heads."""
-import subprocess
-import sys
 import threading
 
 import pandas as pd
@@ -15,8 +13,6 @@ from lab.seqruns import SeqRequest, spread_sentence
 from lab.study import StudyRequest
 from transformer.sequence import SeqConfig, build_sequence_model
 from transformer.train import TrainConfig, build_model
-
-from conftest import ROOT
 
 TINY_SEQ = SeqConfig(length=3, d_model=16, n_heads=2, n_layers=1, steps=4, batch_size=8)
 
@@ -116,13 +112,6 @@ def test_one_lock_guards_the_one_global_generator():
     assert not errors and len(results) == 40
     for slot, params in results:  # built side by side, every model still has its seed's weights
         assert all(torch.equal(a, b) for a, b in zip(params, want[slot], strict=True))
-
-
-def test_the_warm_up_pays_the_first_fused_optimiser():
-    code = ("import sys; from lab.runtime import warm_up; warm_up().join(); "
-            "print('torch._dynamo' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert out.stdout.strip() == "True", out.stderr  # imported by the first fused AdamW: paid before any training
 
 
 def test_the_heads_sentence_says_whether_heads_differ():

@@ -42,11 +42,13 @@ def test_home_does_not_import_torch():
 def test_home_warms_torch_up_in_the_background():
     code = ("import sys; from streamlit.testing.v1 import AppTest; from lab import runtime; "
             "at = AppTest.from_file('app.py'); at.run(); assert not at.exception; "
-            "runtime._warm_up_thread.join(120); print('torch' in sys.modules)")
+            "runtime._warm_up_thread.join(120); print('torch' in sys.modules, 'torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
                          env={**os.environ, "LAB_WARM_UP": "1"})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "True"  # torch is ready for the first teaching page
+    # torch is ready for the first teaching page, and so is the first fused AdamW (it imports torch._dynamo, about
+    # 1.2-1.9 s): paid in the background, not by the first student's first training
+    assert out.stdout.strip().splitlines()[-1] == "True True"
     # (that the landing page does not wait for it is timed by `python -m benchmarks cold`, not here)
 
 
@@ -448,3 +450,20 @@ def test_multi_head_shows_the_output_projection():
     chain = next(m.value for m in at.markdown if m.value.startswith("**The shape chain:**"))
     assert chain.endswith("`zis` [1, 5, 768] → `out` [1, 5, 768]")
     assert any("split into 12 heads of 64 and joined again" in c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_attention_learns_the_animal_language():
+    at = open_page("attention_learns", {"task": "language", "steps": "50", "d_model": "16", "n_heads": "2",
+                                        "n_layers": "1"})
+    next(b for b in at.button if b.label == "Train").click()
+    settle(at)
+    heads = [s.value for s in at.subheader]
+    assert heads[:3] == ["Learning the animal language: pronouns and agreement", "Attention over training",
+                         "What each head does, in numbers"]
+    text = text_of(at)
+    assert "After 50 steps the model gets" in text and "of the held-out pronouns" in text
+    steps = at.select_slider(key="lang_step")
+    assert steps.options[0] == "0" and steps.options[-1] == "50"
+    steps.set_value(0)
+    settle(at)
+    assert any("step 0: every layer and head on 'the cat chased" in c.proto.spec for c in at.get("vega_lite_chart"))

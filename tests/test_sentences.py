@@ -118,6 +118,17 @@ def test_knockout_sentence_verdicts():
     assert "0.1 points gained" in up
 
 
+def test_the_referent_head_sentence():
+    from lab.learned import head_sentence
+
+    shares = {"referent_share": torch.tensor([[0.1, 0.84]]), "other_share": torch.tensor([[0.1, 0.01]])}
+    text = head_sentence(shares, {"referent_share": 0.11})
+    assert text.startswith("layer 0, head 1: puts 84% of the pronoun's attention on the noun it refers to, and 1%")
+    assert text.endswith("it has learned to find the noun a pronoun refers to.")
+    weak = head_sentence({**shares, "referent_share": torch.tensor([[0.12, 0.2]])}, {"referent_share": 0.11})
+    assert weak.endswith("no head finds the referent yet.")
+
+
 def test_the_role_of_a_head_is_named_from_its_shares():
     from lab.learned import role_table
 

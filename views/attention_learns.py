@@ -3,8 +3,9 @@ import streamlit as st
 import torch
 
 from lab import seqruns, ui
-from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, SeqRequest, labels
-from lab.ui import links, progress
+from lab.learned import LanguageRequest
+from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, labels
+from lab.ui import learned, links, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
 
@@ -30,7 +31,8 @@ def settings():
         a, b, c = st.columns([2, 1, 1])
         a.selectbox(LABELS["task"], OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
                     disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}")
-        b.slider(LABELS["length"], *LENGTHS, link["length"], key="length", disabled=link.locked("length"))
+        b.slider(LABELS["length"], *LENGTHS, link["length"], key="length", disabled=link.locked("length")
+                 or st.session_state.get("task", link["task"]) == "language", help="Not used by the language task.")
         slider(c, "steps")
         m1, m2, m3, m4 = st.columns(4)
         slider(m1, "d_model")
@@ -43,9 +45,7 @@ def settings():
         submitted = st.button("Train", type="primary", icon=":material/play_arrow:")
     values = link.current()
     try:
-        config = SeqConfig(**{k: values[k] for k in ("task", "length", "d_model", "n_heads", "n_layers", "steps",
-                                                      "seed", "positions")})
-        form_request, error = SeqRequest(config, values["compare"]), None
+        form_request, error = seqruns.request_from(values), None
     except ValueError as err:
         form_request, error = None, str(err)
     return progress.shown("seq_request", form_request, submitted, link, error)
@@ -57,6 +57,9 @@ if request is None:
     status.info(("Press **Train**" if link.locked("task") else "Choose a task and press **Train**")
                 + f". At the defaults ({D.task}, {D.length} digits) training takes a few seconds on one core.")
     ui.show_code(seq.train_sequence_model, SeqConfig)
+    st.stop()
+if isinstance(request, LanguageRequest):  # the animal language: its own curves, grid and head shares
+    learned.page6(request, status)
     st.stop()
 config = request.config
 status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",

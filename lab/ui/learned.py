@@ -104,3 +104,57 @@ def section() -> None:
     st.markdown(learned.knockout_sentence(result, list(picked)))
     st.caption("Looking is not doing: a head can attend to the noun without the answer depending on it. Removing "
                "it and measuring the accuracy on 2,000 held-out sentences is the causal test.")
+
+
+def page6(request: learned.LanguageRequest, status) -> None:
+    """Page 6 with the animal language as its task: the curves, the attention of one sentence over training (the
+    pronoun head forming), and each head's referent share over training."""
+    import pandas as pd
+
+    from lab import charts
+    from transformer.language import HELD_OUT, decode
+
+    config = request.config
+
+    def name(c) -> str:
+        return f"positions {'on' if c.positions else 'off'}"
+
+    status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
+                icon=":material/hourglass_top:")
+    snap, _ = progress.watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
+        "sequence_curves", learned.curves(s.records if s.live == config else s.other, name(s.live)),
+        title="Training: held-out sentences", metrics=learned.METRICS))
+    status.empty()
+    frames = [learned.curves(snap.records, name(config))]
+    if request.compare and snap.other:
+        frames.append(learned.curves(snap.other, name(request.other)))
+    st.subheader("Learning the animal language: pronouns and agreement")
+    ui.chart(ui.figure("sequence_curves", pd.concat(frames, ignore_index=True), metrics=learned.METRICS,
+                       title=f"Loss and accuracy on {2 * HELD_OUT:,} held-out sentences"))
+    st.markdown(learned.progress_sentence(snap.records))
+    if request.compare and snap.other:
+        on, off = (snap.records, snap.other) if config.positions else (snap.other, snap.records)
+        st.markdown(f"**Positions on and off.** With positions: pronouns {on[-1].pronoun_acc:.1%}, agreement "
+                    f"{on[-1].agreement_acc:.1%}; without: {off[-1].pronoun_acc:.1%} and "
+                    f"{off[-1].agreement_acc:.1%}, after {on[-1].step} steps each.")
+    st.subheader("Attention over training")
+    steps = [r.step for r in snap.records]
+    at = st.select_slider("training step", steps, value=steps[-1], key="lang_step",
+                          help="Scrub from the random start (step 0) to the end of training.")
+    record = snap.records[steps.index(at)]
+    words = charts.token_labels(decode(encode(learned.EXAMPLE_SENTENCES[0])[0]))
+    grid = ui.figure("attention_grid", record.attention.numpy(), words, words, cell=ui.cell(18), max_width=ui.room(),
+                     title=f"step {at}: every layer and head on '{learned.EXAMPLE_SENTENCES[0]}'")
+    ui.chart(grid)
+    ui.exports(grid, f"language_attention_step_{at}")
+    rise = learned.jump(snap.records)
+    st.caption("Rows are queries, columns are keys; the causal mask leaves the upper right empty. Look at the row "
+               "'7: it': a head whose weight moves onto '1: cat'"
+               + (f" around step {rise[0]}, where pronoun accuracy jumps" if rise else "") + ".")
+    st.subheader("What each head does, in numbers")
+    chance = learned.default_chances(config.seed)
+    ui.chart(ui.figure("head_share_chart", learned.share_frame(snap.records), chance=chance["referent_share"],
+                       what="the pronoun's noun"))
+    st.markdown("Measured on held-out sentences: " + learned.head_sentence(snap.records[-1].shares, chance)
+                + " Does the answer need that head? Knock it out on page 3 (heads that learned something).")
+    st.page_link("views/multi_head.py", label="Knock heads out on page 3", icon=":material/view_module:")

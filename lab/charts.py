@@ -141,7 +141,7 @@ def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: st
                 axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
         y=alt.Y("value:Q", title=y_title),
         color=alt.Color("paint:N", scale=_PICK, title=None,
-                        legend=alt.Legend(orient="top", values=shown, labelLimit=200)),
+                        legend=alt.Legend(orient="top", values=shown, labelLimit=200, columns=2)),
         tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
                  alt.Tooltip("status:N", title="causal mask")],
     ).properties(height=220, data=_data(df))
@@ -581,21 +581,42 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
         facet=alt.Facet("panel:N", sort=panels, title=title or None), columns=columns, data=_data(df))
 
 
+def attention_over_training(maps, steps: Sequence[int], row_labels: Sequence[str], col_labels: Sequence[str], *,
+                            what: str, cell: int = 18, max_width: int = 780) -> alt.FacetChart:
+    """``attention_grid`` at every recorded training step, with the step chosen in the browser: ``maps`` is
+    (records, layers, heads, queries, keys), ``steps`` the training step of each record. A slider bound to a
+    Vega-Lite parameter filters the records, so scrubbing runs no script at all. Starts on the last step."""
+    maps = np.asarray(maps, dtype=float)
+    n = maps.shape[0]
+    grids = [attention_grid(maps[i], row_labels, col_labels, cell=cell, max_width=max_width) for i in range(n)]
+    rows = [{**r, "record": i} for i, g in enumerate(grids) for r in g.data.values]
+    pick = alt.param(name="record", value=n - 1, bind=alt.binding_range(
+        min=0, max=n - 1, step=1, name="scrub through training (the title says the step) "))
+    labels = json.dumps([int(s) for s in steps])
+    chart = grids[-1].spec.add_params(pick).transform_filter("datum.record == record")
+    title = alt.TitleParams(text=alt.ExprRef(f"'step ' + {labels}[record] + {json.dumps(': ' + what)}"),
+                            anchor="middle")
+    return chart.facet(facet=grids[-1].facet, columns=grids[-1].columns, data=_data(pd.DataFrame(rows)),
+                       title=title)
+
+
 def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.LayerChart:
     """Each head's share of attention on the task's target position(s) against training step, with the level that
     attention spread evenly would give. ``shares`` has columns step, head, share."""
     heads = list(dict.fromkeys(shares["head"]))
     lines = alt.Chart(_data(shares)).mark_line(point=True).encode(
         x=alt.X("step:Q", title="training step"),
-        y=alt.Y("share:Q", title=f"attention on {what}", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("share:Q", title="share of attention", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("head:N", title=None, sort=heads, legend=alt.Legend(orient="right")),
+        shape=alt.Shape("head:N", sort=heads, legend=None),  # a point shape per head as well as a colour
         tooltip=[alt.Tooltip("head:N"), alt.Tooltip("step:Q"), alt.Tooltip("share:Q", format=".1%")],
     )
     level = pd.DataFrame({"share": [chance], "text": [f"attention spread evenly: {chance:.0%}"]})
     rule = alt.Chart(_data(level)).mark_rule(strokeDash=[4, 4], color="gray").encode(y="share:Q")
     label = alt.Chart(_data(level)).mark_text(align="right", dy=-6, color="gray").encode(
         y="share:Q", x=alt.value(516), text="text:N")
-    return alt.layer(lines, rule, label).properties(width=520, height=240, title="What each head does, measured")
+    return alt.layer(lines, rule, label).properties(width=520, height=240,
+                                                    title=f"What each head does: attention on {what}")
 
 
 # ------------------------------------------------------------------ the data-efficiency study (page 5)

@@ -2,7 +2,7 @@
 
 Usage (from the project root): .venv/bin/python scripts/screenshots.py [OUT_DIR=docs/screenshots] [--width 1280]
 The training page is shot after a press of Train with the default settings and the CNN baseline, looking inside
-the trained model; page 6 after training reverse with positions on and off.
+the trained model; page 6 after training reverse with positions on and off; page 2 in learned mode as learned.png.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from scripts.browser import PAGES, ROOT, full_height, launch, rerun, settle, streamlit_server  # noqa: E402
 
 QUERY = {"training": "?cnn=1", "attention_learns": "?compare=1"}  # pages shot after a press of Train
+EXTRA = {"learned": "self_attention?mode=learned"}  # more pictures: page 2 on the trained language model
 
 
 def main() -> None:
@@ -25,7 +26,7 @@ def main() -> None:
     with streamlit_server(log_path=out / "server.log") as (url, _), sync_playwright() as pw:
         browser = launch(pw)
         page = browser.new_page(viewport={"width": width, "height": 900})
-        for path in PAGES:
+        for path in [*PAGES, *EXTRA.values()]:
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{url}/{path}" + QUERY.get(path, ""))
             settle(page)
@@ -37,7 +38,8 @@ def main() -> None:
                 rerun(page, page.get_by_text("look inside:").click)
             page.set_viewport_size({"width": width, "height": min(16000, full_height(page) + 80)})
             settle(page)  # the taller window redraws the charts
-            name = path or "home"
+            name = next((k for k, v in EXTRA.items() if v == path), path or "home")
+            settle(page, limit=300)  # learned mode trains the language the first time
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)
             print(out / f"{name}.png")
         browser.close()

@@ -108,6 +108,8 @@ def one_of_each() -> dict:
                                                                 "loss": [2.3, 1.0], "token_acc": [0.1, 0.6],
                                                                 "exact_match": [0.0, 0.2]})),
         "attention_grid": charts.attention_grid(np.tril(rng.random((2, 2, 3, 3))), ["a", "b", "c"], ["a", "b", "c"]),
+        "attention_over_training": charts.attention_over_training(np.tril(rng.random((2, 1, 2, 3, 3))), [0, 5],
+                                                                  ["a", "b", "c"], ["a", "b", "c"], what="x"),
         "head_share_chart": charts.head_share_chart(pd.DataFrame({"step": [0, 10], "head": ["layer 0, head 0"] * 2,
                                                                   "share": [0.1, 0.9]}), chance=0.2, what="x"),
     }
@@ -284,3 +286,14 @@ def test_data_efficiency_legend_shows_the_lines_and_ticks_the_measured_shares():
     assert band["encoding"]["fill"]["legend"] is None and "color" not in band["encoding"]  # the pale band: no legend
     assert line["encoding"]["color"]["legend"] is not None  # the legend shows the lines' own colours
     assert line["encoding"]["x"]["axis"]["values"] == shares  # ticks where the points are, not 4%, 6%, 20%
+
+
+def test_scrubbing_the_training_steps_happens_in_the_browser():
+    maps = np.tril(np.full((3, 2, 4, 5, 5), 0.2))  # 3 records of 2 layers x 4 heads
+    s = spec(charts.attention_over_training(maps, [0, 10, 25], list("abcde"), list("abcde"), what="on 'it'"))
+    (param,) = s["params"]
+    assert param["bind"]["input"] == "range" and (param["bind"]["min"], param["bind"]["max"]) == (0, 2)
+    assert param["value"] == 2  # starts on the last record
+    assert s["spec"]["transform"] == [{"filter": "datum.record == record"}]
+    assert {r["record"] for r in rows(s)} == {0, 1, 2} and len(rows(s)) == 3 * 8 * 15  # every step sent once
+    assert s["title"]["text"]["expr"] == "'step ' + [0, 10, 25][record] + \": on 'it'\""

@@ -141,3 +141,13 @@ def test_the_role_of_a_head_is_named_from_its_shares():
     assert roles == ["pronoun → the noun it refers to", "any word → the word before"]
     shares["referent_share"][0, 0] = 0.2  # under 2.5x chance and 30%: no role claimed
     assert list(role_table(shares, chance)["role, measured"])[0] == "no clear role"
+
+
+def test_a_repeated_word_is_described_by_its_measured_gap():
+    from lab.ui.explain import repeat_sentence
+
+    assert "identical, because nothing tells the two apart. Switch positions on" in repeat_sentence(
+        "the", 0, 4, 0.0, positions=False, learned=False)
+    assert "each now carries its own position's encoding" in repeat_sentence("the", 0, 4, 0.8, True, False)
+    learned = repeat_sentence("the", 0, 3, 1.2561, positions=False, learned=True)
+    assert "**1.2561**: different: in the trained model" in learned and "identical" not in learned

@@ -1,4 +1,5 @@
 """Watch attention learn: a GPT-style decoder, trained live on reverse, sort or copy, and what its heads learn."""
+import numpy as np
 import streamlit as st
 import torch
 
@@ -81,16 +82,12 @@ st.caption("Exact-match counts prompts whose whole answer, written greedily one 
            "are never used for training.")
 
 st.subheader("Attention over training")
-steps = [r.step for r in snap.main]
-at = st.select_slider("training step", steps, value=steps[-1], key="seq_step",
-                      help="Scrub from the random start (step 0) to the end of training.")
-record = snap.main[steps.index(at)]
 tokens = seqruns.example_tokens(config)  # the held-out example whose attention every record keeps
-grid = ui.figure("attention_grid", record.attention.numpy(), labels(tokens[:-1]), labels(tokens[:-1]),
-                 title=f"step {at}: every layer and head on one held-out example", cell=ui.cell(18),
-                 max_width=ui.room())
-ui.chart(grid)
-ui.exports(grid, f"attention_step_{at}")
+grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in snap.main]),
+                 [r.step for r in snap.main], labels(tokens[:-1]), labels(tokens[:-1]), cell=ui.cell(18),
+                 what="every layer and head on one held-out example", max_width=ui.room())
+ui.chart(grid)  # the slider under it scrubs the training steps in the browser: no rerun
+ui.exports(grid, "attention_over_training")
 st.caption(f"Rows are queries: the position writing the next token (from '{config.length}: →' on, the answer). "
            f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
            f"light up on {seqruns.TARGET[config.task]}.")

@@ -69,7 +69,7 @@ st.caption(f"{T} tokens. x is each token's {d_model}-dimensional vector entering
            f"are head {head}'s slices, [{d_model}, {d_k}]." if learned else f"{T} tokens; each gets a seeded random "
            f"{d_model}-dimensional embedding (the same word always gets the same vector)"
            + (", plus its position's sinusoidal encoding." if positions else "; no positions added."))
-explain.positions_note(tokens, labels, steps, pe, positions)
+explain.positions_note(tokens, labels, steps, pe, positions, learned)
 
 features = [f"f{j}" for j in range(d_k)]
 WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 more); more columns get narrower cells
@@ -104,7 +104,9 @@ if causal:
 st.markdown(f"The whole weight matrix, every query at once: softmax({SCALED}) ({MODE}). Rows are queries, columns "
             "are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes (weight "
             "exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
-key = st.session_state.get(f"key_{sentence_id}", min(link["key"], T - 1))
+# learned mode starts on the key the query weighs most (for "it": the noun it refers to)
+start = int(steps.weights[query].argmax()) if learned and link["key"] == 0 else min(link["key"], T - 1)
+key = st.session_state.get(f"key_{sentence_id}", start)
 key = key if isinstance(key, int) and 0 <= key < T else 0
 blank = np.triu(np.ones((T, T), dtype=bool), 1) if causal else None
 weights_chart = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),

@@ -97,16 +97,25 @@ def claim_sentence(c: dict, seeds: int = 200) -> str:
             "heads often look elsewhere, as page 6 shows.")
 
 
-def positions_note(tokens: list[str], labels: list[str], steps, pe, positions: bool) -> None:
+def repeat_sentence(word: str, i: int, j: int, gap: float, positions: bool, learned: bool) -> str:
+    """What a repeated word's rows show, from their measured gap: identical rows, or what tells them apart."""
+    head = f"'{word}' at positions {i} and {j} gets rows in Q, K and V that differ by at most **{gap:.4f}**: "
+    if gap < 1e-6:
+        return head + "identical, because nothing tells the two apart." + (
+            "" if learned else " Switch positions on to separate them.")
+    if learned:
+        return head + ("different: in the trained model each carries its learned position, and the layers before "
+                       "have mixed in the words around it.")
+    return head + ("each now carries its own position's encoding." if positions else "different.")
+
+
+def positions_note(tokens: list[str], labels: list[str], steps, pe, positions: bool, learned: bool = False) -> None:
     """What positions change, measured on this sentence: a repeated word's rows, and a shuffle of the tokens."""
     pair = repeated_words(tokens)
     if pair:
         i, j = pair
         gap = max(float((m[i] - m[j]).abs().max()) for m in (steps.q, steps.k, steps.v))
-        word = ui.md_escape(tokens[i])
-        st.markdown(f"'{word}' at positions {i} and {j} gets rows in Q, K and V that differ by at most **{gap:.4f}**: "
-                    + ("each now carries its own position's encoding." if positions else
-                       "identical, because nothing tells the two apart. Switch positions on to separate them."))
+        st.markdown(repeat_sentence(ui.md_escape(tokens[i]), i, j, gap, positions, learned))
     if positions:
         ui.chart(ui.figure("heatmap", pe.numpy(), labels, [f"d{k}" for k in range(pe.shape[1])], row_title="position",
                            col_title="dimension", value_title="PE", scheme="redblue", domain=(-1, 1), max_width=600,

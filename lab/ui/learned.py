@@ -109,6 +109,7 @@ def section() -> None:
 def page6(request: learned.LanguageRequest, status) -> None:
     """Page 6 with the animal language as its task: the curves, the attention of one sentence over training (the
     pronoun head forming), and each head's referent share over training."""
+    import numpy as np
     import pandas as pd
 
     from lab import charts
@@ -138,15 +139,12 @@ def page6(request: learned.LanguageRequest, status) -> None:
                     f"{on[-1].agreement_acc:.1%}; without: {off[-1].pronoun_acc:.1%} and "
                     f"{off[-1].agreement_acc:.1%}, after {on[-1].step} steps each.")
     st.subheader("Attention over training")
-    steps = [r.step for r in snap.records]
-    at = st.select_slider("training step", steps, value=steps[-1], key="lang_step",
-                          help="Scrub from the random start (step 0) to the end of training.")
-    record = snap.records[steps.index(at)]
     words = charts.token_labels(decode(encode(learned.EXAMPLE_SENTENCES[0])[0]))
-    grid = ui.figure("attention_grid", record.attention.numpy(), words, words, cell=ui.cell(18), max_width=ui.room(),
-                     title=f"step {at}: every layer and head on '{learned.EXAMPLE_SENTENCES[0]}'")
-    ui.chart(grid)
-    ui.exports(grid, f"language_attention_step_{at}")
+    grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in snap.records]),
+                     [r.step for r in snap.records], words, words, cell=ui.cell(18), max_width=ui.room(),
+                     what=f"every layer and head on '{learned.EXAMPLE_SENTENCES[0]}'")
+    ui.chart(grid)  # the slider under it scrubs the training steps in the browser: no rerun
+    ui.exports(grid, "language_attention_over_training")
     rise = learned.jump(snap.records)
     st.caption("Rows are queries, columns are keys; the causal mask leaves the upper right empty. Look at the row "
                "'7: it': a head whose weight moves onto '1: cat'"

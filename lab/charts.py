@@ -600,6 +600,24 @@ def attention_over_training(maps, steps: Sequence[int], row_labels: Sequence[str
                        title=title)
 
 
+def knockout_chart(frame: pd.DataFrame, *, intact: float) -> alt.LayerChart:
+    """Exact-match with each head removed (a bar per head), against the intact model (a dashed line): a bar far
+    below the line is a head the task needs. ``frame`` has columns head, exact_match, token_acc."""
+    heads = list(frame["head"])
+    bars = alt.Chart(_data(frame)).mark_bar(color=PALETTE[0]).encode(
+        x=alt.X("head:N", sort=heads, title="head removed", axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
+        y=alt.Y("exact_match:Q", title="exact-match without it", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("head:N", title="removed"), alt.Tooltip("exact_match:Q", format=".1%"),
+                 alt.Tooltip("token_acc:Q", title="token accuracy", format=".1%")])
+    level = pd.DataFrame({"exact_match": [intact], "text": [f"intact: {intact:.1%}"]})
+    rule = alt.Chart(_data(level)).mark_rule(strokeDash=[4, 4], color="#333333").encode(y="exact_match:Q")
+    label = alt.Chart(_data(level)).mark_text(align="left", dy=-6, color="#333333").encode(
+        y="exact_match:Q", x=alt.value(2), text="text:N")
+    return alt.layer(bars, rule, label).properties(width=max(240, 34 * len(heads)), height=200,
+                                                   title="Knock one head out: what is left of the task")
+
+
 def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.LayerChart:
     """Each head's share of attention on the task's target position(s) against training step, with the level that
     attention spread evenly would give. ``shares`` has columns step, head, share."""

@@ -205,3 +205,69 @@ def positions_sentence(main: list[SeqRecord], other: list[SeqRecord], config: Se
     else:
         why = " The gap is small here: try more steps or another seed before drawing a conclusion."
     return measured + why
+
+
+# ------------------------------------------------------------------ knocking heads out (page 6)
+NEEDED = 0.30  # a head is needed when removing it costs this much exact-match, or half of what the model had
+
+
+def knockouts(model, config: SeqConfig, probes: int = 300) -> dict:
+    """What the task needs, measured on held-out prompts: exact-match and token accuracy intact and without each
+    single head (on every held-out prompt), and, found by search on the first ``probes`` of them, a set of heads
+    whose removal breaks the task (exact-match below half of intact) with every head in it needed for the break."""
+    from transformer.ablation import without_heads
+    from transformer.sequence import evaluate_sequences
+
+    held = held_out(config)
+    heads = [(layer, h) for layer in range(config.n_layers) for h in range(config.n_heads)]
+
+    def scores(removed, prompts=held) -> tuple[float, float]:
+        _, token, exact = without_heads(model, removed, lambda m: evaluate_sequences(m, prompts))
+        return exact, token
+
+    intact = scores([])
+    single = {h: scores([h]) for h in heads}
+    probe = held[:probes]
+    target = 0.5 * scores([], probe)[0]
+    chosen: list[tuple[int, int]] = []
+    for head in sorted(heads, key=lambda h: single[h][0]):  # the most harmful first
+        chosen.append(head)
+        if scores(chosen, probe)[0] < target:
+            break
+    else:
+        chosen = []  # even every head removed does not break it
+    for head in list(chosen):  # drop every head the break does not need
+        rest = [h for h in chosen if h != head]
+        if rest and scores(rest, probe)[0] < target:
+            chosen = rest
+    broken = scores(chosen) if chosen else intact
+    return {"intact": intact, "single": single, "breaking": chosen, "broken": broken}
+
+
+def knockout_frame(result: dict) -> pd.DataFrame:
+    """A row per head: exact-match and token accuracy without it (for the chart)."""
+    return pd.DataFrame([{"head": f"layer {layer}, head {h}", "exact_match": exact, "token_acc": token}
+                         for (layer, h), (exact, token) in result["single"].items()])
+
+
+def knockout_verdict(result: dict) -> str:
+    """Which heads the task needs and which are redundant, from the measured knock-outs."""
+    intact = result["intact"][0]
+    needed = [h for h, (exact, _) in result["single"].items() if intact - exact >= NEEDED or exact < 0.5 * intact]
+    names = ", ".join(f"layer {layer}, head {h}" for layer, h in needed)
+    worst_head, (worst, _) = min(result["single"].items(), key=lambda kv: kv[1][0])
+    text = (f"Intact, the model writes {intact:.1%} of the held-out answers exactly right. "
+            + (f"The task needs {names}: without {'it' if len(needed) == 1 else 'each of them'} exact-match falls "
+               f"by {100 * NEEDED:.0f} points or more, or below half. " if needed else
+               f"Every single head is redundant: removing any one of them costs at most {intact - worst:.1%} "
+               f"(the most, layer {worst_head[0]}, head {worst_head[1]}, leaves {worst:.1%}). "))
+    breaking = result["breaking"]
+    if breaking and not set(breaking) <= set(needed):
+        names = ", ".join(f"layer {layer}, head {h}" for layer, h in breaking)
+        text += (f"Removing {names} together breaks it: {result['broken'][0]:.1%} exact-match (a set found by "
+                 "search, in which every head is needed for the break).")
+    elif breaking:
+        text += f"Removed, it leaves {result['broken'][0]:.1%}." if len(needed) == 1 else ""
+    else:
+        text += "Even every head removed at once leaves it above half of that."
+    return text

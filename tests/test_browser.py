@@ -323,6 +323,26 @@ def test_watch_attention_learn(app, page):
     no_exception(page)
 
 
+def test_knocking_heads_out_on_page_6(app, page):
+    """Choose heads in the knock-out box: the page measures the task without them (on every held-out prompt)."""
+    page.goto(f"{app[0]}/attention_learns?length=4&steps=100&d_model=16&n_heads=2&n_layers=1&seed=3")
+    settle(page)
+    press_train(page)
+    assert "Knock heads out: which heads does the answer need?" in main_text(page)
+    box = page.get_by_label("knock out these heads together (their outputs set to zero)")
+    for name in ("layer 0, head 0", "layer 0, head 1"):  # whatever the search found, choose both
+        if name in box.locator("xpath=ancestor::*[@data-testid='stMultiSelect']").inner_text():
+            continue
+        box.click()
+        page.keyboard.type(name)
+        rerun(page, lambda: page.keyboard.press("Enter"))
+    page.keyboard.press("Escape")
+    text = main_text(page)
+    assert re.search(r"Exact-match [\d.]+% \(intact [\d.]+%\), token accuracy [\d.]+% \(intact [\d.]+%\), on every "
+                     r"held-out prompt, without layer 0, head \d, layer 0, head \d\.", text), text[-800:]
+    no_exception(page)
+
+
 def click_cell(page, chart, row: str, col: str) -> None:
     """Click the heatmap cell (query ``row``, key ``col``), found by its tooltip, and wait for the rerun."""
     chart.scroll_into_view_if_needed()

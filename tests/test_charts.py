@@ -108,6 +108,8 @@ def one_of_each() -> dict:
                                                                 "loss": [2.3, 1.0], "token_acc": [0.1, 0.6],
                                                                 "exact_match": [0.0, 0.2]})),
         "attention_grid": charts.attention_grid(np.tril(rng.random((2, 2, 3, 3))), ["a", "b", "c"], ["a", "b", "c"]),
+        "knockout_chart": charts.knockout_chart(pd.DataFrame({"head": ["layer 0, head 0"], "exact_match": [0.5],
+                                                              "token_acc": [0.8]}), intact=1.0),
         "attention_over_training": charts.attention_over_training(np.tril(rng.random((2, 1, 2, 3, 3))), [0, 5],
                                                                   ["a", "b", "c"], ["a", "b", "c"], what="x"),
         "head_share_chart": charts.head_share_chart(pd.DataFrame({"step": [0, 10], "head": ["layer 0, head 0"] * 2,

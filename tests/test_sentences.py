@@ -151,3 +151,39 @@ def test_a_repeated_word_is_described_by_its_measured_gap():
     assert "each now carries its own position's encoding" in repeat_sentence("the", 0, 4, 0.8, True, False)
     learned = repeat_sentence("the", 0, 3, 1.2561, positions=False, learned=True)
     assert "**1.2561**: different: in the trained model" in learned and "identical" not in learned
+
+
+def test_knockout_verdicts_on_page_6():
+    from lab.seqruns import knockout_verdict
+
+    single = {(0, 0): (1.0, 1.0), (0, 1): (0.99, 0.99), (1, 0): (0.98, 0.99), (1, 1): (1.0, 1.0)}
+    redundant = knockout_verdict({"intact": (1.0, 1.0), "single": single, "breaking": [(0, 0), (1, 0)],
+                                  "broken": (0.12, 0.4)})
+    assert "Every single head is redundant: removing any one of them costs at most 2.0%" in redundant
+    assert "(the most, layer 1, head 0, leaves 98.0%)" in redundant
+    assert "Removing layer 0, head 0, layer 1, head 0 together breaks it: 12.0% exact-match" in redundant
+    needed = knockout_verdict({"intact": (1.0, 1.0), "single": {**single, (1, 1): (0.2, 0.5)}, "breaking": [(1, 1)],
+                               "broken": (0.2, 0.5)})
+    assert "The task needs layer 1, head 1: without it exact-match falls by 30 points or more, or below half." in needed
+    assert needed.endswith("Removed, it leaves 20.0%.")
+    weak = knockout_verdict({"intact": (0.29, 0.7), "single": {(0, 0): (0.28, 0.7), (0, 1): (0.022, 0.4)},
+                             "breaking": [(0, 1)], "broken": (0.022, 0.4)})
+    assert "The task needs layer 0, head 1" in weak and "redundant" not in weak  # below half of a weak model
+    unbroken = knockout_verdict({"intact": (0.5, 0.6), "single": single, "breaking": [], "broken": (0.5, 0.6)})
+    assert unbroken.endswith("Even every head removed at once leaves it above half of that.")
+
+
+def test_knockouts_measure_a_trained_sequence_model():
+    from lab.seqruns import knockouts
+    from transformer.sequence import SeqConfig, build_sequence_model, train_sequence_model
+
+    config = SeqConfig(length=3, d_model=16, n_heads=2, n_layers=1, steps=150)
+    model = build_sequence_model(config)
+    for _ in train_sequence_model(config, model):
+        pass
+    result = knockouts(model, config, probes=200)
+    assert set(result["single"]) == {(0, 0), (0, 1)} and result["intact"][0] > 0.5
+    if result["breaking"]:
+        assert result["broken"][0] < 0.5 * result["intact"][0] + 0.1  # on every prompt, near the probe's break
+    every = knockouts(model, config, probes=200)
+    assert every == result  # deterministic

@@ -6,7 +6,7 @@ import torch
 from lab import seqruns, ui
 from lab.learned import LanguageRequest
 from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, labels
-from lab.ui import learned, links, progress
+from lab.ui import knockout, learned, links, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
 
@@ -96,6 +96,8 @@ st.subheader("What each head does, in numbers")
 chance = seqruns.chance_share(config)
 ui.chart(ui.figure("head_share_chart", seqruns.share_frame(snap.main), chance=chance, what="the digit being written"))
 st.markdown(seqruns.head_sentence(snap.main, config))
+
+knockout.section(models.get(config), config)
 
 st.subheader("Your own input")
 model = models.get(config)

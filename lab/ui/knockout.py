@@ -1,0 +1,43 @@
+"""Streamlit helper for page 6's knock-outs: remove heads from the trained sequence model and measure what is left
+of the task (``lab.seqruns.knockouts`` measures, ``transformer.ablation`` removes)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from lab import seqruns, ui
+
+
+@st.cache_data(max_entries=16, show_spinner="Knocking each head out in turn…")
+def _measured(config_key: str, _model, _config) -> dict:
+    return seqruns.knockouts(_model, _config)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _chosen(config_key: str, heads: tuple[tuple[int, int], ...], _model, _config) -> tuple[float, float]:
+    from transformer.ablation import without_heads
+    from transformer.sequence import evaluate_sequences, held_out
+
+    _, token, exact = without_heads(_model, list(heads), lambda m: evaluate_sequences(m, held_out(_config)))
+    return exact, token
+
+
+def section(model, config) -> None:
+    """Which heads the task needs: one bar per head removed, the verdict, and any set of heads to knock out."""
+    st.subheader("Knock heads out: which heads does the answer need?")
+    if model is None:
+        st.info("The trained model is not in this session (the run had ended before you opened the page). Press "
+                "**Train** to knock its heads out.")
+        return
+    result = _measured(repr(config), model, config)
+    ui.chart(ui.figure("knockout_chart", seqruns.knockout_frame(result), intact=result["intact"][0]))
+    st.markdown(seqruns.knockout_verdict(result))
+    names = [f"layer {layer}, head {h}" for layer in range(config.n_layers) for h in range(config.n_heads)]
+    default = [f"layer {layer}, head {h}" for layer, h in result["breaking"]]
+    chosen = st.multiselect("knock out these heads together (their outputs set to zero)", names, default=default,
+                            key="seq_knockout")
+    heads = tuple(divmod(names.index(n), config.n_heads) for n in chosen)
+    exact, token = _chosen(repr(config), heads, model, config) if heads else result["intact"]
+    intact_exact, intact_token = result["intact"]
+    st.markdown(f"Exact-match **{exact:.1%}** (intact {intact_exact:.1%}), token accuracy **{token:.1%}** (intact "
+                f"{intact_token:.1%}), on every held-out prompt" + (f", without {', '.join(chosen)}." if chosen
+                                                                      else ": nothing removed."))

@@ -21,8 +21,10 @@ def _chosen(config_key: str, heads: tuple[tuple[int, int], ...], _model, _config
     return exact, token
 
 
+@st.fragment
 def section(model, config) -> None:
-    """Which heads the task needs: one bar per head removed, the verdict, and any set of heads to knock out."""
+    """Which heads the task needs: one bar per head removed, the verdict, and any set of heads to knock out. A
+    fragment: choosing heads reruns only this section, not the rest of the page."""
     st.subheader("Knock heads out: which heads does the answer need?")
     if model is None:
         st.info("The trained model is not in this session (the run had ended before you opened the page). Press "

@@ -68,8 +68,9 @@ def _knockout(config_key: str, heads: tuple[tuple[int, int], ...], _model) -> di
 
 
 def section() -> None:
-    """Page 3's learned heads: every layer and head on a sentence, each head's measured role, and knocking heads
-    out to see what breaks."""
+    """Page 3's learned heads: every layer and head on a sentence, each head's measured role, and knocking heads out
+    to see what breaks. Not a fragment: the first time, it trains the model with its progress in the sidebar,
+    which a fragment may not write to."""
     st.header("Heads that learned something: the animal language")
     if not st.toggle("show a trained model's heads (the first time, the server trains it: about ten seconds)",
                      key="learned_heads"):

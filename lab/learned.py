@@ -5,12 +5,12 @@ each head's measured role, and the sentences built from those numbers. No stream
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
 
-from lab.requests import Bar, Progress, changes, progress_of
+from lab.requests import Bar, ComparedRequest, Progress, progress_of
 from transformer.language import EXAMPLES, INDEX, VOCAB, Batch, LanguageConfig, LanguageRecord, accuracies, held_out
 
 SHARES = {"referent_share": "pronoun → the noun it refers to", "other_share": "pronoun → the other noun",
@@ -18,7 +18,7 @@ SHARES = {"referent_share": "pronoun → the noun it refers to", "other_share": 
 
 
 @dataclass(frozen=True)
-class LanguageRequest:
+class LanguageRequest(ComparedRequest):
     """The language model at its defaults: one training, shared by every session that asks for learned mode."""
 
     config: LanguageConfig = LanguageConfig()
@@ -29,19 +29,6 @@ class LanguageRequest:
     def bounded(self) -> bool:
         """The defaults are what pages 2 and 3 stand on: trained once per server, they always run."""
         return self != LanguageRequest()
-
-    @property
-    def other(self) -> LanguageConfig | None:
-        return replace(self.config, positions=not self.config.positions) if self.compare else None
-
-    def trainings(self) -> list[LanguageConfig]:
-        return [c for c in (self.config, self.other) if c is not None]
-
-    def settings(self) -> dict:
-        return {**asdict(self.config), "compare positions on/off": self.compare}
-
-    def differences(self, other: LanguageRequest) -> list[str]:
-        return changes(self.settings(), other.settings())
 
     def snapshot(self, jobs: dict) -> LanguageSnapshot:
         records = {c: list(j.records) for c, j in jobs.items()}

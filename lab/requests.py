@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from lab.estimate import estimate_seconds
 from lab.jobs import SLOTS, JobRegistry
@@ -25,6 +25,24 @@ def changes(mine: dict, theirs: dict) -> list[str]:
     ``differences`` uses it to say what the shown results came from)."""
     return [f"{k}: {mine.get(k, '—')} → {theirs.get(k, '—')}" for k in dict.fromkeys([*mine, *theirs])
             if mine.get(k) != theirs.get(k)]
+
+
+class ComparedRequest:
+    """What page 6's requests share (each a frozen dataclass with ``config`` and ``compare``): the model itself
+    and, when compared, the same model with positional embeddings flipped."""
+
+    @property
+    def other(self):
+        return replace(self.config, positions=not self.config.positions) if self.compare else None
+
+    def trainings(self) -> list:
+        return [c for c in (self.config, self.other) if c is not None]
+
+    def settings(self) -> dict:
+        return {**asdict(self.config), "compare positions on/off": self.compare}
+
+    def differences(self, other) -> list[str]:
+        return changes(self.settings(), other.settings())
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@ progress, and every sentence that draws a conclusion, built from the numbers mea
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
 
 from lab.learned import LanguageRequest
-from lab.requests import Bar, Progress, changes, progress_of
+from lab.requests import Bar, ComparedRequest, Progress, progress_of
 from transformer.language import LanguageConfig
 from transformer.sequence import (
     PROBES,
@@ -73,26 +73,13 @@ def labels(tokens: list[int]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class SeqRequest:
+class SeqRequest(ComparedRequest):
     """One press of Train: a sequence model, and maybe the same model with positions switched the other way."""
 
     config: SeqConfig
     compare: bool = False
     # what a student can shrink on page 6 when a shared server refuses the request (only controls the page has)
     shrink = "fewer training steps, fewer digits in the prompt, a smaller d_model or fewer layers, or no comparison"
-
-    @property
-    def other(self) -> SeqConfig | None:
-        return replace(self.config, positions=not self.config.positions) if self.compare else None
-
-    def trainings(self) -> list[SeqConfig]:
-        return [c for c in (self.config, self.other) if c is not None]
-
-    def settings(self) -> dict:
-        return {**asdict(self.config), "compare positions on/off": self.compare}
-
-    def differences(self, other: SeqRequest) -> list[str]:
-        return changes(self.settings(), other.settings())
 
     def snapshot(self, jobs: dict) -> SeqSnapshot:
         records = {c: list(j.records) for c, j in jobs.items()}

@@ -13,6 +13,20 @@ def positive_int(name: str, value) -> int:
     return int(value)
 
 
+def training_settings(config, sizes: tuple[str, ...] = ("d_model", "n_heads", "n_layers", "steps", "batch_size")
+                      ) -> None:
+    """ValueError unless a decoder training's sizes are whole numbers >= 1, its seed a whole number >= 0, its
+    learning rate in (0, 1] and its positions flag a bool."""
+    for name in sizes:
+        positive_int(name, getattr(config, name))
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {config.seed!r}.")
+    if not (isinstance(config.lr, (int, float)) and 0 < config.lr <= 1):
+        raise ValueError(f"lr (learning rate) must be a number in (0, 1], got {config.lr!r}.")
+    if not isinstance(config.positions, bool):
+        raise ValueError(f"positions must be True or False, got {config.positions!r}.")
+
+
 def rank(name: str, tensor, expected: int, layout: str) -> None:
     """ValueError unless ``tensor`` has ``expected`` dimensions (``layout`` names them, e.g. "[B, T, E]")."""
     if tensor.dim() != expected:

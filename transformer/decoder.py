@@ -6,10 +6,33 @@ Token embedding (+ learned positions) -> causal blocks -> final LayerNorm -> nex
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
+from ._checks import training_settings
 from .model import Block
+from .multihead import check_heads
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """What every decoder training has: the model's sizes, the optimiser's steps, batch and rate, the seed, and
+    whether positions are learned. ``sequence.SeqConfig`` and ``language.LanguageConfig`` add to it."""
+
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 5e-3
+    seed: int = 0
+    positions: bool = True  # learned positional embeddings; off, the model sees a bag of tokens plus the mask
+
+    def __post_init__(self):
+        training_settings(self)  # ValueError in words a student can act on
+        check_heads(self.d_model, self.n_heads)  # ValueError naming the head counts that work
 
 
 class Decoder(nn.Module):

@@ -24,11 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import positive_int
 from ._schedule import cosine_lr
 from ._seed import seeded
-from .decoder import Decoder
-from .multihead import check_heads
+from .decoder import Decoder, DecoderConfig
 
 ANIMALS = {"cat": "meowed", "dog": "barked", "bird": "sang", "cow": "mooed", "duck": "quacked", "lion": "roared",
            "frog": "croaked", "horse": "neighed", "owl": "hooted", "bee": "buzzed"}
@@ -68,27 +66,11 @@ def decode(ids) -> list[str]:
 
 
 @dataclass(frozen=True)
-class LanguageConfig:
+class LanguageConfig(DecoderConfig):
     """Everything that decides a training run of the language model; the defaults were chosen by measurement (see
     the benchmark's *language* rows): both phenomena reach 99% on held-out sentences within a few seconds."""
 
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2
-    steps: int = 300
-    batch_size: int = 64
     lr: float = 3e-3
-    seed: int = 0
-    positions: bool = True  # the decoder's learned positional embeddings
-
-    def __post_init__(self):
-        for name in ("d_model", "n_heads", "n_layers", "steps", "batch_size"):
-            positive_int(name, getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}.")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
-            raise ValueError(f"lr (learning rate) must be a number in (0, 1], got {self.lr!r}.")
-        check_heads(self.d_model, self.n_heads)
 
 
 # ------------------------------------------------------------------ the generator

@@ -21,11 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import positive_int
 from ._schedule import cosine_lr
 from ._seed import seeded
-from .decoder import Decoder
-from .multihead import check_heads
+from .decoder import Decoder, DecoderConfig
 
 TASKS = ("reverse", "sort", "copy")
 SEP = 10  # the separator token; 0-9 are the digits
@@ -36,35 +34,19 @@ PROBES = 100  # of them, the prompts whose attention measures what each head doe
 
 
 @dataclass(frozen=True)
-class SeqConfig:
+class SeqConfig(DecoderConfig):
     """Everything that decides a sequence-model training run. The defaults were chosen by measurement (see the
     benchmark): both reverse and sort reach 99% exact-match on the held-out sequences within a few seconds."""
 
     task: str = "reverse"
     length: int = 6  # digits in the prompt (3-12); the answer has as many
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2
-    steps: int = 300
-    batch_size: int = 64
-    lr: float = 5e-3
-    seed: int = 0
-    positions: bool = True  # learned positional embeddings; off, the model sees a bag of tokens plus the mask
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
         if isinstance(self.length, bool) or not isinstance(self.length, int) or not 3 <= self.length <= MAX_LENGTH:
             raise ValueError(f"length must be a whole number from 3 to {MAX_LENGTH}, got {self.length!r}.")
-        for name in ("d_model", "n_heads", "n_layers", "steps", "batch_size"):
-            positive_int(name, getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}.")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
-            raise ValueError(f"lr (learning rate) must be a number in (0, 1], got {self.lr!r}.")
-        if not isinstance(self.positions, bool):
-            raise ValueError(f"positions must be True or False, got {self.positions!r}.")
-        check_heads(self.d_model, self.n_heads)  # ValueError naming the head counts that work
+        super().__post_init__()
 
     @property
     def context(self) -> int:

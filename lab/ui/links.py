@@ -2,13 +2,14 @@
 
 ``Link(page, fields)`` gives every widget its starting value (``link[name]``):
 
-- the URL's value when the address has any of this page's settings (a shared link, or a reload), else
+- the URL's value when the address has any of this page's settings (a shared link, or a reload), or on the
+  browser's Back and Forward (then a setting missing from the address is its default, and the widgets follow), else
 - the value this session last used on the page (Streamlit forgets a widget's state once another page has run), else
 - the default.
 
 A warning names the URL values that could not be used. ``link.publish()`` after the widgets writes the current
 values back into the URL (only those that differ from the default, plus app-wide flags such as projector mode)
-and keeps them for the session.
+and keeps them for the session; every change it writes is one entry in the browser's history.
 """
 from __future__ import annotations
 

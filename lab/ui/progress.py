@@ -1,6 +1,7 @@
 """Streamlit helper for the pages that train: which request the page shows, and its progress while it trains.
 
-A request is what one press of Train asks for (``runs.TrainingRequest``, ``seqruns.SeqRequest``). ``shown``
+A request is what one press of Train asks for (``runs.TrainingRequest``, ``seqruns.SeqRequest``,
+``study.StudyRequest``, ``learned.LanguageRequest``; see ``lab.requests``). ``shown``
 keeps it for the session, brings it back on a reload (the link carries ``run=1``) and marks results that come from
 earlier settings. ``watch`` trains it through the server's shared jobs (``jobs.REGISTRY``): progress bars in the
 sidebar, always in view, and a light live chart; the finished snapshot and models are kept for the session.
@@ -63,9 +64,9 @@ def shown(key: str, form_request, submitted: bool, link: Link, error: str | None
     session = session_id()
     if submitted and error:
         st.error(f"These settings cannot train: {error}", icon=":material/error:")
-    bound = over_bound(form_request)
-    if submitted and bound:
-        st.error(bound, icon=":material/timer_off:")
+    refusal = over_bound(form_request)
+    if submitted and refusal:
+        st.error(refusal, icon=":material/timer_off:")
     elif submitted and form_request is not None:
         old = st.session_state.get(key)
         if old is not None and old != form_request:

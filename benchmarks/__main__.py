@@ -49,6 +49,9 @@ BUDGETS = {
     "estimate vs measured time (either way)": (2.0, "max", "×"),
     "language model: seconds to 99% on pronouns and agreement": (10, "max", " s"),
     "language model: pronoun accuracy lost without the referent head (points)": (30, "min", ""),
+    "induction: seconds to 90% on the repeated tokens": (20, "max", " s"),
+    "induction: best layer-1 prefix-matching score": (0.6, "min", ""),
+    "induction: accuracy lost without the induction heads (points)": (30, "min", ""),
 }
 
 
@@ -481,6 +484,51 @@ def bench_language() -> None:
         check("language model: pronoun accuracy lost without the referent head (points)", drop))
 
 
+# ------------------------------------------------------------------ the induction task (issue 22)
+def bench_induction() -> None:
+    """SeqConfig(task="induction") at its defaults on one torch thread: time until accuracy on the repeated tokens
+    reaches 90% (evaluations included), the best layer-1 head's prefix-matching score, and what removing the
+    induction heads (layer-1 heads scoring 0.5 or more, together) and the best previous-token head costs."""
+    import torch
+
+    from transformer import induction
+    from transformer.ablation import without_heads
+    from transformer.sequence import SeqConfig, build_sequence_model, train_sequence_model
+
+    torch.set_num_threads(1)
+    config = SeqConfig(task="induction")
+    model = build_sequence_model(config)
+    records = list(train_sequence_model(config, model))
+    hit = next((r for r in records if r.token_acc >= 0.9), None)
+    seconds = hit.seconds if hit else float("inf")
+    add("induction", "defaults: time to 90% on the repeated tokens (held-out, evaluations included)",
+        f"{seconds:.2f} s ({hit.step if hit else '-'} steps)",
+        f"final {records[-1].token_acc:.1%} at step {records[-1].step}, {records[-1].seconds:.1f} s",
+        check("induction: seconds to 90% on the repeated tokens", seconds))
+    share = records[-1].share
+    best = float(share[1].max())
+    add("induction", "best layer-1 head's prefix-matching score (held-out)", f"{best:.2f}",
+        "per head: " + ", ".join(f"{v:.2f}" for v in share.flatten().tolist()),
+        check("induction: best layer-1 prefix-matching score", best))
+    evaluation = induction.held_out(config.seed)
+    _, maps = model.attention_maps(evaluation.tokens[:100, :-1])
+    previous = induction.previous_token(maps)
+    heads = [(1, h) for h in range(config.n_heads) if float(share[1, h]) >= 0.5]
+    prev_head = divmod(int(previous.argmax()), config.n_heads)
+
+    def accuracy(m) -> float:
+        return induction.evaluate(m, evaluation)[1]
+
+    intact = accuracy(model)
+    for removed, what in ((heads, "the induction heads together"), ([prev_head], "the previous-token head")):
+        left = without_heads(model, removed, accuracy)
+        names = ", ".join(f"layer {layer}, head {h}" for layer, h in removed)
+        add("induction", f"accuracy on the repeat without {what} ({names})", f"{100 * (intact - left):.1f} points",
+            f"{intact:.1%} → {left:.1%}",
+            check("induction: accuracy lost without the induction heads (points)", 100 * (intact - left))
+            if removed is heads else "")
+
+
 # ------------------------------------------------------------------ sequence model (issue 12)
 def bench_sequence() -> None:
     """Time until the page would report 99% exact-match on the held-out prompts, at the SeqConfig defaults, for
@@ -685,10 +733,10 @@ def machine() -> str:
 
 LABELS = {"training": "training", "latency": "latency", "cold": "cold start", "memory": "memory",
           "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study",
-          "estimates": "estimates", "language": "language"}
+          "estimates": "estimates", "language": "language", "induction": "induction"}
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
             "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study,
-            "estimates": bench_estimates, "language": bench_language}
+            "estimates": bench_estimates, "language": bench_language, "induction": bench_induction}
 
 
 def rerun_note(previous: str, chosen: list[str]) -> str:

@@ -17,15 +17,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import induction
 from ._schedule import cosine_lr
 from ._seed import seeded
 from .decoder import Decoder, DecoderConfig
 
-TASKS = ("reverse", "sort", "copy")
+TASKS = ("reverse", "sort", "copy", "induction")  # induction: see induction.py (its own tokens and sequences)
+# what a task trains with unless told otherwise: induction needs more steps and a larger rate to form its circuit
+TASK_DEFAULTS = {"induction": {"steps": 600, "lr": 1e-2}}
 SEP = 10  # the separator token; 0-9 are the digits
 VOCAB = 11
 MAX_LENGTH = 12
@@ -39,9 +43,14 @@ class SeqConfig(DecoderConfig):
     benchmark): both reverse and sort reach 99% exact-match on the held-out sequences within a few seconds."""
 
     task: str = "reverse"
-    length: int = 6  # digits in the prompt (3-12); the answer has as many
+    length: int = 6  # digits in the prompt (3-12); the answer has as many (not used by induction)
+    steps: int | None = None  # None: the task's default (300, or TASK_DEFAULTS)
+    lr: float | None = None  # None: the task's default (5e-3, or TASK_DEFAULTS)
 
     def __post_init__(self):
+        for name, value in {"steps": 300, "lr": 5e-3, **TASK_DEFAULTS.get(self.task, {})}.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)  # resolved once, so equal settings stay equal configs
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
         if isinstance(self.length, bool) or not isinstance(self.length, int) or not 3 <= self.length <= MAX_LENGTH:
@@ -50,8 +59,13 @@ class SeqConfig(DecoderConfig):
 
     @property
     def context(self) -> int:
-        """Tokens the model reads at most: the prompt, the separator, and all but the last answer token."""
-        return 2 * self.length
+        """Tokens the model reads at most: the prompt, the separator, and all but the last answer token (for
+        induction, all but the last token of its sequence)."""
+        return induction.LENGTH - 1 if self.task == "induction" else 2 * self.length
+
+    @property
+    def vocab(self) -> int:
+        return induction.SYMBOLS if self.task == "induction" else VOCAB
 
 
 # ------------------------------------------------------------------ the tasks
@@ -88,14 +102,14 @@ def held_out(config: SeqConfig) -> Tensor:
     length is short), fixed by the seed and never used for training."""
     n = n_held_out(config.length)
     g = torch.Generator().manual_seed(10_000 + config.seed)
-    rows, seen = [], set()
-    while len(rows) < n:
-        for row in torch.randint(0, 10, (n, config.length), generator=g):
-            code = int(_codes(row[None])[0])
-            if code not in seen and len(rows) < n:
-                seen.add(code)
-                rows.append(row)
-    return torch.stack(rows)
+    kept, codes = torch.empty(0, config.length, dtype=torch.long), torch.empty(0, dtype=torch.long)
+    while len(kept) < n:  # a whole draw at a time (more than one only when short prompts repeat a lot)
+        draw = torch.randint(0, 10, (n, config.length), generator=g)  # (n, L)
+        drawn = _codes(draw)
+        first = torch.from_numpy(np.sort(np.unique(drawn.numpy(), return_index=True)[1]))  # each code's first row
+        new = first[~torch.isin(drawn[first], codes)][: n - len(kept)]  # in draw order, unseen, up to n
+        kept, codes = torch.cat([kept, draw[new]]), torch.cat([codes, drawn[new]])
+    return kept
 
 
 def training_batch(config: SeqConfig, generator: torch.Generator, exclude: Tensor) -> Tensor:
@@ -113,7 +127,7 @@ class SequenceModel(Decoder):
     """The package's causal decoder over the 11 tokens (digits and the separator), sized by a ``SeqConfig``."""
 
     def __init__(self, config: SeqConfig):
-        super().__init__(config, vocab=VOCAB, context=config.context)
+        super().__init__(config, vocab=config.vocab, context=config.context)
 
 
 def build_sequence_model(config: SeqConfig) -> SequenceModel:
@@ -275,6 +289,9 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
     """Train with AdamW (a short warm-up, then cosine decay) and yield a record every ``record_every`` steps, step 0
     included. Deterministic for a fixed seed (``seconds`` aside)."""
     model = build_sequence_model(config) if model is None else model
+    if config.task == "induction":  # its own sequences, loss and per-head score
+        yield from induction.train(config, model)
+        return
     evaluation = held_out(config)
     exclude = _codes(evaluation)
     example, probe = evaluation[:1], evaluation[:PROBES]

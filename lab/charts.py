@@ -527,8 +527,8 @@ def model_comparison(records: pd.DataFrame) -> alt.HConcatChart:
 SEQ_METRICS = {"exact_match": "exact-match (held-out)", "token_acc": "token accuracy (held-out)"}
 
 
-def sequence_curves(records: pd.DataFrame, *, title: str = "", metrics: dict[str, str] | None = None
-                    ) -> alt.HConcatChart:
+def sequence_curves(records: pd.DataFrame, *, title: str = "", metrics: dict[str, str] | None = None,
+                    marker: tuple[int, str] | None = None) -> alt.HConcatChart:
     """Loss, and token accuracy and exact-match, against training step; one colour per run when ``run`` differs.
 
     ``records`` has columns run, step, loss and the ``metrics`` (column -> label; page 6's two by default)."""
@@ -550,6 +550,12 @@ def sequence_curves(records: pd.DataFrame, *, title: str = "", metrics: dict[str
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("measure:N"), alt.Tooltip("step:Q"),
                  alt.Tooltip("value:Q", title="share right", format=".1%")],
     ).properties(width=300, height=200)
+    if marker is not None:  # a step to point at, e.g. where accuracy jumps: a dashed rule, labelled
+        at = pd.DataFrame({"step": [marker[0]], "text": [marker[1]]})
+        acc = acc + alt.Chart(_data(at)).mark_rule(strokeDash=[4, 4], color="#333333").encode(
+            x="step:Q", tooltip=[alt.Tooltip("text:N", title="marked")]) + alt.Chart(_data(at)).mark_text(
+            align="left", dx=4, dy=8, baseline="top", color="#333333").encode(x="step:Q", y=alt.value(0),
+                                                                               text="text:N")
     return alt.hconcat(loss, acc, title=title)
 
 
@@ -600,20 +606,21 @@ def attention_over_training(maps, steps: Sequence[int], row_labels: Sequence[str
                        title=title)
 
 
-def knockout_chart(frame: pd.DataFrame, *, intact: float) -> alt.LayerChart:
-    """Exact-match with each head removed (a bar per head), against the intact model (a dashed line): a bar far
-    below the line is a head the task needs. ``frame`` has columns head, exact_match, token_acc."""
+def knockout_chart(frame: pd.DataFrame, *, intact: float, labels: Sequence[str] = ("exact-match", "token accuracy")
+                   ) -> alt.LayerChart:
+    """The task's score with each head removed (a bar per head), against the intact model (a dashed line): a bar far
+    below the line is a head the task needs. ``frame`` has columns head, score, other (``labels`` names the two)."""
     heads = list(frame["head"])
     bars = alt.Chart(_data(frame)).mark_bar(color=PALETTE[0]).encode(
         x=alt.X("head:N", sort=heads, title="head removed", axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
-        y=alt.Y("exact_match:Q", title="exact-match without it", axis=alt.Axis(format=".0%"),
+        y=alt.Y("score:Q", title=f"{labels[0]} without it", axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1])),
-        tooltip=[alt.Tooltip("head:N", title="removed"), alt.Tooltip("exact_match:Q", format=".1%"),
-                 alt.Tooltip("token_acc:Q", title="token accuracy", format=".1%")])
-    level = pd.DataFrame({"exact_match": [intact], "text": [f"intact: {intact:.1%}"]})
-    rule = alt.Chart(_data(level)).mark_rule(strokeDash=[4, 4], color="#333333").encode(y="exact_match:Q")
+        tooltip=[alt.Tooltip("head:N", title="removed"), alt.Tooltip("score:Q", title=labels[0], format=".1%"),
+                 alt.Tooltip("other:Q", title=labels[1], format=".1%")])
+    level = pd.DataFrame({"score": [intact], "text": [f"intact: {intact:.1%}"]})
+    rule = alt.Chart(_data(level)).mark_rule(strokeDash=[4, 4], color="#333333").encode(y="score:Q")
     label = alt.Chart(_data(level)).mark_text(align="left", dy=-6, color="#333333").encode(
-        y="exact_match:Q", x=alt.value(2), text="text:N")
+        y="score:Q", x=alt.value(2), text="text:N")
     return alt.layer(bars, rule, label).properties(width=max(240, 34 * len(heads)), height=200,
                                                    title="Knock one head out: what is left of the task")
 

@@ -26,17 +26,16 @@ from transformer.sequence import (
 # What the form offers (each list serves the widget and the shareable link), bounded so that no setting can
 # exhaust memory or hold a core for long: at the largest (length 12, d_model 128, 4 layers, 1,000 steps) a run
 # takes about a minute on one core.
-# induction: the package trains it (SeqConfig(task="induction")); the page does not offer it yet
-OPTIONS = {"task": [*(t for t in TASKS if t != "induction"), "language"],
-           "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
-           "n_layers": [1, 2, 3, 4], "steps": [50, 100, 200, 300, 500, 800, 1000]}
+OPTIONS = {"task": [*TASKS, "language"], "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
+           "n_layers": [1, 2, 3, 4], "steps": [50, 100, 200, 300, 500, 600, 800, 1000]}
 LENGTHS = (3, 12)
 # each control's label, by its name in the link (and in a teacher's ``only=``)
 LABELS = {"task": "task", "length": "digits in the prompt", "steps": "training steps", "d_model": "d_model",
           "n_heads": "heads", "n_layers": "layers", "seed": "seed", "positions": "learned positional embeddings",
           "compare": "also train with positions flipped, to compare"}
 WHAT = {"reverse": "the digits backwards", "sort": "the digits in ascending order", "copy": "the digits again",
-        "language": "the animal language's next word (the sound after 'it', was or were)"}
+        "language": "the animal language's next word (the sound after 'it', was or were)",
+        "induction": "the repeat of a random run (copy what came after this token last time)"}
 TARGET = {"reverse": "the mirrored prompt position (the digit being written)",
           "copy": "the prompt position in the same place (the digit being written)",
           "sort": "the prompt position(s) holding the digit being written"}
@@ -49,6 +48,11 @@ def token_name(token: int) -> str:
 def example_tokens(config: SeqConfig) -> list[int]:
     """The whole sequence of the held-out example whose attention is kept at every record: prompt, →, answer."""
     return full_sequences(config.task, example_prompt(config))[0].tolist()
+
+
+def task_steps(state) -> None:
+    """When the task changes, the steps go to that task's default (induction needs more to form its circuit)."""
+    state["steps"] = SeqConfig(task=state["task"]).steps if state.get("task") in TASKS else SeqConfig().steps
 
 
 def request_from(values: dict) -> SeqRequest | LanguageRequest:
@@ -200,63 +204,180 @@ def positions_sentence(main: list[SeqRecord], other: list[SeqRecord], config: Se
 NEEDED = 0.30  # a head is needed when removing it costs this much exact-match, or half of what the model had
 
 
-def knockouts(model, config: SeqConfig, probes: int = 300) -> dict:
-    """What the task needs, measured on held-out prompts: exact-match and token accuracy intact and without each
-    single head (on every held-out prompt), and, found by search on the first ``probes`` of them, a set of heads
-    whose removal breaks the task (exact-match below half of intact) with every head in it needed for the break."""
-    from transformer.ablation import without_heads
+def measured(config: SeqConfig) -> tuple:
+    """(held-out data, measure(model, data) -> (main score, second score), their labels): exact-match and token
+    accuracy for the digit tasks; for induction, accuracy on the repeated tokens and the share of sequences with
+    every repeated token right."""
+    from transformer import induction
     from transformer.sequence import evaluate_sequences
 
-    held = held_out(config)
+    if config.task == "induction":
+        held = induction.held_out(config.seed)
+        return held, lambda m, data: induction.evaluate(m, data)[1:], ("accuracy on the repeated tokens",
+                                                                         "every repeated token right")
+    return held_out(config), lambda m, data: evaluate_sequences(m, data)[:0:-1], ("exact-match", "token accuracy")
+
+
+def score_without(model, config: SeqConfig, heads) -> tuple[float, float]:
+    """The task's two scores on every held-out example, with ``heads`` removed."""
+    from transformer.ablation import without_heads
+
+    held, measure, _ = measured(config)
+    return without_heads(model, list(heads), lambda m: measure(m, held))
+
+
+def knockouts(model, config: SeqConfig, probes: int = 100) -> dict:
+    """What the task needs, measured on held-out examples: its main score (``measured``) intact and without each
+    single head (on every held-out example), and, found by search on the first ``probes`` of them, a set of heads
+    whose removal breaks the task (the score below half of intact) with every head in it needed for the break."""
+    from transformer import induction
+    from transformer.ablation import without_heads
+
+    held, measure, labels = measured(config)
     heads = [(layer, h) for layer in range(config.n_layers) for h in range(config.n_heads)]
 
+    def first(data, n):
+        return induction.Batch(*(getattr(data, f)[:n] for f in ("tokens", "counted", "first", "second", "run"))) \
+            if isinstance(data, induction.Batch) else data[:n]
+
     def scores(removed, prompts=held) -> tuple[float, float]:
-        _, token, exact = without_heads(model, removed, lambda m: evaluate_sequences(m, prompts))
-        return exact, token
+        return without_heads(model, removed, lambda m: measure(m, prompts))
 
     intact = scores([])
     single = {h: scores([h]) for h in heads}
-    probe = held[:probes]
+    probe = first(held, probes)
     target = 0.5 * scores([], probe)[0]
-    chosen: list[tuple[int, int]] = []
+    chosen, smallest = _breaking_set(heads, single, lambda removed: scores(removed, probe)[0] < target)
+    broken = scores(chosen) if chosen else intact
+    return {"intact": intact, "single": single, "breaking": chosen, "broken": broken, "labels": labels,
+            "smallest": smallest}
+
+
+SEARCH = 300  # sets of heads tried at most for the smallest breaking set; beyond, a greedy search
+
+
+def _breaking_set(heads: list, single: dict, breaks) -> tuple[list, bool]:
+    """(a set of heads whose removal ``breaks`` the task, whether it is the smallest such set). Every set is tried,
+    smallest first, while there are at most ``SEARCH`` of them up to the size reached; otherwise heads are added
+    most harmful first and then dropped again while the break holds (every head left is needed for it)."""
+    from itertools import combinations
+    from math import comb
+
+    tried = 0
+    for size in range(1, len(heads) + 1):
+        tried += comb(len(heads), size)
+        if tried > SEARCH:
+            break
+        for removed in combinations(heads, size):
+            if breaks(list(removed)):
+                return list(removed), True
+    else:
+        return [], True  # even every head removed together does not break it
+    chosen: list = []
     for head in sorted(heads, key=lambda h: single[h][0]):  # the most harmful first
         chosen.append(head)
-        if scores(chosen, probe)[0] < target:
+        if breaks(chosen):
             break
     else:
-        chosen = []  # even every head removed does not break it
+        return [], False
     for head in list(chosen):  # drop every head the break does not need
         rest = [h for h in chosen if h != head]
-        if rest and scores(rest, probe)[0] < target:
+        if rest and breaks(rest):
             chosen = rest
-    broken = scores(chosen) if chosen else intact
-    return {"intact": intact, "single": single, "breaking": chosen, "broken": broken}
+    return chosen, False
 
 
 def knockout_frame(result: dict) -> pd.DataFrame:
-    """A row per head: exact-match and token accuracy without it (for the chart)."""
-    return pd.DataFrame([{"head": f"layer {layer}, head {h}", "exact_match": exact, "token_acc": token}
-                         for (layer, h), (exact, token) in result["single"].items()])
+    """A row per head: the task's two scores without it (for the chart)."""
+    return pd.DataFrame([{"head": f"layer {layer}, head {h}", "score": main, "other": second}
+                         for (layer, h), (main, second) in result["single"].items()])
 
 
 def knockout_verdict(result: dict) -> str:
     """Which heads the task needs and which are redundant, from the measured knock-outs."""
-    intact = result["intact"][0]
+    intact, label = result["intact"][0], result.get("labels", ("exact-match",))[0]
     needed = [h for h, (exact, _) in result["single"].items() if intact - exact >= NEEDED or exact < 0.5 * intact]
     names = ", ".join(f"layer {layer}, head {h}" for layer, h in needed)
     worst_head, (worst, _) = min(result["single"].items(), key=lambda kv: kv[1][0])
-    text = (f"Intact, the model writes {intact:.1%} of the held-out answers exactly right. "
-            + (f"The task needs {names}: without {'it' if len(needed) == 1 else 'each of them'} exact-match falls "
+    text = (f"Intact, the model's {label} on the held-out examples is {intact:.1%}. "
+            + (f"The task needs {names}: without {'it' if len(needed) == 1 else 'each of them'} its {label} falls "
                f"by {100 * NEEDED:.0f} points or more, or below half. " if needed else
                f"Every single head is redundant: removing any one of them costs at most {intact - worst:.1%} "
                f"(the most, layer {worst_head[0]}, head {worst_head[1]}, leaves {worst:.1%}). "))
     breaking = result["breaking"]
     if breaking and not set(breaking) <= set(needed):
         names = ", ".join(f"layer {layer}, head {h}" for layer, h in breaking)
-        text += (f"Removing {names} together breaks it: {result['broken'][0]:.1%} exact-match (a set found by "
-                 "search, in which every head is needed for the break).")
+        how = ("the smallest set that does, found by trying every set from the smallest up" if result.get("smallest")
+               else "a set found by search, in which every head is needed for the break")
+        text += f"Removing {names} together breaks it: {result['broken'][0]:.1%} {label} ({how})."
     elif breaking:
         text += f"Removed, it leaves {result['broken'][0]:.1%}." if len(needed) == 1 else ""
     else:
         text += "Even every head removed at once leaves it above half of that."
     return text
+
+
+# ------------------------------------------------------------------ the induction task (page 6)
+INDUCTION_METRICS = {"token_acc": "repeated tokens right (held-out)", "exact_match": "every repeated token right"}
+LETTERS = "abcdefghijklmnopqrstuvwx"  # the induction task's 24 symbols, as letters
+
+
+def letters(tokens) -> list[str]:
+    """'0: q', '1: c', …: each induction token as a letter, with its position."""
+    return [f"{i}: {LETTERS[int(t)]}" for i, t in enumerate(tokens)]
+
+
+def parse_letters(typed: str) -> list[int] | None:
+    """The tokens of a typed sequence of the letters a-x (spaces and commas ignored), or None if anything else."""
+    text = re.sub(r"[\s,]", "", typed.lower())
+    return [LETTERS.index(c) for c in text] if all(c in LETTERS for c in text) else None
+
+
+def jump(records: list[SeqRecord], key: str = "token_acc") -> tuple[int, float, float] | None:
+    """The steepest rise of ``key`` between two records: (step, before, after), or None."""
+    rises = [(getattr(b, key) - getattr(a, key), b.step, getattr(a, key), getattr(b, key))
+             for a, b in zip(records, records[1:], strict=False)]
+    rise = max(rises, default=None)
+    return (rise[1], rise[2], rise[3]) if rise and rise[0] > 0 else None
+
+
+def prefix_chance(config: SeqConfig) -> float:
+    """The prefix-matching score attention spread evenly would give: 1 / (visible positions), averaged over the
+    held-out positions inside a repeat."""
+    from transformer import induction
+
+    batch = induction.held_out(config.seed)
+    visible = (torch.arange(induction.LENGTH - 1) + 1).float()[None].expand_as(batch.counted)
+    return float((1 / visible)[batch.counted].mean())
+
+
+def induction_progress(records: list[SeqRecord]) -> str:
+    last, hit, rise = records[-1], next((r for r in records if r.token_acc >= 0.9), None), jump(records)
+    reached = (f"It first got 90% of them right at step {hit.step}, {hit.seconds:.1f} s into training (evaluations "
+               "included)." if hit else "It did not reach 90% in this run: try more steps.")
+    jumped = (f" The steepest rise is by step {rise[0]}, from {rise[1]:.0%} to {rise[2]:.0%} (the dashed line): the "
+              "induction circuit forming." if rise and rise[2] - rise[1] >= 0.2 else "")
+    return (f"After {last.step} steps the model predicts {last.token_acc:.1%} of the held-out repeated tokens and "
+            f"gets {last.exact_match:.1%} of the sequences' repeats entirely right. {reached}{jumped}")
+
+
+def induction_heads(prefix: torch.Tensor, previous: torch.Tensor, chance: float) -> tuple[list, tuple[int, int]]:
+    """(the induction heads: heads after layer 0 scoring 0.5 or more on prefix matching, the best previous-token head
+    of layer 0)."""
+    heads = [(layer, h) for layer in range(1, prefix.shape[0]) for h in range(prefix.shape[1])
+             if float(prefix[layer, h]) >= 0.5 and float(prefix[layer, h]) > 2.5 * chance]
+    return heads, (0, int(previous[0].argmax()))
+
+
+def induction_sentence(prefix: torch.Tensor, previous: torch.Tensor, chance: float) -> str:
+    """Which heads form the circuit, from their measured scores."""
+    heads, (pl, ph) = induction_heads(prefix, previous, chance)
+    prev = (f"Layer {pl}, head {ph} is the previous-token head: {float(previous[pl, ph]):.0%} of each position's "
+            "attention goes to the position just before it.")
+    if not heads:
+        return (f"No head scores 50% on prefix matching yet (the best: {float(prefix.max()):.0%}; attention spread "
+                f"evenly would give {chance:.0%}). " + prev)
+    names = ", ".join(f"layer {layer}, head {h} ({float(prefix[layer, h]):.0%})" for layer, h in heads)
+    return (f"Induction head{'s' if len(heads) > 1 else ''}: {names} of the attention from a repeated token goes to "
+            f"the position right after its earlier occurrence, against {chance:.0%} spread evenly. {prev} Together "
+            "they copy what came after this token last time.")

@@ -339,7 +339,7 @@ def test_knocking_heads_out_on_page_6(app, page):
     page.keyboard.press("Escape")
     text = main_text(page)
     assert re.search(r"Exact-match [\d.]+% \(intact [\d.]+%\), token accuracy [\d.]+% \(intact [\d.]+%\), on every "
-                     r"held-out prompt, without layer 0, head \d, layer 0, head \d\.", text), text[-800:]
+                     r"held-out example, without layer 0, head \d, layer 0, head \d\.", text), text[-800:]
     no_exception(page)
 
 

@@ -473,7 +473,7 @@ def test_attention_learns_knocks_heads_out():
 
     at = small_sequence_run(steps=100)
     assert "Knock heads out: which heads does the answer need?" in [s.value for s in at.subheader]
-    verdict = next(m.value for m in at.markdown if m.value.startswith("Intact, the model writes"))
+    verdict = next(m.value for m in at.markdown if m.value.startswith("Intact, the model's exact-match"))
     config = SeqConfig(length=4, steps=100, d_model=16, n_heads=2, n_layers=1)
     model = REGISTRY.get(config).model
     _, token, exact = without_heads(model, [(0, 0), (0, 1)], lambda m: evaluate_sequences(m, held_out(config)))
@@ -482,3 +482,25 @@ def test_attention_learns_knocks_heads_out():
     line = next(m.value for m in at.markdown if m.value.startswith("Exact-match **"))
     assert line.startswith(f"Exact-match **{exact:.1%}**") and f"token accuracy **{token:.1%}**" in line
     assert line.endswith("without layer 0, head 0, layer 0, head 1.") and verdict  # measured, not assumed
+
+
+def test_attention_learns_induction():
+    at = open_page("attention_learns", {"task": "induction", "steps": "50", "d_model": "16", "n_heads": "2",
+                                        "n_layers": "2"})
+    next(b for b in at.button if b.label == "Train").click()
+    settle(at)
+    heads = [s.value for s in at.subheader]
+    assert heads == ["Learning induction: copy what came after this token last time", "Attention over training",
+                     "What each head does, in numbers", "Knock heads out: which heads does the answer need?",
+                     "Your own input"]
+    text = text_of(at)
+    assert "After 50 steps the model predicts" in text and "is the previous-token head" in text
+    assert "Intact, the model's accuracy on the repeated tokens on the held-out examples is" in text
+    at.text_input(key="induction_input").input("abcabc")
+    settle(at)
+    table = at.dataframe[-1].value
+    assert list(table["token"]) == list("abcabc")
+    assert list(table["after its earlier occurrence came"])[3:5] == ["b", "c"]  # a after a came b, then c
+    at.text_input(key="induction_input").input("abc1")
+    settle(at)
+    assert any("Type 1 to 31 letters from a to x" in w.value for w in at.warning)

@@ -159,12 +159,14 @@ def test_knockout_verdicts_on_page_6():
     single = {(0, 0): (1.0, 1.0), (0, 1): (0.99, 0.99), (1, 0): (0.98, 0.99), (1, 1): (1.0, 1.0)}
     redundant = knockout_verdict({"intact": (1.0, 1.0), "single": single, "breaking": [(0, 0), (1, 0)],
                                   "broken": (0.12, 0.4)})
+    assert redundant.startswith("Intact, the model's exact-match on the held-out examples is 100.0%.")
     assert "Every single head is redundant: removing any one of them costs at most 2.0%" in redundant
     assert "(the most, layer 1, head 0, leaves 98.0%)" in redundant
     assert "Removing layer 0, head 0, layer 1, head 0 together breaks it: 12.0% exact-match" in redundant
     needed = knockout_verdict({"intact": (1.0, 1.0), "single": {**single, (1, 1): (0.2, 0.5)}, "breaking": [(1, 1)],
                                "broken": (0.2, 0.5)})
-    assert "The task needs layer 1, head 1: without it exact-match falls by 30 points or more, or below half." in needed
+    assert "The task needs layer 1, head 1: without it its exact-match falls by 30 points or more, or below half." \
+        in needed
     assert needed.endswith("Removed, it leaves 20.0%.")
     weak = knockout_verdict({"intact": (0.29, 0.7), "single": {(0, 0): (0.28, 0.7), (0, 1): (0.022, 0.4)},
                              "breaking": [(0, 1)], "broken": (0.022, 0.4)})
@@ -187,3 +189,24 @@ def test_knockouts_measure_a_trained_sequence_model():
         assert result["broken"][0] < 0.5 * result["intact"][0] + 0.1  # on every prompt, near the probe's break
     every = knockouts(model, config, probes=200)
     assert every == result  # deterministic
+
+
+def test_the_smallest_breaking_set_is_found_or_said_not_to_be():
+    from lab import seqruns
+
+    heads = [(0, h) for h in range(4)] + [(1, h) for h in range(4)]
+    single = {h: (1.0, 1.0) for h in heads}
+    needs = {(0, 1), (1, 2), (1, 3)}  # the task breaks only when all three are gone
+
+    def breaks(removed):
+        return needs <= set(removed)
+
+    chosen, smallest = seqruns._breaking_set(heads, single, breaks)
+    assert set(chosen) == needs and smallest  # 8 + 28 + 56 sets tried, the first of size 3 that breaks it
+    assert seqruns._breaking_set(heads, single, lambda removed: False) == ([], True)
+    many = [(layer, h) for layer in range(4) for h in range(8)]  # 32 heads: too many sets to try them all
+    chosen, smallest = seqruns._breaking_set(many, {h: (1.0, 1.0) for h in many}, lambda r: {(3, 7), (2, 1)} <= set(r))
+    assert set(chosen) == {(3, 7), (2, 1)} and not smallest  # greedy, then pruned to what the break needs
+    text = seqruns.knockout_verdict({"intact": (1.0, 1.0), "single": single, "breaking": chosen, "broken": (0.1, 0.3),
+                                     "smallest": smallest, "labels": ("exact-match", "token accuracy")})
+    assert "a set found by search, in which every head is needed for the break" in text

@@ -6,7 +6,7 @@ import torch
 from lab import seqruns, ui
 from lab.learned import LanguageRequest
 from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, labels
-from lab.ui import knockout, learned, links, progress
+from lab.ui import induction, knockout, learned, links, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
 
@@ -31,9 +31,11 @@ def settings():
     with ui.settings_box("seq_request"):
         a, b, c = st.columns([2, 1, 1])
         a.selectbox(LABELS["task"], OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
-                    disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}")
+                    disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}",
+                    on_change=seqruns.task_steps, args=(st.session_state,))
         b.slider(LABELS["length"], *LENGTHS, link["length"], key="length", disabled=link.locked("length")
-                 or st.session_state.get("task", link["task"]) == "language", help="Not used by the language task.")
+                 or st.session_state.get("task", link["task"]) in ("language", "induction"),
+                 help="Not used by the language and induction tasks.")
         slider(c, "steps")
         m1, m2, m3, m4 = st.columns(4)
         slider(m1, "d_model")
@@ -61,6 +63,9 @@ if request is None:
     st.stop()
 if isinstance(request, LanguageRequest):  # the animal language: its own curves, grid and head shares
     learned.page6(request, status)
+    st.stop()
+if request.config.task == "induction":  # random tokens with a repeat: the induction circuit
+    induction.page6(request, status)
     st.stop()
 config = request.config
 status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",

@@ -14,11 +14,7 @@ def _measured(config_key: str, _model, _config) -> dict:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _chosen(config_key: str, heads: tuple[tuple[int, int], ...], _model, _config) -> tuple[float, float]:
-    from transformer.ablation import without_heads
-    from transformer.sequence import evaluate_sequences, held_out
-
-    _, token, exact = without_heads(_model, list(heads), lambda m: evaluate_sequences(m, held_out(_config)))
-    return exact, token
+    return seqruns.score_without(_model, _config, heads)
 
 
 @st.fragment
@@ -31,15 +27,16 @@ def section(model, config) -> None:
                 "**Train** to knock its heads out.")
         return
     result = _measured(repr(config), model, config)
-    ui.chart(ui.figure("knockout_chart", seqruns.knockout_frame(result), intact=result["intact"][0]))
+    ui.chart(ui.figure("knockout_chart", seqruns.knockout_frame(result), intact=result["intact"][0],
+                       labels=result["labels"]))
     st.markdown(seqruns.knockout_verdict(result))
     names = [f"layer {layer}, head {h}" for layer in range(config.n_layers) for h in range(config.n_heads)]
     default = [f"layer {layer}, head {h}" for layer, h in result["breaking"]]
     chosen = st.multiselect("knock out these heads together (their outputs set to zero)", names, default=default,
                             key="seq_knockout")
     heads = tuple(divmod(names.index(n), config.n_heads) for n in chosen)
-    exact, token = _chosen(repr(config), heads, model, config) if heads else result["intact"]
-    intact_exact, intact_token = result["intact"]
-    st.markdown(f"Exact-match **{exact:.1%}** (intact {intact_exact:.1%}), token accuracy **{token:.1%}** (intact "
-                f"{intact_token:.1%}), on every held-out prompt" + (f", without {', '.join(chosen)}." if chosen
-                                                                      else ": nothing removed."))
+    main, second = _chosen(repr(config), heads, model, config) if heads else result["intact"]
+    (intact_main, intact_second), (label, other) = result["intact"], result["labels"]
+    st.markdown(f"{label.capitalize()} **{main:.1%}** (intact {intact_main:.1%}), {other} **{second:.1%}** (intact "
+                f"{intact_second:.1%}), on every held-out example" + (f", without {', '.join(chosen)}." if chosen
+                                                                       else ": nothing removed."))

@@ -1,0 +1,102 @@
+"""Streamlit helper for page 6's induction task: the curves with the jump marked, attention over training, each
+head's prefix-matching score, the heads that form the circuit, knock-outs and the student's own sequence."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from lab import seqruns, ui
+from lab.ui import knockout, progress
+from transformer import induction
+
+
+def page6(request, status) -> None:
+    config = request.config
+
+    def name(c) -> str:
+        return f"positions {'on' if c.positions else 'off'}"
+
+    status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
+                icon=":material/hourglass_top:")
+    snap, models = progress.watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
+        "sequence_curves", seqruns.curves({name(s.live): s.main if s.live == config else s.other}),
+        title="Training: held-out sequences", metrics=seqruns.INDUCTION_METRICS))
+    status.empty()
+    runs = {name(c): recs for c, recs in ((config, snap.main), (request.other, snap.other)) if recs}
+    rise = seqruns.jump(snap.main)
+    st.subheader("Learning induction: copy what came after this token last time")
+    ui.chart(ui.figure("sequence_curves", seqruns.curves(runs), metrics=seqruns.INDUCTION_METRICS,
+                       marker=(rise[0], "jump") if rise else None,
+                       title=f"Loss and accuracy on {induction.HELD_OUT} held-out sequences"))
+    st.markdown(seqruns.induction_progress(snap.main))
+    if request.compare and snap.other:
+        on, off = (snap.main, snap.other) if config.positions else (snap.other, snap.main)
+        st.markdown(f"**Positions on and off.** Repeated tokens right with positions: {on[-1].token_acc:.1%}; "
+                    f"without: {off[-1].token_acc:.1%}, after {on[-1].step} steps each.")
+    st.caption(f"Each sequence is {induction.LENGTH} random tokens from {induction.SYMBOLS} letters in which a run of "
+               f"{induction.RUNS[0]} to {induction.RUNS[1]} tokens is repeated once, at a random distance: only the "
+               "repeated tokens from the second on can be predicted, and only those are counted.")
+
+    st.subheader("Attention over training")
+    evaluation = induction.held_out(config.seed)
+    words = seqruns.letters(evaluation.tokens[0, :-1])
+    # 31 x 31 maps of every head are large: 8 records (the first, the jump, the last among them) keep it light
+    steps = [r.step for r in snap.main]
+    picked = set(np.linspace(0, len(steps) - 1, 8).round().astype(int).tolist())  # the first and last included
+    if rise:
+        picked.add(steps.index(rise[0]))
+    records = [snap.main[i] for i in sorted(picked)]
+    grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in records]),
+                     [r.step for r in records], words, words, cell=ui.cell(14), max_width=ui.room(),
+                     what="every layer and head on one held-out sequence")
+    ui.chart(grid)
+    ui.exports(grid, "induction_attention_over_training")
+    a, b, r = (int(v[0]) for v in (evaluation.first, evaluation.second, evaluation.run))
+    st.caption(f"In this sequence positions {a}–{a + r - 1} are repeated at {b}–{b + r - 1}. An induction head's rows "
+               f"{b}–{b + r - 1} light up one position after each token's earlier occurrence (a diagonal band "
+               f"{b - a - 1} positions back); a previous-token head's every row lights up just left of the diagonal.")
+
+    st.subheader("What each head does, in numbers")
+    chance = seqruns.prefix_chance(config)
+    ui.chart(ui.figure("head_share_chart", seqruns.share_frame(snap.main), chance=chance,
+                       what="the token after the earlier occurrence"))
+    model = models.get(config)
+    if model is not None:
+        _, maps = model.attention_maps(evaluation.tokens[: induction.PROBES, :-1])
+        st.markdown(seqruns.induction_sentence(snap.main[-1].share, induction.previous_token(maps), chance))
+    knockout.section(model, config)
+    own_input(model, evaluation)
+
+
+def own_input(model, evaluation) -> None:
+    """The student's own sequence: what the model predicts after every token, and where its best induction head
+    looks."""
+    st.subheader("Your own input")
+    start = "".join(seqruns.LETTERS[int(t)] for t in evaluation.tokens[0, :-1])
+    typed = st.text_input(f"a sequence of the letters a–x (at most {induction.LENGTH - 1}); repeat a run to see the "
+                          "induction head copy it", start, key="induction_input", max_chars=3 * induction.LENGTH)
+    tokens = seqruns.parse_letters(typed)
+    if model is None:
+        st.info("The trained model is not in this session. Press **Train** to try your own sequence.")
+        return
+    if not tokens or len(tokens) > induction.LENGTH - 1:
+        st.warning(f"Type 1 to {induction.LENGTH - 1} letters from a to x, for example {start[:12]}; "
+                   f"got {typed[:40]!r}.")
+        return
+    idx = torch.tensor([tokens])
+    logits, maps = model.attention_maps(idx)
+    prefix = induction.prefix_matching(maps, idx)
+    later = prefix[1:] if prefix.shape[0] > 1 else prefix  # induction heads sit after layer 0
+    layer, head = divmod(int(later.argmax()), prefix.shape[1])
+    layer += prefix.shape[0] - later.shape[0]
+    before = induction.earlier_occurrence(idx)[0]  # (T,): each token's earlier occurrence, -1 for none
+    rows = [{"position": p, "token": seqruns.LETTERS[t],
+             "predicts next": seqruns.LETTERS[int(logits[0, p].argmax())],
+             "after its earlier occurrence came": seqruns.LETTERS[tokens[int(before[p]) + 1]] if before[p] >= 0
+             else "—", f"layer {layer}, head {head} looks most at": int(maps[0, layer, head, p].argmax())}
+            for p, t in enumerate(tokens)]
+    ui.table(pd.DataFrame(rows))
+    st.caption(f"Where a token occurred before, an induction circuit predicts the token that followed it then. "
+               f"Layer {layer}, head {head} is the head with the highest prefix-matching score on this sequence.")

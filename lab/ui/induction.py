@@ -62,11 +62,13 @@ def page6(request, status) -> None:
     chance = seqruns.prefix_chance(config)
     ui.chart(ui.figure("head_share_chart", seqruns.share_frame(snap.main), chance=chance,
                        what="the token after the earlier occurrence"))
-    model = models.get(config)
+    model, circuit = models.get(config), None
     if model is not None:
         _, maps = model.attention_maps(evaluation.tokens[: induction.PROBES, :-1])
-        st.markdown(seqruns.induction_sentence(snap.main[-1].share, induction.previous_token(maps), chance))
-    knockout.section(model, config)
+        previous = induction.previous_token(maps)
+        st.markdown(seqruns.induction_sentence(snap.main[-1].share, previous, chance))
+        circuit = seqruns.induction_heads(snap.main[-1].share, previous, chance)[0]
+    knockout.section(model, config, chosen_first=circuit)  # the box starts with the induction heads removed
     own_input(model, evaluation)
 
 

@@ -18,8 +18,9 @@ def _chosen(config_key: str, heads: tuple[tuple[int, int], ...], _model, _config
 
 
 @st.fragment
-def section(model, config) -> None:
-    """Which heads the task needs: one bar per head removed, the verdict, and any set of heads to knock out. A
+def section(model, config, chosen_first: list[tuple[int, int]] | None = None) -> None:
+    """Which heads the task needs: one bar per head removed, the verdict, and any set of heads to knock out (at
+    first ``chosen_first``, or the set that breaks the task). A
     fragment: choosing heads reruns only this section, not the rest of the page."""
     st.subheader("Knock heads out: which heads does the answer need?")
     if model is None:
@@ -31,7 +32,7 @@ def section(model, config) -> None:
                        labels=result["labels"]))
     st.markdown(seqruns.knockout_verdict(result))
     names = [f"layer {layer}, head {h}" for layer in range(config.n_layers) for h in range(config.n_heads)]
-    default = [f"layer {layer}, head {h}" for layer, h in result["breaking"]]
+    default = [f"layer {layer}, head {h}" for layer, h in (chosen_first or result["breaking"])]
     chosen = st.multiselect("knock out these heads together (their outputs set to zero)", names, default=default,
                             key="seq_knockout")
     heads = tuple(divmod(names.index(n), config.n_heads) for n in chosen)

@@ -451,11 +451,16 @@ def test_multi_head_shows_the_output_projection():
     assert any("split into 12 heads of 64 and joined again" in c.proto.spec for c in at.get("vega_lite_chart"))
 
 
-def test_attention_learns_the_animal_language():
-    at = open_page("attention_learns", {"task": "language", "steps": "50", "d_model": "16", "n_heads": "2",
-                                        "n_layers": "1"})
+def trained_task(task: str, layers: int) -> AppTest:
+    """Page 6 after training ``task`` on a small model (50 steps, d_model 16, 2 heads)."""
+    at = open_page("attention_learns", {"task": task, "steps": "50", "d_model": "16", "n_heads": "2",
+                                        "n_layers": str(layers)})
     next(b for b in at.button if b.label == "Train").click()
-    settle(at)
+    return settle(at)
+
+
+def test_attention_learns_the_animal_language():
+    at = trained_task("language", 1)
     heads = [s.value for s in at.subheader]
     assert heads[:3] == ["Learning the animal language: pronouns and agreement", "Attention over training",
                          "What each head does, in numbers"]
@@ -485,10 +490,7 @@ def test_attention_learns_knocks_heads_out():
 
 
 def test_attention_learns_induction():
-    at = open_page("attention_learns", {"task": "induction", "steps": "50", "d_model": "16", "n_heads": "2",
-                                        "n_layers": "2"})
-    next(b for b in at.button if b.label == "Train").click()
-    settle(at)
+    at = trained_task("induction", 2)
     heads = [s.value for s in at.subheader]
     assert heads == ["Learning induction: copy what came after this token last time", "Attention over training",
                      "What each head does, in numbers", "Knock heads out: which heads does the answer need?",

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._schedule import cosine_lr
+from .decoder import train_steps
 
 SYMBOLS = 24  # the vocabulary: tokens 0..23
 LENGTH = 32  # tokens per sequence; the model reads all but the last
@@ -108,33 +108,20 @@ def evaluate(model, batch: Batch) -> tuple[float, float, float]:
 def train(config, model) -> Iterator:
     """Train ``model`` on fresh sequences (AdamW, warm-up then cosine decay) and yield a ``SeqRecord`` about 30
     times, step 0 included: what ``train_sequence_model`` does for the induction task."""
-    from .sequence import SeqRecord, record_every  # sequence imports this module when it trains induction
+    from .sequence import SeqRecord  # sequence imports this module, so this one imports it only here
 
     evaluation = held_out(config.seed)
     example, probe = evaluation.tokens[:1, :-1], evaluation.tokens[:PROBES, :-1]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0, fused=True)
-    g = torch.Generator().manual_seed(config.seed)
-    warmup, every = max(1, config.steps // 20), record_every(config)
-    t0, c0 = time.perf_counter(), time.thread_time()
 
-    def record(step: int, loss: float | None) -> SeqRecord:
-        held_loss, token_acc, exact = evaluate(model, evaluation)
-        _, maps = model.attention_maps(example)
-        share = prefix_matching_score(model, probe)
-        model.train()
-        return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
-                         time.thread_time() - c0, maps[0], share)
-
-    yield record(0, None)
-    model.train()
-    for step in range(1, config.steps + 1):
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(config.lr, step, config.steps, warmup)
+    def batch_loss(g: torch.Generator) -> Tensor:
         batch = generate(config.batch_size, g)
         logits = model(batch.tokens[:, :-1])  # (B, T - 1, SYMBOLS)
-        loss = F.cross_entropy(logits[batch.counted], batch.tokens[:, 1:][batch.counted])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % every == 0 or step == config.steps:
-            yield record(step, loss.item())
+        return F.cross_entropy(logits[batch.counted], batch.tokens[:, 1:][batch.counted])
+
+    def record(step: int, loss: float | None, t0: float, c0: float) -> SeqRecord:
+        held_loss, token_acc, exact = evaluate(model, evaluation)
+        _, maps = model.attention_maps(example)
+        return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
+                         time.thread_time() - c0, maps[0], prefix_matching_score(model, probe))
+
+    yield from train_steps(config, model, batch_loss, record)

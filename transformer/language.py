@@ -24,9 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._schedule import cosine_lr
 from ._seed import seeded
-from .decoder import Decoder, DecoderConfig
+from .decoder import Decoder, DecoderConfig, train_steps
 
 ANIMALS = {"cat": "meowed", "dog": "barked", "bird": "sang", "cow": "mooed", "duck": "quacked", "lion": "roared",
            "frog": "croaked", "horse": "neighed", "owl": "hooted", "bee": "buzzed"}
@@ -216,28 +215,13 @@ def train_language_model(config: LanguageConfig = LanguageConfig(), model: Decod
     evaluation = held_out(config.seed)
     probe = Batch(*(getattr(evaluation, f.name)[::5] for f in fields(Batch)))  # 400 sentences for the shares
     example = encode(EXAMPLES[0])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0, fused=True)
-    g = torch.Generator().manual_seed(config.seed)
-    warmup, every = max(1, config.steps // 20), max(1, config.steps // 30)
-    t0, c0 = time.perf_counter(), time.thread_time()
 
-    def record(step: int, loss: float | None) -> LanguageRecord:
+    def record(step: int, loss: float | None, t0: float, c0: float) -> LanguageRecord:
         pronoun, agreement = accuracies(model, evaluation)
         _, maps = model.attention_maps(example)
         shares = head_shares(model, probe)
         held = _loss(model, evaluation.tokens).item() if loss is None else loss
-        model.train()
         return LanguageRecord(step, held, pronoun, agreement, time.perf_counter() - t0, time.thread_time() - c0,
                               maps[0], shares)
 
-    yield record(0, None)
-    model.train()
-    for step in range(1, config.steps + 1):
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(config.lr, step, config.steps, warmup)
-        loss = _loss(model, generate(config.batch_size, g).tokens)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % every == 0 or step == config.steps:
-            yield record(step, loss.item())
+    yield from train_steps(config, model, lambda g: _loss(model, generate(config.batch_size, g).tokens), record)

@@ -23,9 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import induction
-from ._schedule import cosine_lr
 from ._seed import seeded
-from .decoder import Decoder, DecoderConfig
+from .decoder import Decoder, DecoderConfig, train_steps
 
 TASKS = ("reverse", "sort", "copy", "induction")  # induction: see induction.py (its own tokens and sequences)
 # what a task trains with unless told otherwise: induction needs more steps and a larger rate to form its circuit
@@ -294,32 +293,17 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
         return
     evaluation = held_out(config)
     exclude = _codes(evaluation)
-    example, probe = evaluation[:1], evaluation[:PROBES]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0, betas=(0.9, 0.98),
-                                  fused=True)  # one kernel for every parameter: see train_classifier
-    g = torch.Generator().manual_seed(config.seed)
-    warmup, every, n = max(1, config.steps // 20), record_every(config), config.length
-    t0, c0 = time.perf_counter(), time.thread_time()
+    example, probe, n = evaluation[:1], evaluation[:PROBES], config.length
 
-    def record(step: int, loss: float | None) -> SeqRecord:
-        held_loss, token_acc, exact = evaluate_sequences(model, evaluation)
-        _, maps = model.attention_maps(full_sequences(config.task, example)[:, :-1])
-        share = pattern_share(model, probe)
-        model.train()
-        return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
-                         time.thread_time() - c0, maps[0], share)
-
-    yield record(0, None)
-    model.train()
-    for step in range(1, config.steps + 1):
-        lr = cosine_lr(config.lr, step, config.steps, warmup)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+    def batch_loss(g: torch.Generator) -> Tensor:
         seq = full_sequences(config.task, training_batch(config, g, exclude))  # (B, 2L + 1)
         logits = model(seq[:, :-1])[:, n:]  # (B, L, VOCAB): only the answer positions count
-        loss = F.cross_entropy(logits.reshape(-1, VOCAB), seq[:, n + 1:].reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % every == 0 or step == config.steps:
-            yield record(step, loss.item())
+        return F.cross_entropy(logits.reshape(-1, VOCAB), seq[:, n + 1:].reshape(-1))
+
+    def record(step: int, loss: float | None, t0: float, c0: float) -> SeqRecord:
+        held_loss, token_acc, exact = evaluate_sequences(model, evaluation)
+        _, maps = model.attention_maps(full_sequences(config.task, example)[:, :-1])
+        return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
+                         time.thread_time() - c0, maps[0], pattern_share(model, probe))
+
+    yield from train_steps(config, model, batch_loss, record, betas=(0.9, 0.98))

@@ -68,16 +68,10 @@ if request.config.task == "induction":  # random tokens with a repeat: the induc
     induction.page6(request, status)
     st.stop()
 config = request.config
-status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
-            icon=":material/hourglass_top:")
-snap, models = progress.watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
-    "sequence_curves", seqruns.curves({f"positions {'on' if s.live.positions else 'off'}": [
-        r for r in (s.main if s.live == config else s.other)]}), title="Training: held-out prompts"))
-status.empty()
-runs = {f"positions {'on' if c.positions else 'off'}": recs for c, recs in ((config, snap.main),
-                                                                          (request.other, snap.other)) if recs}
+snap, models, runs = progress.train_page6(request, status, lambda recs, name: seqruns.curves({name: recs}), "main",
+                                          "prompts")
 st.subheader(f"Learning to {config.task}: {WHAT[config.task]}")
-ui.chart(ui.figure("sequence_curves", seqruns.curves(runs),
+ui.chart(ui.figure("sequence_curves", runs,
                    title=f"Loss and accuracy on {seq.n_held_out(config.length):,} held-out prompts"))
 st.markdown(seqruns.progress_sentence(snap.main))
 if request.compare and snap.other:  # right under the curves it describes

@@ -14,20 +14,11 @@ from transformer import induction
 
 def page6(request, status) -> None:
     config = request.config
-
-    def name(c) -> str:
-        return f"positions {'on' if c.positions else 'off'}"
-
-    status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
-                icon=":material/hourglass_top:")
-    snap, models = progress.watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
-        "sequence_curves", seqruns.curves({name(s.live): s.main if s.live == config else s.other}),
-        title="Training: held-out sequences", metrics=seqruns.INDUCTION_METRICS))
-    status.empty()
-    runs = {name(c): recs for c, recs in ((config, snap.main), (request.other, snap.other)) if recs}
+    snap, models, runs = progress.train_page6(request, status, lambda recs, name: seqruns.curves({name: recs}), "main",
+                                              "sequences", seqruns.INDUCTION_METRICS)
     rise = seqruns.jump(snap.main)
     st.subheader("Learning induction: copy what came after this token last time")
-    ui.chart(ui.figure("sequence_curves", seqruns.curves(runs), metrics=seqruns.INDUCTION_METRICS,
+    ui.chart(ui.figure("sequence_curves", runs, metrics=seqruns.INDUCTION_METRICS,
                        marker=(rise[0], "jump") if rise else None,
                        title=f"Loss and accuracy on {induction.HELD_OUT} held-out sequences"))
     st.markdown(seqruns.induction_progress(snap.main))

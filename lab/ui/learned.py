@@ -111,27 +111,14 @@ def page6(request: learned.LanguageRequest, status) -> None:
     """Page 6 with the animal language as its task: the curves, the attention of one sentence over training (the
     pronoun head forming), and each head's referent share over training."""
     import numpy as np
-    import pandas as pd
 
     from lab import charts
     from transformer.language import HELD_OUT, decode
 
     config = request.config
-
-    def name(c) -> str:
-        return f"positions {'on' if c.positions else 'off'}"
-
-    status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
-                icon=":material/hourglass_top:")
-    snap, _ = progress.watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
-        "sequence_curves", learned.curves(s.records if s.live == config else s.other, name(s.live)),
-        title="Training: held-out sentences", metrics=learned.METRICS))
-    status.empty()
-    frames = [learned.curves(snap.records, name(config))]
-    if request.compare and snap.other:
-        frames.append(learned.curves(snap.other, name(request.other)))
+    snap, _, runs = progress.train_page6(request, status, learned.curves, "records", "sentences", learned.METRICS)
     st.subheader("Learning the animal language: pronouns and agreement")
-    ui.chart(ui.figure("sequence_curves", pd.concat(frames, ignore_index=True), metrics=learned.METRICS,
+    ui.chart(ui.figure("sequence_curves", runs, metrics=learned.METRICS,
                        title=f"Loss and accuracy on {2 * HELD_OUT:,} held-out sentences"))
     st.markdown(learned.progress_sentence(snap.records))
     if request.compare and snap.other:

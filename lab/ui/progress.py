@@ -151,3 +151,25 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
     live_box.empty()
     note_box.empty()
     return snap, models
+
+
+def run_name(config) -> str:
+    return f"positions {'on' if config.positions else 'off'}"
+
+
+def train_page6(request, status, frame: Callable, records: str, what: str, metrics: dict | None = None):
+    """Page 6's training of ``request`` (any task): the status line while it trains, ``watch`` with a live chart of
+    the run in progress, then (snapshot, models, the finished runs' curves). ``frame(records, run name)`` gives a
+    run's curves; ``records`` names the snapshot's field holding the requested model's records."""
+    import pandas as pd
+
+    config = request.config
+    status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
+                icon=":material/hourglass_top:")
+    snap, models = watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
+        "sequence_curves", frame(getattr(s, records) if s.live == config else s.other, run_name(s.live)),
+        title=f"Training: held-out {what}", metrics=metrics))
+    status.empty()
+    runs = [frame(recs, run_name(c)) for c, recs in ((config, getattr(snap, records)), (request.other, snap.other))
+            if recs]
+    return snap, models, pd.concat(runs, ignore_index=True)

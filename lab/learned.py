@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from lab.requests import Bar, ComparedRequest, Progress, progress_of
+from lab.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
 from transformer.language import EXAMPLES, INDEX, VOCAB, Batch, LanguageConfig, LanguageRecord, accuracies, held_out
 
 SHARES = {"referent_share": "pronoun → the noun it refers to", "other_share": "pronoun → the other noun",
@@ -52,32 +52,15 @@ def curves(records: list[LanguageRecord], run: str = "animal language") -> pd.Da
     return pd.DataFrame([{"run": run, **r.as_dict()} for r in records])
 
 
-def jump(records: list[LanguageRecord]) -> tuple[int, float, float] | None:
-    """Where pronoun accuracy rose fastest between two records: (step, accuracy before, accuracy after)."""
-    pairs = zip(records, records[1:], strict=False)  # each record and the next
-    rises = [(b.pronoun_acc - a.pronoun_acc, b.step, a.pronoun_acc, b.pronoun_acc) for a, b in pairs]
-    if not rises:
-        return None
-    rise, step, before, after = max(rises)
-    return (step, before, after) if rise > 0 else None
-
-
-def share_frame(records: list[LanguageRecord], name: str = "referent_share") -> pd.DataFrame:
-    """A head's ``name`` share at every record: columns step, head, share (page 6's head chart)."""
-    return pd.DataFrame([{"step": r.step, "head": head_name(layer, h), "share": float(r.shares[name][layer, h])}
-                         for r in records for layer in range(r.shares[name].shape[0])
-                         for h in range(r.shares[name].shape[1])])
-
-
 def progress_sentence(records: list[LanguageRecord]) -> str:
     """How far the run got, when both phenomena reached 99%, and where the pronoun jump was."""
     last = records[-1]
     hit = next((r for r in records if r.pronoun_acc >= 0.99 and r.agreement_acc >= 0.99), None)
     reached = (f"Both first reached 99% at step {hit.step}, {hit.seconds:.1f} s into training (evaluations "
                "included)." if hit else "It did not reach 99% on both in this run: try more steps.")
-    rise = jump(records)
+    rise = steepest_rise(records, "pronoun_acc")
     jumped = (f" Pronouns are learned in a jump: the steepest rise is by step {rise[0]}, from {rise[1]:.0%} to "
-              f"{rise[2]:.0%}." if rise and rise[2] - rise[1] >= 0.2 else "")
+              f"{rise[2]:.0%}." if rise else "")
     return (f"After {last.step} steps the model gets {last.pronoun_acc:.1%} of the held-out pronouns and "
             f"{last.agreement_acc:.1%} of the agreements right. {reached}{jumped}")
 
@@ -124,10 +107,6 @@ def best_head(shares: dict, name: str = "referent_share") -> tuple[int, int, flo
     share = shares[name]
     layer, head = divmod(int(share.argmax()), share.shape[1])
     return layer, head, float(share[layer, head])
-
-
-def head_name(layer: int, head: int) -> str:
-    return f"layer {layer}, head {head}"
 
 
 def role_table(shares: dict, chance: dict) -> pd.DataFrame:

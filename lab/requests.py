@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
+import pandas as pd
+
 from lab.estimate import estimate_seconds
 from lab.jobs import SLOTS, JobRegistry
 
@@ -147,3 +149,29 @@ def bound(request, registry: JobRegistry, shared: bool, limit: float) -> Bound:
                    f"most {limit:.0f} s, so that nobody holds the class up: {request.shrink} will fit. On your own "
                    "laptop (`streamlit run app.py`, used alone) there is no bound.")
     return Bound(seconds, len(todo), len(request.trainings()), refusal)
+
+
+# ------------------------------------------------------------------ reading a run's records, per head
+def head_name(layer: int, head: int) -> str:
+    """'layer 1, head 0': layers and heads counted from 0, as in the coursework's code."""
+    return f"layer {layer}, head {head}"
+
+
+def head_frame(records: list, values) -> pd.DataFrame:
+    """Columns step, head, share: ``values(record)`` (a (layers, heads) tensor) at every record (the head charts)."""
+    rows = []
+    for r in records:
+        table = values(r)
+        rows += [{"step": r.step, "head": head_name(layer, h), "share": float(table[layer, h])}
+                 for layer in range(table.shape[0]) for h in range(table.shape[1])]
+    return pd.DataFrame(rows)
+
+
+def steepest_rise(records: list, key: str, at_least: float = 0.2) -> tuple[int, float, float] | None:
+    """Where ``key`` rose most between two records, if by ``at_least`` or more: (step, before, after). Every page that
+    marks or names a jump asks this one question, with the same bar."""
+    rises = [(getattr(b, key) - getattr(a, key), b.step, getattr(a, key), getattr(b, key))
+             for a, b in zip(records, records[1:], strict=False)]
+    rise = max(rises, default=None)
+    return (rise[1], rise[2], rise[3]) if rise and rise[0] >= at_least else None
+

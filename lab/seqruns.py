@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from lab.learned import LanguageRequest
-from lab.requests import Bar, ComparedRequest, Progress, progress_of
+from lab.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
 from transformer.language import LanguageConfig
 from transformer.sequence import (
     PROBES,
@@ -127,13 +127,6 @@ def chance_share(config: SeqConfig) -> float:
     hits = target_positions(config.task, digits).sum(-1).float()  # (N, L): target positions per answer token
     visible = torch.arange(n + 1, 2 * n + 1).float()  # answer token i is written from position n + i
     return float((hits / visible).mean())
-
-
-def share_frame(records: list[SeqRecord]) -> pd.DataFrame:
-    """The pattern share of every head at every record: columns step, head ("layer l, head h"), share."""
-    rows = [{"step": r.step, "head": f"layer {layer}, head {h}", "share": float(r.share[layer, h])}
-            for r in records for layer in range(r.share.shape[0]) for h in range(r.share.shape[1])]
-    return pd.DataFrame(rows)
 
 
 def head_sentence(records: list[SeqRecord], config: SeqConfig) -> str:
@@ -289,7 +282,7 @@ def _breaking_set(heads: list, single: dict, breaks) -> tuple[list, bool]:
 
 def knockout_frame(result: dict) -> pd.DataFrame:
     """A row per head: the task's two scores without it (for the chart)."""
-    return pd.DataFrame([{"head": f"layer {layer}, head {h}", "score": main, "other": second}
+    return pd.DataFrame([{"head": head_name(layer, h), "score": main, "other": second}
                          for (layer, h), (main, second) in result["single"].items()])
 
 
@@ -297,7 +290,7 @@ def knockout_verdict(result: dict) -> str:
     """Which heads the task needs and which are redundant, from the measured knock-outs."""
     intact, label = result["intact"][0], result.get("labels", ("exact-match",))[0]
     needed = [h for h, (exact, _) in result["single"].items() if intact - exact >= NEEDED or exact < 0.5 * intact]
-    names = ", ".join(f"layer {layer}, head {h}" for layer, h in needed)
+    names = ", ".join(head_name(layer, h) for layer, h in needed)
     worst_head, (worst, _) = min(result["single"].items(), key=lambda kv: kv[1][0])
     text = (f"Intact, the model's {label} on the held-out examples is {intact:.1%}. "
             + (f"The task needs {names}: without {'it' if len(needed) == 1 else 'each of them'} its {label} falls "
@@ -306,7 +299,7 @@ def knockout_verdict(result: dict) -> str:
                f"(the most, layer {worst_head[0]}, head {worst_head[1]}, leaves {worst:.1%}). "))
     breaking = result["breaking"]
     if breaking and not set(breaking) <= set(needed):
-        names = ", ".join(f"layer {layer}, head {h}" for layer, h in breaking)
+        names = ", ".join(head_name(layer, h) for layer, h in breaking)
         how = ("the smallest set that does, found by trying every set from the smallest up" if result.get("smallest")
                else "a set found by search, in which every head is needed for the break")
         text += f"Removing {names} together breaks it: {result['broken'][0]:.1%} {label} ({how})."
@@ -333,14 +326,6 @@ def parse_letters(typed: str) -> list[int] | None:
     return [LETTERS.index(c) for c in text] if all(c in LETTERS for c in text) else None
 
 
-def jump(records: list[SeqRecord], key: str = "token_acc") -> tuple[int, float, float] | None:
-    """The steepest rise of ``key`` between two records: (step, before, after), or None."""
-    rises = [(getattr(b, key) - getattr(a, key), b.step, getattr(a, key), getattr(b, key))
-             for a, b in zip(records, records[1:], strict=False)]
-    rise = max(rises, default=None)
-    return (rise[1], rise[2], rise[3]) if rise and rise[0] > 0 else None
-
-
 def prefix_chance(config: SeqConfig) -> float:
     """The prefix-matching score attention spread evenly would give: 1 / (visible positions), averaged over the
     held-out positions inside a repeat."""
@@ -352,11 +337,12 @@ def prefix_chance(config: SeqConfig) -> float:
 
 
 def induction_progress(records: list[SeqRecord]) -> str:
-    last, hit, rise = records[-1], next((r for r in records if r.token_acc >= 0.9), None), jump(records)
+    last, hit = records[-1], next((r for r in records if r.token_acc >= 0.9), None)
+    rise = steepest_rise(records, "token_acc")
     reached = (f"It first got 90% of them right at step {hit.step}, {hit.seconds:.1f} s into training (evaluations "
                "included)." if hit else "It did not reach 90% in this run: try more steps.")
     jumped = (f" The steepest rise is by step {rise[0]}, from {rise[1]:.0%} to {rise[2]:.0%} (the dashed line): the "
-              "induction circuit forming." if rise and rise[2] - rise[1] >= 0.2 else "")
+              "induction circuit forming." if rise else "")
     return (f"After {last.step} steps the model predicts {last.token_acc:.1%} of the held-out repeated tokens and "
             f"gets {last.exact_match:.1%} of the sequences' repeats entirely right. {reached}{jumped}")
 
@@ -377,7 +363,7 @@ def induction_sentence(prefix: torch.Tensor, previous: torch.Tensor, chance: flo
     if not heads:
         return (f"No head scores 50% on prefix matching yet (the best: {float(prefix.max()):.0%}; attention spread "
                 f"evenly would give {chance:.0%}). " + prev)
-    names = ", ".join(f"layer {layer}, head {h} ({float(prefix[layer, h]):.0%})" for layer, h in heads)
+    names = ", ".join(f"{head_name(layer, h)} ({float(prefix[layer, h]):.0%})" for layer, h in heads)
     return (f"Induction head{'s' if len(heads) > 1 else ''}: {names} of the attention from a repeated token goes to "
             f"the position right after its earlier occurrence, against {chance:.0%} spread evenly. {prev} Together "
             "they copy what came after this token last time.")

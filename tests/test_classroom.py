@@ -273,7 +273,8 @@ def test_learned_mode_on_pages_2_and_3():
     """One training of the language serves both pages: page 2 runs the five steps on the trained head, page 3
     shows every head's role and knocks the pronoun head out."""
     from lab.jobs import REGISTRY
-    from lab.learned import LanguageRequest, best_head, head_name
+    from lab.learned import LanguageRequest, best_head
+    from lab.requests import head_name
 
     at = page_with("self_attention", {"mode": "learned"})
     assert at.text_input(key="sentence").value == "the cat chased the dogs . then it meowed ."

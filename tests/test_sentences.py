@@ -2,6 +2,7 @@
 names once (issue 20)."""
 import inspect
 
+import pytest
 import torch
 
 from lab.seqruns import chance_share, head_sentence, positions_sentence
@@ -210,3 +211,17 @@ def test_the_smallest_breaking_set_is_found_or_said_not_to_be():
     text = seqruns.knockout_verdict({"intact": (1.0, 1.0), "single": single, "breaking": chosen, "broken": (0.1, 0.3),
                                      "smallest": smallest, "labels": ("exact-match", "token accuracy")})
     assert "a set found by search, in which every head is needed for the break" in text
+
+
+def test_one_jump_for_the_sentence_and_the_mark():
+    from types import SimpleNamespace
+
+    from lab.requests import head_frame, steepest_rise
+
+    records = [SimpleNamespace(step=s, token_acc=a, share=torch.full((1, 2), a)) for s, a in
+               ((0, 0.05), (10, 0.07), (20, 0.6), (30, 0.9))]
+    assert steepest_rise(records, "token_acc") == (20, 0.07, 0.6)
+    assert steepest_rise(records[:2], "token_acc") is None  # a 2-point rise is not a jump to mark or to name
+    frame = head_frame(records, lambda r: r.share)
+    assert list(frame.columns) == ["step", "head", "share"] and len(frame) == 8
+    assert frame.iloc[-1].to_dict() == {"step": 30, "head": "layer 0, head 1", "share": pytest.approx(0.9)}

@@ -1,10 +1,10 @@
 """Watch attention learn: a GPT-style decoder, trained live on reverse, sort or copy, and what its heads learn."""
-import numpy as np
 import streamlit as st
 import torch
 
 from lab import seqruns, ui
 from lab.learned import LanguageRequest
+from lab.requests import head_frame
 from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, labels
 from lab.ui import induction, knockout, learned, links, progress
 from transformer import sequence as seq
@@ -82,18 +82,16 @@ st.caption("Exact-match counts prompts whose whole answer, written greedily one 
 
 st.subheader("Attention over training")
 tokens = seqruns.example_tokens(config)  # the held-out example whose attention every record keeps
-grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in snap.main]),
-                 [r.step for r in snap.main], labels(tokens[:-1]), labels(tokens[:-1]), cell=ui.cell(18),
-                 what="every layer and head on one held-out example", max_width=ui.room())
-ui.chart(grid)  # the slider under it scrubs the training steps in the browser: no rerun
-ui.exports(grid, "attention_over_training")
+progress.attention_over_training(snap.main, labels(tokens[:-1]), "every layer and head on one held-out example",
+                                 "attention_over_training")
 st.caption(f"Rows are queries: the position writing the next token (from '{config.length}: →' on, the answer). "
            f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
            f"light up on {seqruns.TARGET[config.task]}.")
 
 st.subheader("What each head does, in numbers")
 chance = seqruns.chance_share(config)
-ui.chart(ui.figure("head_share_chart", seqruns.share_frame(snap.main), chance=chance, what="the digit being written"))
+ui.chart(ui.figure("head_share_chart", head_frame(snap.main, lambda r: r.share), chance=chance,
+                   what="the digit being written"))
 st.markdown(seqruns.head_sentence(snap.main, config))
 
 knockout.section(models.get(config), config)

@@ -8,6 +8,7 @@ import streamlit as st
 import torch
 
 from lab import seqruns, ui
+from lab.requests import head_frame, steepest_rise
 from lab.ui import knockout, progress
 from transformer import induction
 
@@ -16,7 +17,7 @@ def page6(request, status) -> None:
     config = request.config
     snap, models, runs = progress.train_page6(request, status, lambda recs, name: seqruns.curves({name: recs}), "main",
                                               "sequences", seqruns.INDUCTION_METRICS)
-    rise = seqruns.jump(snap.main)
+    rise = steepest_rise(snap.main, "token_acc")  # the same jump the sentence below names
     st.subheader("Learning induction: copy what came after this token last time")
     ui.chart(ui.figure("sequence_curves", runs, metrics=seqruns.INDUCTION_METRICS,
                        marker=(rise[0], "jump") if rise else None,
@@ -39,11 +40,8 @@ def page6(request, status) -> None:
     if rise:
         picked.add(steps.index(rise[0]))
     records = [snap.main[i] for i in sorted(picked)]
-    grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in records]),
-                     [r.step for r in records], words, words, cell=ui.cell(14), max_width=ui.room(),
-                     what="every layer and head on one held-out sequence")
-    ui.chart(grid)
-    ui.exports(grid, "induction_attention_over_training")
+    progress.attention_over_training(records, words, "every layer and head on one held-out sequence",
+                                     "induction_attention_over_training", cell=14)
     a, b, r = (int(v[0]) for v in (evaluation.first, evaluation.second, evaluation.run))
     st.caption(f"In this sequence positions {a}–{a + r - 1} are repeated at {b}–{b + r - 1}. An induction head's rows "
                f"{b}–{b + r - 1} light up one position after each token's earlier occurrence (a diagonal band "
@@ -51,7 +49,7 @@ def page6(request, status) -> None:
 
     st.subheader("What each head does, in numbers")
     chance = seqruns.prefix_chance(config)
-    ui.chart(ui.figure("head_share_chart", seqruns.share_frame(snap.main), chance=chance,
+    ui.chart(ui.figure("head_share_chart", head_frame(snap.main, lambda r: r.share), chance=chance,
                        what="the token after the earlier occurrence"))
     model, circuit = models.get(config), None
     if model is not None:

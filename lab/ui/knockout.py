@@ -5,6 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import seqruns, ui
+from lab.requests import head_name
+
+
+def head_picker(label: str, layers: int, heads: int, default, key: str) -> tuple[tuple[int, int], ...]:
+    """A multiselect of heads by name ("layer 1, head 0"); returns the chosen (layer, head) pairs."""
+    names = [head_name(layer, h) for layer in range(layers) for h in range(heads)]
+    chosen = st.multiselect(label, names, default=[head_name(*h) for h in default], key=key)
+    return tuple(divmod(names.index(n), heads) for n in chosen)
 
 
 @st.cache_data(max_entries=16, show_spinner="Knocking each head out in turn…")
@@ -31,11 +39,9 @@ def section(model, config, chosen_first: list[tuple[int, int]] | None = None) ->
     ui.chart(ui.figure("knockout_chart", seqruns.knockout_frame(result), intact=result["intact"][0],
                        labels=result["labels"]))
     st.markdown(seqruns.knockout_verdict(result))
-    names = [f"layer {layer}, head {h}" for layer in range(config.n_layers) for h in range(config.n_heads)]
-    default = [f"layer {layer}, head {h}" for layer, h in (chosen_first or result["breaking"])]
-    chosen = st.multiselect("knock out these heads together (their outputs set to zero)", names, default=default,
-                            key="seq_knockout")
-    heads = tuple(divmod(names.index(n), config.n_heads) for n in chosen)
+    heads = head_picker("knock out these heads together (their outputs set to zero)", config.n_layers,
+                        config.n_heads, chosen_first or result["breaking"], "seq_knockout")
+    chosen = [head_name(*h) for h in heads]
     main, second = _chosen(repr(config), heads, model, config) if heads else result["intact"]
     (intact_main, intact_second), (label, other) = result["intact"], result["labels"]
     st.markdown(f"{label.capitalize()} **{main:.1%}** (intact {intact_main:.1%}), {other} **{second:.1%}** (intact "

@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import learned, ui
-from lab.ui import progress
+from lab.requests import head_frame, head_name, steepest_rise
+from lab.ui import knockout, progress
 from transformer.language import MAX_WORDS, LanguageRecord, encode
 
 
@@ -45,7 +46,7 @@ def head_inputs(model, record: LanguageRecord, idx, chosen: int):
     head, each (d_model, d_head))."""
     layers, heads = len(model.blocks), model.blocks[0].attn.n_heads
     best_layer, best, _ = learned.best_head(record.shares)
-    names = [learned.head_name(layer, h) for layer in range(layers) for h in range(heads)]
+    names = [head_name(layer, h) for layer in range(layers) for h in range(heads)]
     start = chosen if 0 <= chosen < len(names) else best_layer * heads + best
     pick = st.selectbox("head of the trained model", range(len(names)), format_func=names.__getitem__, index=start,
                         key="head", help="Layers and heads counted from 0, as in the coursework's code.")
@@ -96,11 +97,8 @@ def section() -> None:
                 f"{chance['referent_share']:.0%}, the word before was/were the head noun "
                 f"{chance['agreement_share']:.0%}):")
     ui.table(learned.role_table(record.shares, chance))
-    layers, heads = len(model.blocks), model.blocks[0].attn.n_heads
-    names = [learned.head_name(layer, h) for layer in range(layers) for h in range(heads)]
-    best = learned.head_name(*learned.best_head(record.shares)[:2])
-    chosen = st.multiselect("knock out heads (their output set to zero)", names, default=[best], key="knockout")
-    picked = tuple(divmod(names.index(n), heads) for n in chosen)
+    picked = knockout.head_picker("knock out heads (their output set to zero)", len(model.blocks),
+                                  model.blocks[0].attn.n_heads, [learned.best_head(record.shares)[:2]], "knockout")
     result = _knockout(repr(model.config), picked, model)
     st.markdown(learned.knockout_sentence(result, list(picked)))
     st.caption("Looking is not doing: a head can attend to the noun without the answer depending on it. Removing "
@@ -110,7 +108,6 @@ def section() -> None:
 def page6(request: learned.LanguageRequest, status) -> None:
     """Page 6 with the animal language as its task: the curves, the attention of one sentence over training (the
     pronoun head forming), and each head's referent share over training."""
-    import numpy as np
 
     from lab import charts
     from transformer.language import HELD_OUT, decode
@@ -128,18 +125,16 @@ def page6(request: learned.LanguageRequest, status) -> None:
                     f"{off[-1].agreement_acc:.1%}, after {on[-1].step} steps each.")
     st.subheader("Attention over training")
     words = charts.token_labels(decode(encode(learned.EXAMPLE_SENTENCES[0])[0]))
-    grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in snap.records]),
-                     [r.step for r in snap.records], words, words, cell=ui.cell(18), max_width=ui.room(),
-                     what=f"every layer and head on '{learned.EXAMPLE_SENTENCES[0]}'")
-    ui.chart(grid)  # the slider under it scrubs the training steps in the browser: no rerun
-    ui.exports(grid, "language_attention_over_training")
-    rise = learned.jump(snap.records)
+    progress.attention_over_training(snap.records, words, f"every layer and head on '{learned.EXAMPLE_SENTENCES[0]}'",
+                                     "language_attention_over_training")
+    rise = steepest_rise(snap.records, "pronoun_acc")  # the same jump the sentence above names
     st.caption("Rows are queries, columns are keys; the causal mask leaves the upper right empty. Look at the row "
                "'7: it': a head whose weight moves onto '1: cat'"
                + (f" around step {rise[0]}, where pronoun accuracy jumps" if rise else "") + ".")
     st.subheader("What each head does, in numbers")
     chance = learned.default_chances(config.seed)
-    ui.chart(ui.figure("head_share_chart", learned.share_frame(snap.records), chance=chance["referent_share"],
+    ui.chart(ui.figure("head_share_chart", head_frame(snap.records, lambda r: r.shares["referent_share"]),
+                       chance=chance["referent_share"],
                        what="the pronoun's noun"))
     st.markdown("Measured on held-out sentences: " + learned.head_sentence(snap.records[-1].shares, chance)
                 + " Does the answer need that head? Knock it out on page 3 (heads that learned something).")

@@ -153,6 +153,17 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
     return snap, models
 
 
+def attention_over_training(records: list, labels: list[str], what: str, name: str, cell: int = 18) -> None:
+    """Every layer and head at every record, scrubbed in the browser (a Vega-Lite slider: no rerun), with its
+    exports. ``records`` carry ``attention`` (layers, heads, T, T) and ``step``."""
+    import numpy as np
+
+    grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in records]),
+                     [r.step for r in records], labels, labels, cell=ui.cell(cell), max_width=ui.room(), what=what)
+    ui.chart(grid)
+    ui.exports(grid, name)
+
+
 def run_name(config) -> str:
     return f"positions {'on' if config.positions else 'off'}"
 

@@ -11,6 +11,7 @@ Streamlit-free (unit-tested without a server; ``tests/test_repo.py`` checks that
 - ``runs``     -- page 4's requests (runs of 10, 30 and 50 epochs), presets and result sentences
 - ``seqruns``  -- the same for page 6, with the per-head measurements and the sentences built from them
 - ``study``    -- page 5's data-efficiency study: its trainings, summary table and computed reading
+- ``robust``   -- page 5's tests of the seed answer's claims on the study's models: robustness, shifts, sizes, cost
 - ``learned``  -- pages 2 and 3's learned mode: the shared language training, a head's weights, roles, knock-outs
 - ``runtime``  -- process set-up: the torch thread policy, ``gc.freeze``, the background warm-up, who uses the server
 

@@ -506,3 +506,38 @@ def test_attention_learns_induction():
     at.text_input(key="induction_input").input("abc1")
     settle(at)
     assert any("Type 1 to 31 letters from a to x" in w.value for w in at.warning)
+
+
+def test_why_attention_tests_the_claims_on_the_study_models():
+    from test_study import results
+
+    from lab import robust
+    from lab.requests import Bar
+    from lab.study import StudyRequest, StudySnapshot
+    from transformer.train import build_model, train_classifier
+
+    at = open_page("why_attention")
+    assert any("Run the study above" in i.value for i in at.info)  # no models yet: no numbers either
+    request = StudyRequest()
+    models = {}
+    for config in request.trainings():
+        if config.train_fraction == 1.0:  # the models the tests use, trained briefly for speed
+            models[config] = build_model(config)
+            list(train_classifier(config.replace(epochs=2), models[config]))
+    snap = StudySnapshot(bars=[Bar("transformer runs", 15, 15, "run"), Bar("CNN runs", 15, 15, "run")],
+                         results=results(0.82, 0.97))
+    at.session_state["study_request"] = request
+    at.session_state["study_result"] = (request, snap, models)
+    settle(at)
+    infos = [i.value for i in at.info]
+    pairs = robust.trained_pairs(models)
+    assert len(pairs["transformer"]) == len(pairs["CNN"]) == 3
+    assert robust.robustness_verdict(robust.perturbation_table(pairs)) in infos
+    assert robust.shift_verdict(robust.shift_table(pairs)) in infos
+    errors = {name: robust.runs_as_trained(ms[0], robust.CANVAS) for name, ms in pairs.items()}
+    assert robust.size_verdict(robust.size_table(pairs), errors) in infos
+    assert any(i.startswith("**Attention") for i in infos)
+    assert not at.exception
+    at.button(key="time_layers").click()
+    settle(at)
+    assert any("attention's time grows about as n^" in i.value for i in at.info) and not at.exception

@@ -16,6 +16,8 @@ One idea per module:
 - ``induction`` -- the induction task: a random run repeated once; the prefix-matching and previous-token scores
 - ``language``  -- a small generated language ("then it meowed") and the decoder that learns it, measured per head
 - ``ablation``  -- knock heads out (their output zeroed) and measure what breaks
+- ``robustness`` -- trained classifiers under noise, occlusion, a second digit, shifts and a larger canvas
+- ``timing``    -- one attention layer and one convolution timed against the number of tokens
 
 This file imports nothing heavy, so ``import transformer`` stays cheap; import the submodules you need.
 The package never imports streamlit and never prints.

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.study import SHARES, StudyRequest, conclusion, summary, table
-from lab.ui import links, progress
+from lab.ui import links, progress, robust
 from transformer.data import TRAIN_IMAGES, VAL_IMAGES
 from transformer.model import SmallCNN
 from transformer.receptive import receptive_fields
@@ -95,11 +95,12 @@ def live(snap) -> dict:
     return ui.figure("live_curves", pd.DataFrame(snap.live_records), title="First training of the study")
 
 
+models = None
 if request is None:
     st.info("Press **Run the study**: about a minute on a 2-core machine, shared with everyone who asks for the "
             "same study. The reading below the chart is then built from what it measured.", icon=":material/balance:")
 else:
-    snap, _ = progress.watch("study_result", request, live, request_key="study_request")
+    snap, models = progress.watch("study_result", request, live, request_key="study_request")
     ui.chart(ui.figure("data_efficiency_chart", summary(snap.results), train_images=TRAIN_IMAGES))
     ui.table(table(snap.results))
     st.info(conclusion(snap.results), icon=":material/balance:")
@@ -107,4 +108,5 @@ else:
                "counted the same way however busy the server was.")
 st.page_link("views/training.py", label="Train both on the digits yourself (page 4, tick the CNN baseline)",
              icon=":material/model_training:")
+robust.claims(models)
 ui.show_code(receptive_fields, SmallCNN)

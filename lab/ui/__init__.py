@@ -9,6 +9,7 @@ rule by folder). The pages draw with them; everything below them (``lab/*.py``) 
 - ``explain``  -- page 2's derivation of one weight, positions, the claims it tests, random mode's inputs
 - ``induction`` -- page 6's induction task: curves with the jump marked, the circuit's heads, a typed sequence
 - ``knockout`` -- page 6's knock-outs: each head removed in turn, the verdict, any set of heads removed together
+- ``robust``   -- page 5's measured claims: robustness, shifts and sizes, cost against size
 - ``learned``  -- the trained language model on demand, the sentence check, page 3's learned heads and knock-outs
 """
 from lab.ui.draw import (

@@ -52,6 +52,7 @@ BUDGETS = {
     "induction: seconds to 90% on the repeated tokens": (20, "max", " s"),
     "induction: best layer-1 prefix-matching score": (0.6, "min", ""),
     "induction: accuracy lost without the induction heads (points)": (30, "min", ""),
+    "page 5's claims, all perturbation curves (5 strengths x 3 seeds), seconds": (3, "max", " s"),
 }
 
 
@@ -718,6 +719,56 @@ def bench_study() -> None:
         check("CNN baseline minus plain CNN, worst share (points)", worst))
 
 
+# ------------------------------------------------------------------ page 5's claims (issue 24)
+def bench_robust() -> None:
+    """The study's six models on all the images (3 seeds x 2 models, 50 epochs) trained first, as page 5 finds them;
+    then, on one torch thread, the time for every perturbation curve (3 kinds x 5 strengths x 3 seeds x 2 models),
+    and the other measurements with their verdicts, as the page shows them."""
+    import torch
+
+    from lab import robust
+    from lab.study import StudyRequest
+    from transformer.data import VAL_IMAGES
+    from transformer.timing import layer_times
+    from transformer.train import build_model, train_classifier
+
+    def plain(text: str) -> str:
+        return re.sub(r"\*\*", "", text)
+
+    torch.set_num_threads(1)
+    models = {}
+    for config in StudyRequest().trainings():
+        if config.train_fraction == 1.0:
+            models[config] = build_model(config)
+            list(train_classifier(config, models[config]))
+    pairs = robust.trained_pairs(models)
+    t0 = time.process_time()
+    table = robust.perturbation_table(pairs)
+    took = time.process_time() - t0
+    add("robust", "every perturbation curve: 3 kinds x 5 strengths x 3 seeds x 2 models, CPU seconds (one thread)",
+        f"{took:.2f} s", f"{len(table)} accuracies on {VAL_IMAGES} validation digits",
+        check("page 5's claims, all perturbation curves (5 strengths x 3 seeds), seconds", took))
+    lost = robust.losses(table)
+    add("robust", "points lost on average over the perturbed strengths (transformer / CNN)", " · ".join(
+        f"{r.kind} {r.transformer:.1f} / {r.CNN:.1f}" for r in lost.itertuples()), "", "")
+    add("robust", "verdict on robustness", plain(robust.robustness_verdict(table)).split(".")[0], "", "")
+    t0 = time.process_time()
+    after, before, area = robust.attention_share(pairs["transformer"])
+    shifts, sizes = robust.shift_table(pairs), robust.size_table(pairs)
+    errors = {name: robust.runs_as_trained(ms[0], robust.CANVAS) for name, ms in pairs.items()}
+    rest = time.process_time() - t0
+    add("robust", "attention share on the occluded area: with the square / clean / area", f"{after:.0%} / {before:.0%}"
+        f" / {area:.0%}", plain(robust.attention_verdict(after, before, area)).split(":")[0], "")
+    add("robust", "verdict on shifts", plain(robust.shift_verdict(shifts)).split(":")[0],
+        plain(robust.shift_verdict(shifts)).split("directions: ")[1], "")
+    add("robust", "verdict on sizes (12x12 canvas)", plain(robust.size_verdict(sizes, errors)).split(".")[0],
+        f"shifts, sizes and attention: {rest:.2f} CPU s", "")
+    times = layer_times()
+    add("robust", "one layer's time against tokens (fitted from 1,024 up)", plain(robust.cost_verdict(times)).split(
+        ":")[1].split(";")[0].strip(), f"attention at 4,096 tokens {1000 * times.attention[-1]:.1f} ms, convolution "
+        f"{1000 * times.convolution[-1]:.2f} ms", "")
+
+
 # ------------------------------------------------------------------ report
 def _first(path: str, prefix: str) -> str | None:
     """The rest of the first line of ``path`` that starts with ``prefix`` (None where the file does not exist, as
@@ -742,11 +793,12 @@ def machine() -> str:
 
 
 LABELS = {"training": "training", "latency": "latency", "cold": "cold start", "memory": "memory",
-          "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study",
+          "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study", "robust": "robust",
           "estimates": "estimates", "language": "language", "induction": "induction"}
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
             "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study,
-            "estimates": bench_estimates, "language": bench_language, "induction": bench_induction}
+            "robust": bench_robust, "estimates": bench_estimates, "language": bench_language,
+            "induction": bench_induction}
 
 
 def rerun_note(previous: str, chosen: list[str]) -> str:

@@ -1,0 +1,93 @@
+"""How long a control takes to answer, measured in Chromium: from the key press (or click) to the end of the script
+run it starts, as the page's own script-state attribute reports it. Used by `python -m benchmarks controls`.
+
+Every control on a page is found by its Streamlit test id and moved five times: a slider one step (away from the end
+it sits at, so each step is a new setting), a toggle, checkbox or radio flipped, a select box to another option, a
+text box given a new value. A control whose move starts no script run (a Vega-Lite parameter) is timed to the moment
+its chart shows the new value instead.
+"""
+from __future__ import annotations
+
+import statistics
+
+# a MutationObserver records when the script state becomes "running" and when it leaves it, in the page's clock
+OBSERVE = """() => { window.__starts = []; window.__ends = [];
+  new MutationObserver(() => {
+    const el = document.querySelector('[data-test-script-state]');
+    const s = el && el.getAttribute('data-test-script-state');
+    (s === 'running' ? window.__starts : window.__ends).push(performance.now()); })
+  .observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']}); }"""
+
+KINDS = {"stSlider": "slider", "stCheckbox": "toggle", "stRadio": "radio", "stSelectbox": "select",
+         "stTextInput": "text"}
+
+
+def controls(page, within: str = '[data-testid="stMain"]') -> list[tuple[str, str, int]]:
+    """(kind, label, index among its kind) of every control in the main area, top to bottom."""
+    found = []
+    for testid, kind in KINDS.items():
+        boxes = page.locator(f'{within} [data-testid="{testid}"]')
+        for i in range(boxes.count()):
+            label = boxes.nth(i).locator('[data-testid="stWidgetLabel"]').first
+            text = label.inner_text().strip().splitlines()[0] if label.count() else f"{kind} {i}"
+            disabled = boxes.nth(i).locator("[disabled], [aria-disabled=true]").count()
+            if not disabled and not boxes.nth(i).locator("xpath=ancestor::form").count():
+                found.append((kind, text, i))
+    return found
+
+
+def _act(page, kind: str, index: int, step: int, within: str) -> None:
+    box = page.locator(f'{within} [data-testid="{next(k for k, v in KINDS.items() if v == kind)}"]').nth(index)
+    if kind == "slider":
+        handle = box.get_by_role("slider").first
+        at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+        handle.press("ArrowLeft" if at_max else "ArrowRight")
+    elif kind == "toggle":
+        box.locator("label").first.click()
+    elif kind == "radio":
+        options = box.get_by_role("radio")
+        checked = next(i for i in range(options.count()) if options.nth(i).is_checked())
+        options.nth((checked + 1) % options.count()).locator("xpath=..").click()
+    elif kind == "select":
+        box.click()
+        options = page.get_by_role("option")
+        options.first.wait_for()
+        n = options.count()
+        current = next((i for i in range(n) if options.nth(i).get_attribute("aria-selected") == "true"), 0)
+        options.nth((current + 1) % n).click()
+    elif kind == "text":
+        field = box.locator("input").first
+        value = field.input_value()
+        field.fill(value + " " if step % 2 == 0 else value.rstrip())
+        field.press("Enter")
+
+
+def time_control(page, kind: str, index: int, settle, within: str = '[data-testid="stMain"]', moves: int = 5):
+    """Milliseconds from each of ``moves`` moves of one control to the end of the script run it starts."""
+    times = []
+    for step in range(moves):
+        page.evaluate(OBSERVE) if not page.evaluate("'__ends' in window") else None
+        n_start, n_end = page.evaluate("[window.__starts.length, window.__ends.length]")
+        t0 = page.evaluate("performance.now()")
+        _act(page, kind, index, step, within)
+        page.wait_for_function(
+            f"window.__starts.length > {n_start} && window.__ends.length > {n_end} && "
+            "document.querySelector('[data-test-script-state]').getAttribute('data-test-script-state') !== 'running'",
+            timeout=60_000)
+        times.append(page.evaluate("window.__ends[window.__ends.length - 1]") - t0)
+        settle(page)
+    return times
+
+
+def measure_page(page, url: str, settle, skip=()) -> list[tuple[str, float, list[float]]]:
+    """(label, median ms, all ms) for every control on the page at ``url``."""
+    page.goto(url)
+    settle(page)
+    page.evaluate(OBSERVE)
+    out = []
+    for kind, label, index in controls(page):
+        if label in skip:
+            continue
+        times = time_control(page, kind, index, settle)
+        out.append((f"{kind} “{label}”", statistics.median(times), times))
+    return out

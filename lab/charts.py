@@ -13,6 +13,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+# Altair checks every object against the schema as it is made (its "debug mode"): 10-15 ms a chart on each rerun
+# with new data. The unit tests validate every chart's whole spec (``to_dict()``), which catches the same errors.
+alt.utils.schemapi.disable_debug_mode()
+
 # identity colour scales written out (Streamlit's chart theme cannot read a null scale)
 _INK = alt.Scale(domain=["black", "white"], range=["black", "white"])
 # Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green, reddish purple, orange, sky blue): told

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts, quiz, ui
+from lab import quiz, ui
 from lab.ui import links
 from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
 
@@ -24,7 +24,10 @@ layout_label = c3.radio("layout", LAYOUTS, index=link.index("layout", LAYOUTS), 
                         help="The coursework writes one token per column; PyTorch code puts one token per row.")
 layout = "columns" if layout_label.startswith("columns") else "rows"
 tie = st.checkbox("d_k = d_model (as in the coursework)", value=link["tie_dk"], key="tie_dk")
-d_k = d_model if tie else st.slider("d_k (query/key size; values use d_v = d_k)", 1, 4096, link["d_k"], key="d_k")
+# conditional elements sit in placeholders, so the elements after them keep their place and the browser redraws
+# only what changed when a control moves
+d_k_slot = st.empty()
+d_k = d_model if tie else d_k_slot.slider("d_k (query/key size; values use d_v = d_k)", 1, 4096, link["d_k"], key="d_k")
 link.publish()
 
 shapes = self_attention_shapes(d_model, n_tokens, d_k, layout)
@@ -49,9 +52,10 @@ else:
         f"- **Attention(Q, K, V) = A V**: [{n_tokens}, {n_tokens}] × [{n_tokens}, {d_k}] = **{shapes['output']}**."
     )
 
+slip_slot = st.empty()
 if layout == "columns":
     slip = common_slip_shape(d_model, n_tokens, d_k)
-    st.warning(
+    slip_slot.warning(
         f"**The common slip: writing QKᵀ in this layout.** Q and K are [{d_k}, {n_tokens}], so QKᵀ is "
         f"[{d_k}, {n_tokens}] × [{n_tokens}, {d_k}] = **{slip}**. That sums over the tokens and compares "
         f"*feature with feature*, not token with token. Attention needs one score per pair of tokens, so in this "
@@ -78,7 +82,8 @@ if layout == "columns":
 else:
     equations = [("X", S["X"], "W_Q", S["W_Q"], "Q", S["Q"]), ("Q", S["Q"], "Kᵀ", K_T, "scores QKᵀ", S["scores"]),
                  ("A (softmax)", S["weights"], "V", S["V"], "output AV", S["output"])]
-ui.chart(charts.shape_diagram(equations, title="A × B = C: sides on a log scale"))
+equations = [tuple(tuple(part) if isinstance(part, tuple) else part for part in eq) for eq in equations]  # hashable
+ui.chart(ui.figure("shape_diagram", equations, title="A × B = C: sides on a log scale"))
 st.caption("Each matrix is a rectangle: height = rows, width = columns, on a log scale (so 768 is not drawn 128 "
            "times as long as 6, but a longer side is always longer). "
            "Top to bottom: the projection gives Q (K and V alike); K and Q give the token × token scores, "
@@ -95,8 +100,8 @@ m4.metric("MACs: scores + sum", f"{cost.quadratic_macs:,}", help="2 × tokens² 
 ui.table(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in cost.macs.items()]))
 points = sorted({2**i for i in range(0, 13)} | {n_tokens})
 costs = [attention_cost(d_model, t, d_k) for t in points]
-ui.chart(charts.cost_curve(points, [c.linear_macs for c in costs], [c.quadratic_macs for c in costs], marker=n_tokens),
-         stretch=True)
+ui.chart(ui.figure("cost_curve", points, [c.linear_macs for c in costs], [c.quadratic_macs for c in costs],
+                   marker=n_tokens), stretch=True)
 crossover = 3 * d_model / 2
 st.caption(f"The projections cost 3·d_model·d_k per token; scores and the weighted sum cost 2·d_k per *pair* of "
            f"tokens. The quadratic part overtakes the linear part at about 1.5·d_model = {crossover:,.0f} tokens.")

@@ -18,8 +18,10 @@ OBSERVE = """() => { window.__starts = []; window.__ends = [];
     (s === 'running' ? window.__starts : window.__ends).push(performance.now()); })
   .observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']}); }"""
 
+DEBUG = False
+TIMEOUT = 60_000
 KINDS = {"stSlider": "slider", "stCheckbox": "toggle", "stRadio": "radio", "stSelectbox": "select",
-         "stTextInput": "text"}
+         "stTextInput": "text", "stNumberInput": "number"}
 
 
 def controls(page, within: str = '[data-testid="stMain"]') -> list[tuple[str, str, int]]:
@@ -36,30 +38,39 @@ def controls(page, within: str = '[data-testid="stMain"]') -> list[tuple[str, st
     return found
 
 
-def _act(page, kind: str, index: int, step: int, within: str) -> None:
+def _act(page, kind: str, index: int, step: int, within: str):
+    """Move one control by keyboard, as a student can; returns the last key to press (the clock starts there)."""
     box = page.locator(f'{within} [data-testid="{next(k for k, v in KINDS.items() if v == kind)}"]').nth(index)
     if kind == "slider":
         handle = box.get_by_role("slider").first
         at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
-        handle.press("ArrowLeft" if at_max else "ArrowRight")
-    elif kind == "toggle":
-        box.locator("label").first.click()
-    elif kind == "radio":
+        return handle, "ArrowLeft" if at_max else "ArrowRight"
+    if kind == "toggle":
+        return box.locator("input").first, " "
+    if kind == "radio":
         options = box.get_by_role("radio")
         checked = next(i for i in range(options.count()) if options.nth(i).is_checked())
-        options.nth((checked + 1) % options.count()).locator("xpath=..").click()
-    elif kind == "select":
-        box.click()
-        options = page.get_by_role("option")
-        options.first.wait_for()
-        n = options.count()
-        current = next((i for i in range(n) if options.nth(i).get_attribute("aria-selected") == "true"), 0)
-        options.nth((current + 1) % n).click()
-    elif kind == "text":
+        last = checked == options.count() - 1
+        return options.nth(checked), "ArrowUp" if last else "ArrowDown"
+    if kind == "select":
         field = box.locator("input").first
-        value = field.input_value()
-        field.fill(value + " " if step % 2 == 0 else value.rstrip())
-        field.press("Enter")
+        field.focus()
+        field.press("ArrowDown")  # opens the list on the current option
+        page.get_by_role("option").first.wait_for()
+        options = page.get_by_role("option")
+        current = next((i for i in range(options.count()) if options.nth(i).get_attribute("aria-selected") == "true"),
+                       0)
+        last = current == options.count() - 1
+        field.press("ArrowUp" if last else "ArrowDown")
+        return field, "Enter"
+    if kind == "number":  # a new value typed, then Enter (the arrows change it without sending it)
+        field = box.locator("input").first
+        field.fill(str(int(float(field.input_value())) + (1 if step % 2 == 0 else -1)))
+        return field, "Enter"
+    field = box.locator("input").first  # a text box: a changed value, then Enter
+    value = field.input_value()
+    field.fill(value + " ." if step % 2 == 0 else value.removesuffix(" ."))
+    return field, "Enter"
 
 
 def time_control(page, kind: str, index: int, settle, within: str = '[data-testid="stMain"]', moves: int = 5):
@@ -68,13 +79,18 @@ def time_control(page, kind: str, index: int, settle, within: str = '[data-testi
     for step in range(moves):
         page.evaluate(OBSERVE) if not page.evaluate("'__ends' in window") else None
         n_start, n_end = page.evaluate("[window.__starts.length, window.__ends.length]")
+        target, key = _act(page, kind, index, step, within)
+        target.focus()
         t0 = page.evaluate("performance.now()")
-        _act(page, kind, index, step, within)
+        target.press(key)
         page.wait_for_function(
             f"window.__starts.length > {n_start} && window.__ends.length > {n_end} && "
             "document.querySelector('[data-test-script-state]').getAttribute('data-test-script-state') !== 'running'",
-            timeout=60_000)
+            timeout=TIMEOUT)
         times.append(page.evaluate("window.__ends[window.__ends.length - 1]") - t0)
+        if DEBUG:
+            print("   start after", round(page.evaluate(f"window.__starts[{n_start}]") - t0), "ms; end after",
+                  round(times[-1]), flush=True)
         settle(page)
     return times
 
@@ -88,6 +104,8 @@ def measure_page(page, url: str, settle, skip=()) -> list[tuple[str, float, list
     for kind, label, index in controls(page):
         if label in skip:
             continue
+        if DEBUG:
+            print("  timing", kind, label, flush=True)
         times = time_control(page, kind, index, settle)
         out.append((f"{kind} “{label}”", statistics.median(times), times))
     return out

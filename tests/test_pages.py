@@ -263,7 +263,11 @@ def test_why_attention_receptive_field(n_tokens, kernel, layers):
 def test_every_page_shows_its_code(name):
     at = open_page(name)
     assert any(e.label == "Show the code" for e in at.expander)
-    assert at.code and "def " in at.code[-1].value
+    codes = len(at.code)  # the code is read only once the expander is open
+    key = next(k for k in at.session_state.keys() if k.startswith("show_code_"))
+    at.session_state[key] = True
+    settle(at)
+    assert len(at.code) > codes and "def " in at.code[-1].value
 
 
 def test_same_widget_names_on_different_pages_do_not_clash():
@@ -434,6 +438,9 @@ def test_self_attention_positions_and_claims_are_measured():
     at = open_page("self_attention")
     text = text_of(at)
     assert "'the' at positions 0 and 4 gets rows in Q, K and V that differ by at most **0.0000**" in text
+    assert "Over 200 random seeds" not in text  # computed only when its section is opened
+    at.session_state["claims_open"] = True
+    text = text_of(settle(at))
     assert "permutation-equivariant" in text and "Over 200 random seeds" in text
     at.toggle(key="positions").set_value(True)
     settle(at)

@@ -18,6 +18,7 @@ from lab.ui.draw import (
     chart,
     exports,
     figure,
+    lazy,
     md_escape,
     projector,
     projector_toggle,
@@ -28,5 +29,5 @@ from lab.ui.draw import (
     table,
 )
 
-__all__ = ["app_frame", "cell", "chart", "exports", "figure", "md_escape", "projector", "projector_toggle",
+__all__ = ["app_frame", "cell", "chart", "exports", "figure", "lazy", "md_escape", "projector", "projector_toggle",
            "room", "self_check", "settings_box", "show_code", "table"]

@@ -133,6 +133,14 @@ def shuffle_demo(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
 
 def claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
     st.header("Order, and the seed answer's claim, tested")
+    box = ui.lazy("Shuffle the tokens, and test the seed answer's claim over 200 seeds", "claims_open",
+                  icon=":material/science:")
+    if box.open:
+        with box:
+            _claims(tokens, d_model, d_k, seed)
+
+
+def _claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
     shuffle_demo(tokens, d_model, d_k, seed)
     st.markdown("The coursework's seed answer says that *the word in the current position invariably attains the "
                 "highest softmax value*. Measured:")
@@ -166,6 +174,15 @@ def peak_curves(n: int):
 def why_scale(d_k: int) -> None:
     """Why divide by √d_k: the mean largest softmax weight against d_k, measured on random vectors."""
     st.header("Why divide by √d_k?")
+    box = ui.lazy("The largest softmax weight against d_k, measured with and without the scaling", "why_scale_open",
+                  icon=":material/straighten:")
+    if not box.open:
+        return
+    with box:
+        _why_scale(d_k)
+
+
+def _why_scale(d_k: int) -> None:
     d_ks, with_scale, without = peak_curves(16)
     ui.chart(ui.figure("softmax_peak_chart", d_ks, with_scale, without, n_tokens=16, d_k=d_k), stretch=True)
     st.caption("A dot product of two random d_k-vectors has variance d_k. Unscaled, the scores spread further apart "

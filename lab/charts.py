@@ -725,22 +725,27 @@ def _model_lines(summary: pd.DataFrame, x: alt.X, x_tip: alt.Tooltip, *, y_title
     base = alt.Chart().encode(x=x)
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q"), y2="high:Q",
                                              fill=alt.Fill("model:N", scale=scale, legend=None))
+    legend = alt.Legend(orient="top", title=None, symbolStrokeWidth=2)  # one legend: colour, point shape and dash
+    shapes, dashes = ["circle", "square", "triangle"], [[1, 0], [4, 2], [1, 2]]
     line = base.mark_line(point=alt.OverlayMarkDef(size=50, filled=True)).encode(
         y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("model:N", scale=scale, legend=alt.Legend(orient="top", title=None)),
-        shape=alt.Shape("model:N", sort=models, legend=None),
-        strokeDash=alt.StrokeDash("model:N", sort=models, legend=None), tooltip=tip)
-    return alt.layer(band, line).properties(width=width, height=height)
+        color=alt.Color("model:N", scale=scale, legend=legend),
+        shape=alt.Shape("model:N", scale=alt.Scale(domain=models, range=shapes[: len(models)]), legend=legend),
+        strokeDash=alt.StrokeDash("model:N", scale=alt.Scale(domain=models, range=dashes[: len(models)]),
+                                  legend=legend), tooltip=tip)
+    # the band's fill keeps a legend of its own (none), or it would hide the lines' legend
+    return alt.layer(band, line).properties(width=width, height=height).resolve_legend(fill="independent")
 
 
 def robustness_chart(summary: pd.DataFrame, units: dict[str, str]) -> alt.FacetChart:
     """Validation accuracy against the strength of each perturbation (one panel each, its own x axis), both
     models, mean of the seeds with their range. ``summary``: model, kind, strength, mean, low, high, seeds."""
-    df = summary.assign(panel=summary["kind"].map(lambda k: f"{k}: {units[k]}"))
+    names = {"noise": "Gaussian noise", "occlusion": "occluding square", "distractor": "second digit"}
+    df = summary.assign(panel=summary["kind"].map(lambda k: f"{names.get(k, k)} ({units[k]})"))
     x = alt.X("strength:Q", title=None, scale=alt.Scale(nice=False))
     lines = _model_lines(df, x, alt.Tooltip("strength:Q"), y_title=BAND_TITLE, width=120, height=170)
     return lines.facet(
-        column=alt.Column("panel:N", sort=[f"{k}: {units[k]}" for k in units], title=None,
+        column=alt.Column("panel:N", sort=[f"{names.get(k, k)} ({units[k]})" for k in units], title=None,
                           header=alt.Header(labelFontWeight="bold", labelLimit=160)),
         data=_data(df), title="Accuracy under perturbations the models never saw (x: strength)",
     ).resolve_scale(x="independent")

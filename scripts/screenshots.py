@@ -2,7 +2,8 @@
 
 Usage (from the project root): .venv/bin/python scripts/screenshots.py [OUT_DIR=docs/screenshots] [--width 1280]
 The training page is shot after a press of Train with the default settings and the CNN baseline, looking inside
-the trained model; page 6 after training reverse with positions on and off; page 2 in learned mode as learned.png.
+the trained model; page 5 after its study, with the layer timings; page 6 after training reverse with positions on
+and off; page 2 in learned mode as learned.png.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from scripts.browser import PAGES, ROOT, full_height, launch, rerun, settle, streamlit_server  # noqa: E402
 
 QUERY = {"training": "?cnn=1", "attention_learns": "?compare=1"}  # pages shot after a press of Train
+PRESS = {"training": "Train", "attention_learns": "Train", "why_attention": "Run the study"}
 EXTRA = {"learned": "self_attention?mode=learned"}  # more pictures: page 2 on the trained language model
 
 
@@ -30,10 +32,13 @@ def main() -> None:
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{url}/{path}" + QUERY.get(path, ""))
             settle(page)
-            if path in QUERY:  # train (the classifier with the CNN baseline; reverse with positions on and off)
-                page.get_by_role("button", name="Train", exact=True).click()
+            if path in PRESS:  # train (the classifier with the CNN baseline; reverse with positions on and off; the
+                # study, whose models page 5's claims are then tested on)
+                page.get_by_role("button", name=PRESS[path], exact=True).click()
                 page.get_by_text("done: ").wait_for(timeout=300_000)
                 settle(page, limit=300)
+            if path == "why_attention":  # and time the two layers
+                rerun(page, page.get_by_role("button", name="Time one attention layer").click)
             if path == "training":  # then look inside the model
                 rerun(page, page.get_by_text("look inside:").click)
             page.set_viewport_size({"width": width, "height": min(16000, full_height(page) + 80)})

@@ -87,11 +87,13 @@ def _cost() -> None:
     st.header("Cost against input size, measured")
     store = _timings()
     if "times" not in store:
-        if not st.button("Time one attention layer and one convolution (about 2 seconds)", key="time_layers",
-                         icon=":material/timer:"):
+        slot = st.empty()
+        if not slot.button("Time one attention layer and one convolution (about 2 seconds)", key="time_layers",
+                           icon=":material/timer:"):
             st.caption("The table above says a layer of attention costs n² and a convolution n·k. Press the button to "
                        "measure both on this server.")
             return
+        slot.empty()
         with st.spinner("Timing both layers at 7 sequence lengths…"):
             store["times"] = layer_times()
     times = store["times"]

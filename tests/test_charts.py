@@ -114,6 +114,12 @@ def one_of_each() -> dict:
                                                                   ["a", "b", "c"], ["a", "b", "c"], what="x"),
         "head_share_chart": charts.head_share_chart(pd.DataFrame({"step": [0, 10], "head": ["layer 0, head 0"] * 2,
                                                                   "share": [0.1, 0.9]}), chance=0.2, what="x"),
+        "robustness_chart": charts.robustness_chart(pd.DataFrame(
+            {"model": ["CNN"] * 2, "kind": ["noise"] * 2, "strength": [0, 0.1], "mean": [0.9, 0.8], "low": [0.8, 0.7],
+             "high": [1, 0.9], "seeds": [3, 3]}), {"noise": "σ"}),
+        "shift_chart": charts.shift_chart(pd.DataFrame({"model": ["CNN"] * 2, "shift": [0, 1], "mean": [0.9, 0.8],
+                                                        "low": [0.8, 0.7], "high": [1, 0.9], "seeds": [3, 3]})),
+        "cost_chart": charts.cost_chart((64, 128), (1e-4, 4e-4), (1e-5, 2e-5), {"attention": 2.0, "convolution": 1.0}),
     }
 
 

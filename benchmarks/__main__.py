@@ -53,6 +53,9 @@ BUDGETS = {
     "induction: best layer-1 prefix-matching score": (0.6, "min", ""),
     "induction: accuracy lost without the induction heads (points)": (30, "min", ""),
     "page 5's claims, all perturbation curves (5 strengths x 3 seeds), seconds": (3, "max", " s"),
+    "a control's script run, key press to its end in Chromium, ms (median of 5)": (250, "max", " ms"),
+    "page 6 scrubber: key press to the grid showing the step, ms (median of 5)": (100, "max", " ms"),
+    "page 6 scrubber: script runs started": (0, "max", ""),
 }
 
 
@@ -769,6 +772,51 @@ def bench_robust() -> None:
         f"{1000 * times.convolution[-1]:.2f} ms", "")
 
 
+# ------------------------------------------------------------------ controls in Chromium (issue 23)
+CONTROL_PAGES = {  # page: (its defaults, its largest settings) as links
+    "shapes": ("", "d_model=4096&n_tokens=512&tie_dk=false&d_k=4096"),
+    "self_attention": ("", "d_model=64&d_k=64&sentence=" + "+".join(f"w{i}" for i in range(12))),
+    "multi_head": ("", "batch=8&tokens=64&embdim=1024&heads=16"),
+    "attention_learns": ("", "length=10&d_model=128&n_layers=4&n_heads=8&steps=300"),
+}
+WARM = {"vectors and weights", "show a trained model's heads"}  # first use trains a shared model: timed after it
+
+
+def bench_controls() -> None:
+    """Every control on pages 1-3 and 6 moved five times in Chromium, at the page's defaults and at its largest
+    settings, each timed from the key press to the end of the script run it starts (the page's own script-state
+    attribute; benchmarks/controls.py). Page 6 is measured after a training; its training-step scrubber is a
+    Vega-Lite parameter, timed to the grid's redraw, and must start no script run."""
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.controls import measure_page, time_scrubber
+    from scripts.browser import launch, settle, streamlit_server
+
+    with streamlit_server(log_path=ROOT / "benchmarks" / ".controls.log") as (url, _), sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for name, settings in CONTROL_PAGES.items():
+            for which, query in zip(("defaults", "largest"), settings, strict=True):
+                page.goto(f"{url}/{name}?{query}")
+                settle(page)
+                if name == "attention_learns":
+                    page.get_by_role("button", name="Train", exact=True).click()
+                    page.get_by_text("done: ").wait_for(timeout=600_000)
+                    settle(page, limit=600)
+                    times, runs = time_scrubber(page)
+                    med = statistics.median(times)
+                    add("controls", f"{name}, {which}: training-step scrubber (Vega-Lite), to the grid's redraw",
+                        f"{med:.0f} ms", f"script runs started: {runs}; " + ", ".join(f"{t:.0f}" for t in times),
+                        check("page 6 scrubber: key press to the grid showing the step, ms (median of 5)", med))
+                    check("page 6 scrubber: script runs started", runs)
+                for label, med, times in measure_page(page, f"{url}/{name}?{query}", settle, warm=WARM,
+                                                      goto=name != "attention_learns"):
+                    add("controls", f"{name}, {which}: {label}", f"{med:.0f} ms", ", ".join(f"{t:.0f}" for t in times),
+                        check("a control's script run, key press to its end in Chromium, ms (median of 5)", med))
+        browser.close()
+    (ROOT / "benchmarks" / ".controls.log").unlink(missing_ok=True)
+
+
 # ------------------------------------------------------------------ report
 def _first(path: str, prefix: str) -> str | None:
     """The rest of the first line of ``path`` that starts with ``prefix`` (None where the file does not exist, as
@@ -794,11 +842,12 @@ def machine() -> str:
 
 LABELS = {"training": "training", "latency": "latency", "cold": "cold start", "memory": "memory",
           "class": "class load", "class30": "class 30", "sequence": "sequence", "study": "study", "robust": "robust",
+          "controls": "controls",
           "estimates": "estimates", "language": "language", "induction": "induction"}
 SECTIONS = {"training": bench_training, "latency": bench_latency, "cold": bench_cold, "memory": bench_memory,
             "class": bench_class, "class30": bench_class30, "sequence": bench_sequence, "study": bench_study,
-            "robust": bench_robust, "estimates": bench_estimates, "language": bench_language,
-            "induction": bench_induction}
+            "robust": bench_robust, "controls": bench_controls, "estimates": bench_estimates,
+            "language": bench_language, "induction": bench_induction}
 
 
 def rerun_note(previous: str, chosen: list[str]) -> str:

@@ -95,10 +95,19 @@ def time_control(page, kind: str, index: int, settle, within: str = '[data-testi
     return times
 
 
-def measure_page(page, url: str, settle, skip=()) -> list[tuple[str, float, list[float]]]:
-    """(label, median ms, all ms) for every control on the page at ``url``."""
-    page.goto(url)
-    settle(page)
+def _warm(page, kind: str, index: int, settle, within: str = '[data-testid="stMain"]') -> None:
+    target, key = _act(page, kind, index, 1, within)
+    target.press(key)
+    page.wait_for_timeout(500)
+    settle(page, limit=600)
+
+
+def measure_page(page, url: str, settle, skip=(), warm=(), goto: bool = True) -> list[tuple[str, float, list[float]]]:
+    """(label, median ms, all ms) for every control on the page at ``url`` (already open unless ``goto``). A control
+    whose label starts with one in ``warm`` is moved once, untimed, first (its first use trains a shared model)."""
+    if goto:
+        page.goto(url)
+        settle(page)
     page.evaluate(OBSERVE)
     out = []
     for kind, label, index in controls(page):
@@ -106,6 +115,38 @@ def measure_page(page, url: str, settle, skip=()) -> list[tuple[str, float, list
             continue
         if DEBUG:
             print("  timing", kind, label, flush=True)
+        if any(label.startswith(w) for w in warm):
+            _warm(page, kind, index, settle)
         times = time_control(page, kind, index, settle)
         out.append((f"{kind} “{label}”", statistics.median(times), times))
     return out
+
+
+# the scrubber's slider is a Vega-Lite binding: the clock starts at its key press (a capturing listener) and stops
+# when the grid's title shows another step
+SCRUB = """() => new Promise((resolve) => {
+  const title = () => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')]
+      .map(t => t.textContent).find(t => /^step \\d+: every layer/.test(t));
+  const before = title();
+  let t0 = null;
+  document.addEventListener('keydown', () => { t0 = performance.now(); }, {capture: true, once: true});
+  const check = () => { if (t0 !== null && title() !== before) resolve(performance.now() - t0);
+                        else requestAnimationFrame(check); };
+  requestAnimationFrame(check);
+})"""
+
+
+def time_scrubber(page, moves: int = 5) -> tuple[list[float], int]:
+    """(milliseconds from each key press on page 6's training-step slider to the grid showing the new step, script
+    runs those presses started)."""
+    page.evaluate(OBSERVE) if not page.evaluate("'__ends' in window") else None
+    runs = page.evaluate("window.__starts.length")
+    slider = page.locator('[data-testid="stVegaLiteChart"] input[type="range"]').first
+    times = []
+    for step in range(moves):
+        slider.focus()
+        shown = page.evaluate_handle(SCRUB)  # the promise, waiting for the key press
+        slider.press("ArrowLeft" if step % 2 == 0 else "ArrowRight")
+        times.append(page.evaluate("(p) => p", shown))
+    page.wait_for_timeout(300)  # a run a press had started would have begun by now
+    return times, page.evaluate("window.__starts.length") - runs

@@ -8,7 +8,10 @@ its chart shows the new value instead.
 """
 from __future__ import annotations
 
+import math
 import statistics
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # a MutationObserver records when the script state becomes "running" and when it leaves it, in the page's clock
 OBSERVE = """() => { window.__starts = []; window.__ends = [];
@@ -21,7 +24,7 @@ OBSERVE = """() => { window.__starts = []; window.__ends = [];
 DEBUG = False
 TIMEOUT = 60_000
 KINDS = {"stSlider": "slider", "stCheckbox": "toggle", "stRadio": "radio", "stSelectbox": "select",
-         "stTextInput": "text", "stNumberInput": "number"}
+         "stTextInput": "text", "stNumberInput": "number", "stMultiSelect": "multiselect"}
 
 
 def controls(page, within: str = '[data-testid="stMain"]') -> list[tuple[str, str, int]]:
@@ -62,6 +65,14 @@ def _act(page, kind: str, index: int, step: int, within: str):
                        0)
         last = current == options.count() - 1
         field.press("ArrowUp" if last else "ArrowDown")
+        return field, "Enter"
+    if kind == "multiselect":  # one more option chosen (the highlighted one), then the last one removed again
+        field = box.locator("input").first
+        field.focus()
+        if step % 2:
+            return field, "Backspace"
+        field.press("ArrowDown")
+        page.get_by_role("option").first.wait_for()
         return field, "Enter"
     if kind == "number":  # a new value typed, then Enter (the arrows change it without sending it)
         field = box.locator("input").first
@@ -117,7 +128,14 @@ def measure_page(page, url: str, settle, skip=(), warm=(), goto: bool = True) ->
             print("  timing", kind, label, flush=True)
         if any(label.startswith(w) for w in warm):
             _warm(page, kind, index, settle)
-        times = time_control(page, kind, index, settle)
+        try:
+            times = time_control(page, kind, index, settle)
+        except PlaywrightTimeout:  # no script run started, or it never ended: reported, not hidden
+            out.append((f"{kind} “{label}”: no script run ended within {TIMEOUT / 1000:.0f} s", math.inf, []))
+            page.goto(url)
+            settle(page)
+            page.evaluate(OBSERVE)
+            continue
         out.append((f"{kind} “{label}”", statistics.median(times), times))
     return out
 

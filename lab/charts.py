@@ -5,6 +5,7 @@ carry their position ("0: the", "1: cat") so a repeated word keeps its own row a
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -74,41 +75,17 @@ def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
     })
 
 
-def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
-            row_title: str = QUERY_AXIS, col_title: str = KEY_AXIS, value_title: str = "weight",
-            scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
-            cell: int | None = None, max_width: int | None = None,
-            domain: tuple[float, float] | None = None, select: str | None = None,
-            mark: tuple[int, int] | None = None, blank=None) -> alt.LayerChart:
-    """A labelled matrix: one cell per (row, column), value on hover, numbers written in when the cells are large.
-
-    Attention maps use the defaults: rows are queries, columns are keys, and each row sums to 1. ``max_width`` caps
-    the plot's width: with many columns the cells get narrower (and lose their printed numbers) instead of running
-    off the page (down to 6 px a cell). Every row and column keeps its label. Hover shows ``hover_fmt`` (more
-    digits than printed). ``select`` names a click selection of one cell (its row and column), for
-    ``st.vega_lite_chart(on_select=...)``. ``mark`` outlines one cell (row, column: the one being explained);
-    ``blank`` (a boolean matrix) leaves cells empty, such as the weights the causal mask removes.
-    """
-    df = _matrix_frame(values, row_labels, col_labels)
-    df["shown"] = [format(v, fmt) for v in df["value"]]
-    if blank is not None:
-        df = df[~np.asarray(blank, dtype=bool).ravel()]
-    n_rows, n_cols = len(row_labels), len(col_labels)
-    height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
-    width = height if max_width is None else max(6, min(height, max_width // n_cols))
-    annotate = (n_rows * n_cols <= 144 and width >= 26) if annotate is None else annotate
-    lo, hi = domain if domain else (df["value"].min(), df["value"].max())
-    dark_from = lo + 0.6 * (hi - lo) if scheme != "redblue" else None
-    if dark_from is None:  # diverging scheme: dark at both ends
-        df["ink"] = np.where(np.abs(df["value"]) > 0.6 * max(abs(lo), abs(hi)), "white", "black")
-    else:
-        df["ink"] = np.where(df["value"] > dark_from, "white", "black")
+@functools.lru_cache(maxsize=128)
+def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str, annotate: bool, hover_fmt: str,
+                   select: str | None, domain: tuple[float, float] | None, marked: bool, steep: bool) -> str:
+    """A heatmap's spec without its cells, size and title, as JSON: built with Altair once per look and reused for
+    every matrix drawn that way (rows and columns are ordered by the cells' own indices, so no label is baked in)."""
     tooltip = [alt.Tooltip("row:N", title=row_title or "row"), alt.Tooltip("col:N", title=col_title or "column"),
                alt.Tooltip("value:Q", title=value_title, format=hover_fmt)]
     base = alt.Chart().encode(
-        x=alt.X("col:N", sort=list(col_labels), title=col_title,
-                axis=alt.Axis(labelAngle=-45 if width >= 20 else -90, labelLimit=120, labelOverlap=False)),
-        y=alt.Y("row:N", sort=list(row_labels), title=row_title or None,
+        x=alt.X("col:N", sort=alt.EncodingSortField(field="c", op="min"), title=col_title,
+                axis=alt.Axis(labelAngle=-90 if steep else -45, labelLimit=120, labelOverlap=False)),
+        y=alt.Y("row:N", sort=alt.EncodingSortField(field="r", op="min"), title=row_title or None,
                 axis=alt.Axis(labelLimit=160, labelOverlap=False)),
         tooltip=tooltip,
     )
@@ -121,12 +98,59 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], *, tit
     if annotate:
         layers.append(base.mark_text().encode(text=alt.Text("shown:N"),
                                               color=alt.Color("ink:N", scale=_INK, legend=None)))
-    if mark is not None:  # an outline (shape, not only colour) around the chosen cell
-        row, col = (json.dumps(str(labels[i])) for labels, i in ((row_labels, mark[0]), (col_labels, mark[1])))
-        chosen = f"datum.row === {row} && datum.col === {col}"
-        layers.append(base.transform_filter(chosen).mark_rect(fill=None, stroke="#E69F00", strokeWidth=3))
-    # the data goes in last, once: every Altair step before it copies the whole chart
-    return alt.LayerChart(layer=layers, data=_data(df), title=title, width=width * n_cols, height=height * n_rows)
+    if marked:  # an outline (shape, not only colour) around the chosen cell
+        layers.append(base.transform_filter("datum.m === 1").mark_rect(fill=None, stroke="#E69F00", strokeWidth=3))
+    return json.dumps(alt.LayerChart(layer=layers, data=alt.NamedData(name="cells")).to_dict(validate=False))
+
+
+def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str | list[str] = "",
+                 row_title: str = QUERY_AXIS, col_title: str = KEY_AXIS, value_title: str = "weight",
+                 scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
+                 cell: int | None = None, max_width: int | None = None,
+                 domain: tuple[float, float] | None = None, select: str | None = None,
+                 mark: tuple[int, int] | None = None, blank=None) -> dict:
+    """``heatmap``'s Vega-Lite spec, fast: the cached frame with this matrix's cells, size and title filled in."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"a {values.shape} matrix needs {values.shape[0]} row and {values.shape[1]} column labels, "
+                         f"got {len(row_labels)} and {len(col_labels)}.")
+    n_rows, n_cols = values.shape
+    height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
+    width = height if max_width is None else max(6, min(height, max_width // n_cols))
+    annotate = (n_rows * n_cols <= 144 and width >= 26) if annotate is None else bool(annotate)
+    lo, hi = domain if domain else (float(values.min()), float(values.max()))
+    if scheme == "redblue":  # diverging scheme: dark at both ends
+        dark = np.abs(values) > 0.6 * max(abs(lo), abs(hi))
+    else:
+        dark = values > lo + 0.6 * (hi - lo)
+    keep = ~np.asarray(blank, dtype=bool) if blank is not None else np.ones(values.shape, dtype=bool)
+    rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
+    cells = [{"row": rows[i], "col": cols[j], "r": i, "c": j, "value": float(values[i, j]),
+              "shown": format(values[i, j], fmt), "ink": "white" if dark[i, j] else "black",
+              "m": int(mark is not None and (i, j) == tuple(mark))}
+             for i in range(n_rows) for j in range(n_cols) if keep[i, j]]
+    spec = json.loads(_heatmap_frame(row_title, col_title, value_title, scheme, annotate, hover_fmt, select,
+                                     tuple(domain) if domain else None, mark is not None, width < 20))
+    # the cells go in a named dataset: while the rest of the spec stays the same, the browser swaps the data into the
+    # chart it has, instead of building the chart again
+    spec.update(datasets={"cells": cells}, width=width * n_cols, height=height * n_rows)
+    if title:
+        spec["title"] = title
+    return spec
+
+
+def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], **kwargs) -> alt.LayerChart:
+    """A labelled matrix: one cell per (row, column), value on hover, numbers written in when the cells are large.
+
+    Attention maps use the defaults: rows are queries, columns are keys, and each row sums to 1. ``max_width`` caps
+    the plot's width: with many columns the cells get narrower (and lose their printed numbers) instead of running
+    off the page (down to 6 px a cell). Every row and column keeps its label. Hover shows ``hover_fmt`` (more
+    digits than printed). ``select`` names a click selection of one cell (its row and column), for
+    ``st.vega_lite_chart(on_select=...)``. ``mark`` outlines one cell (row, column: the one being explained);
+    ``blank`` (a boolean matrix) leaves cells empty, such as the weights the causal mask removes. Keyword arguments
+    as ``heatmap_spec``, which pages use directly (through ``ui.figure``) to skip rebuilding the Altair objects.
+    """
+    return alt.LayerChart.from_dict(heatmap_spec(values, row_labels, col_labels, **kwargs), validate=False)
 
 
 def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".4f",
@@ -251,31 +275,44 @@ def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: S
     return chart.properties(height=260, title=f"How peaked softmax gets ({n_tokens} random keys)")
 
 
-def head_maps(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, title: str = "",
-              cell: int | None = None) -> alt.FacetChart:
-    """Small multiples: one attention map per head, ``maps`` shaped (heads, T, T); rows are queries, columns keys.
-
-    Tokens are numbered by position (0 .. T-1); numbers keep up to 12 maps of 64 x 64 cells quick to send.
-    """
-    maps = np.asarray(maps, dtype=float)
-    head_ids = list(range(maps.shape[0])) if head_ids is None else list(head_ids)
-    n_heads, n, _ = maps.shape
-    q, k = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    df = pd.DataFrame({"head": np.repeat([f"head {h}" for h in head_ids], n * n),
-                       "query": np.tile(q.ravel(), n_heads), "key": np.tile(k.ravel(), n_heads),
-                       "weight": maps.reshape(-1).round(4)})
-    cell = cell or max(4, min(22, 200 // n))
+@functools.lru_cache(maxsize=64)
+def _head_maps_frame(n: int, cell: int, columns: int, title: str, heads: tuple[str, ...]) -> str:
+    """The small multiples' spec without the weights, as JSON (built with Altair once per look)."""
     show_labels = n <= 16
     axis = alt.Axis(labels=show_labels, ticks=show_labels)
-    return alt.Chart().mark_rect().encode(
+    chart = alt.Chart().mark_rect().encode(
         x=alt.X("key:O", title=KEY_AXIS, axis=axis),
         y=alt.Y("query:O", title=QUERY_AXIS, axis=axis),
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=[alt.Tooltip("head:N"), alt.Tooltip("query:O", title="query token"),
                  alt.Tooltip("key:O", title="key token"), alt.Tooltip("weight:Q", title="weight", format=".4f")],
     ).properties(width=cell * n, height=cell * n).facet(
-        facet=alt.Facet("head:N", sort=[f"head {h}" for h in head_ids], title=title or None),
-        columns=columns, data=_data(df))
+        facet=alt.Facet("head:N", sort=list(heads), title=title or None), columns=columns,
+        data=alt.NamedData(name="maps"))
+    return json.dumps(chart.to_dict(validate=False))
+
+
+def head_maps_spec(maps, *, head_ids: Sequence[int] | None = None, columns: int = 4, title: str = "",
+                   cell: int | None = None) -> dict:
+    """``head_maps``'s Vega-Lite spec, fast: the cached frame with these weights filled in."""
+    maps = np.asarray(maps, dtype=float)
+    head_ids = list(range(maps.shape[0])) if head_ids is None else list(head_ids)
+    n_heads, n, _ = maps.shape
+    names = tuple(f"head {h}" for h in head_ids)
+    weights = maps.round(4).tolist()
+    spec = json.loads(_head_maps_frame(n, cell or max(4, min(22, 200 // n)), columns, title, names))
+    spec["datasets"] = {"maps": [{"head": names[h], "query": q, "key": k, "weight": weights[h][q][k]}
+                                 for h in range(n_heads) for q in range(n) for k in range(n)]}  # swapped in place
+    return spec
+
+
+def head_maps(maps, **kwargs) -> alt.FacetChart:
+    """Small multiples: one attention map per head, ``maps`` shaped (heads, T, T); rows are queries, columns keys.
+
+    Tokens are numbered by position (0 .. T-1); numbers keep up to 12 maps of 64 x 64 cells quick to send. Keyword
+    arguments as ``head_maps_spec``, which the page uses directly (through ``ui.figure``).
+    """
+    return alt.FacetChart.from_dict(head_maps_spec(maps, **kwargs), validate=False)
 
 
 SPLITS = ["train", "validation"]

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from lab import charts
 
 from conftest import open_page
+from conftest import run as settle
 
 
 def page_with(name: str, params: dict | None = None) -> AppTest:
@@ -260,7 +261,8 @@ def test_one_word_tests_no_claim_and_the_derivation_has_one_format():
     import re
 
     at = page_with("self_attention", {"sentence": "cat"})
-    text = " ".join(m.value for m in at.markdown)
+    at.session_state["claims_open"] = True  # the claim's section computes only while open
+    text = " ".join(m.value for m in settle(at).markdown)
     assert "of rows" not in text and "one word tests nothing" in text
     full = page_with("self_attention")
     derivation = full.dataframe[0].value  # q, k and their products

@@ -37,8 +37,8 @@ def test_each_perturbation_does_what_it_says():
     assert not any(torch.equal(o, x) for o, x in zip(others, IMAGES, strict=True))
     mixed, _ = R.distract(IMAGES, 0.5, others)
     assert torch.allclose(mixed, (IMAGES + 0.5 * others).clamp(0, 1))
-    for bad in (lambda: R.noise(IMAGES, -0.1, g), lambda: R.occlude(IMAGES, 9, g), lambda: R.distract(IMAGES, 2, others),
-                lambda: R.perturb("blur", IMAGES, LABELS, 1, 0)):
+    for bad in (lambda: R.noise(IMAGES, -0.1, g), lambda: R.occlude(IMAGES, 9, g),
+                lambda: R.distract(IMAGES, 2, others), lambda: R.perturb("blur", IMAGES, LABELS, 1, 0)):
         with pytest.raises(ValueError):
             bad()
 

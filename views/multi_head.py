@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts, quiz, ui
+from lab import quiz, ui
 from lab.ui import learned, links
 from transformer.multihead import check_against_torch, check_heads, multi_head_attention
 
@@ -97,9 +97,9 @@ if result is not None:
         key="shown_heads")
     if shown:
         mode = " (causal mask on)" if causal else ""
-        maps_chart = charts.head_maps(result["maps"][shown], head_ids=shown,
-                                      cell=ui.cell(max(4, min(22, 200 // n_tokens))),
-                                      title=f"attmat_mh[0, head]{mode}: rows are queries, columns are keys")
+        maps_chart = ui.figure("head_maps", result["maps"][shown], head_ids=tuple(shown),
+                               cell=ui.cell(max(4, min(22, 200 // n_tokens))),
+                               title=f"attmat_mh[0, head]{mode}: rows are queries, columns are keys")
         ui.chart(maps_chart)
         ui.exports(maps_chart, "attention_maps_per_head")
         st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "

@@ -119,7 +119,8 @@ def figure(name: str, *args, **kwargs) -> dict:
     Altair build. Draw it with ``chart``; export it with ``exports``."""
     from lab import charts
 
-    return getattr(charts, name)(*args, **kwargs).to_dict(validate=False)
+    fast = getattr(charts, f"{name}_spec", None)  # a builder that writes its spec directly, without Altair objects
+    return fast(*args, **kwargs) if fast else getattr(charts, name)(*args, **kwargs).to_dict(validate=False)
 
 
 def table(df, **kwargs) -> None:

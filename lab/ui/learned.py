@@ -70,8 +70,8 @@ def _knockout(config_key: str, heads: tuple[tuple[int, int], ...], _model) -> di
 
 def section() -> None:
     """Page 3's learned heads: every layer and head on a sentence, each head's measured role, and knocking heads out
-    to see what breaks. Not a fragment: the first time, it trains the model with its progress in the sidebar,
-    which a fragment may not write to."""
+    to see what breaks. The switch and the first training (progress in the sidebar, which a fragment may not write
+    to) run with the page; what follows is a fragment."""
     st.header("Heads that learned something: the animal language")
     if not st.toggle("show a trained model's heads (the first time, the server trains it: about ten seconds)",
                      key="learned_heads"):
@@ -80,6 +80,13 @@ def section() -> None:
                    "to see which heads do which job, and knock them out to test it.")
         return
     model, record = trained_model()
+    _heads(model, record)
+
+
+@st.fragment
+def _heads(model, record: LanguageRecord) -> None:
+    """The trained model's heads on a sentence, their roles and the knock-out box: a fragment, so the sentence and
+    the head picker rerun only this part of the page."""
     sentence = st.text_input("a sentence of the language", learned.EXAMPLE_SENTENCES[0], key="learned_sentence")
     idx = sentence_ids(sentence)
     if idx is None:

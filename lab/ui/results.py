@@ -68,6 +68,13 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
         st.info("The trained weights are not in this session (the run had ended before you opened the page). "
                 "Press **Train** to look inside the model.")
         return
+    _look_inside(request, trained, model)
+
+
+@st.fragment
+def _look_inside(request: TrainingRequest, trained, model) -> None:
+    """The digit picker and everything drawn for the picked digit: a fragment, so choosing another digit or head
+    reruns only this section, not the training page around it."""
     from transformer.analysis import class_token_attention, class_token_rollout, confusion_matrix, predict
     from transformer.data import digits_split
 

@@ -777,10 +777,10 @@ def _model_lines(summary: pd.DataFrame, x: alt.X, x_tip: alt.Tooltip, *, y_title
 def robustness_chart(summary: pd.DataFrame, units: dict[str, str]) -> alt.FacetChart:
     """Validation accuracy against the strength of each perturbation (one panel each, its own x axis), both
     models, mean of the seeds with their range. ``summary``: model, kind, strength, mean, low, high, seeds."""
-    names = {"noise": "Gaussian noise", "occlusion": "occluding square", "distractor": "second digit"}
+    names = {"noise": "noise", "occlusion": "square", "distractor": "second digit"}
     df = summary.assign(panel=summary["kind"].map(lambda k: f"{names.get(k, k)} ({units[k]})"))
     x = alt.X("strength:Q", title=None, scale=alt.Scale(nice=False))
-    lines = _model_lines(df, x, alt.Tooltip("strength:Q"), y_title=BAND_TITLE, width=120, height=170)
+    lines = _model_lines(df, x, alt.Tooltip("strength:Q"), y_title=BAND_TITLE, width=130, height=170)
     return lines.facet(
         column=alt.Column("panel:N", sort=[f"{names.get(k, k)} ({units[k]})" for k in units], title=None,
                           header=alt.Header(labelFontWeight="bold", labelLimit=160)),

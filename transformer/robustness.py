@@ -23,7 +23,7 @@ STRENGTHS = {
     "occlusion": (0, 2, 3, 4, 5),  # side of an opaque square, pixels, at a random place
     "distractor": (0.0, 0.2, 0.4, 0.6, 0.8),  # ink of a second digit laid over the first
 }
-UNITS = {"noise": "σ (ink = 1)", "occlusion": "side, pixels", "distractor": "its ink"}  # what each strength means
+UNITS = {"noise": "σ", "occlusion": "side, px", "distractor": "ink"}  # what each strength measures
 
 
 def _check(strength: float, low: float, high: float, name: str) -> None:

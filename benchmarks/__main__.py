@@ -762,8 +762,8 @@ def bench_robust() -> None:
     rest = time.process_time() - t0
     add("robust", "attention share on the occluded area: with the square / clean / area", f"{after:.0%} / {before:.0%}"
         f" / {area:.0%}", plain(robust.attention_verdict(after, before, area)).split(":")[0], "")
-    add("robust", "verdict on shifts", plain(robust.shift_verdict(shifts)).split(":")[0],
-        plain(robust.shift_verdict(shifts)).split("directions: ")[1], "")
+    shift = plain(robust.shift_verdict(shifts))
+    add("robust", "verdict on shifts", shift.split(":")[0], shift.split("directions: ")[1], "")
     add("robust", "verdict on sizes (12x12 canvas)", plain(robust.size_verdict(sizes, errors)).split(".")[0],
         f"shifts, sizes and attention: {rest:.2f} CPU s", "")
     times = layer_times()

@@ -62,11 +62,17 @@ def _data(df: pd.DataFrame) -> alt.InlineData:
         return alt.InlineData(values=df.to_dict("records"))
 
 
-def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
+def _matrix(values, row_labels, col_labels) -> np.ndarray:
+    """``values`` as a float array, checked against its labels."""
     values = np.asarray(values, dtype=float)
     if values.shape != (len(row_labels), len(col_labels)):
         raise ValueError(f"a {values.shape} matrix needs {values.shape[0]} row and {values.shape[1]} column labels, "
                          f"got {len(row_labels)} and {len(col_labels)}.")
+    return values
+
+
+def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
+    values = _matrix(values, row_labels, col_labels)
     rows, cols = np.meshgrid(np.arange(values.shape[0]), np.arange(values.shape[1]), indexing="ij")
     return pd.DataFrame({
         "row": np.asarray(row_labels, dtype=object)[rows.ravel()],
@@ -110,10 +116,7 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
                  domain: tuple[float, float] | None = None, select: str | None = None,
                  mark: tuple[int, int] | None = None, blank=None) -> dict:
     """``heatmap``'s Vega-Lite spec, fast: the cached frame with this matrix's cells, size and title filled in."""
-    values = np.asarray(values, dtype=float)
-    if values.shape != (len(row_labels), len(col_labels)):
-        raise ValueError(f"a {values.shape} matrix needs {values.shape[0]} row and {values.shape[1]} column labels, "
-                         f"got {len(row_labels)} and {len(col_labels)}.")
+    values = _matrix(values, row_labels, col_labels)
     n_rows, n_cols = values.shape
     height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
     width = height if max_width is None else max(6, min(height, max_width // n_cols))

@@ -8,7 +8,7 @@ import torch
 
 from lab.study import MODELS
 from transformer import robustness as R
-from transformer.data import digits_split
+from transformer.data import digits_split, patchify
 from transformer.model import PatchClassifier
 from transformer.timing import LayerTimes, slope
 
@@ -65,7 +65,7 @@ def runs_as_trained(model, size: int) -> str | None:
     try:
         with torch.no_grad():
             if isinstance(model, PatchClassifier):
-                model(R.patchify(images, model.config.patch_size))
+                model(patchify(images, model.config.patch_size))
             else:
                 model(images)
     except RuntimeError as err:
@@ -207,9 +207,18 @@ def attention_verdict(after: float, before: float, area: float, margin: float = 
     return f"**Attention barely moves**: {numbers}."
 
 
-def cost_verdict(times: LayerTimes, smallest: int = 1024) -> str:
+FIT_FROM = 1024  # tokens: below this, fixed overheads hide how a layer's time grows
+
+
+def slopes(times: LayerTimes, smallest: int = FIT_FROM) -> dict[str, float]:
+    """Each layer's fitted log-log slope of time against tokens, over the sizes ≥ ``smallest``."""
+    return {"attention": slope(times.sizes, times.attention, smallest),
+            "convolution": slope(times.sizes, times.convolution, smallest)}
+
+
+def cost_verdict(times: LayerTimes, smallest: int = FIT_FROM) -> str:
     """The fitted growth of each layer's time with the number of tokens, against the table's n² and n."""
-    a, c = slope(times.sizes, times.attention, smallest), slope(times.sizes, times.convolution, smallest)
+    a, c = slopes(times, smallest).values()
     fits = (f"From {smallest} to {times.sizes[-1]} tokens, attention's time grows about as n^{a:.2f} and the "
             f"convolution's as n^{c:.2f}")
     if a - c >= 0.5:

@@ -76,20 +76,23 @@ def cell(size: int | None, default: int = 40) -> int | None:
     return round((size or default) * 1.3) if projector() else size
 
 
-def lazy(label: str, key: str, **kwargs):
-    """An expander whose contents the page computes and sends only while it is open (``.open``): a control's rerun
-    does not pay for a section nobody is reading. The open state is kept per session under ``key``."""
-    return st.expander(label, on_change="rerun", key=key, **kwargs)
+def lazy(label: str, key: str, draw, **kwargs) -> None:
+    """An expander that calls ``draw()`` inside it only while it is open (``.open``): a control's rerun does not pay
+    for a section nobody is reading. The open state is kept per session under ``key``."""
+    box = st.expander(label, on_change="rerun", key=key, **kwargs)
+    if box.open:
+        with box:
+            draw()
 
 
 def show_code(*objects, caption: str = "The package code this page ran, exactly as it is in the repository:") -> None:
     """A "Show the code" expander with the source of each function or class, read only while it is open."""
-    box = lazy("Show the code", "show_code_" + "_".join(getattr(o, "__name__", "") for o in objects))
-    if box.open:
-        with box:
-            st.caption(caption)
-            for obj in objects:
-                st.code(inspect.getsource(obj), language="python")
+    def draw():
+        st.caption(caption)
+        for obj in objects:
+            st.code(inspect.getsource(obj), language="python")
+
+    lazy("Show the code", "show_code_" + "_".join(getattr(o, "__name__", "") for o in objects), draw)
 
 
 def chart(c, *, stretch: bool = False, into=None, on_select: str | None = None, key: str | None = None):

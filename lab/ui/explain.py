@@ -133,11 +133,8 @@ def shuffle_demo(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
 
 def claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
     st.header("Order, and the seed answer's claim, tested")
-    box = ui.lazy("Shuffle the tokens, and test the seed answer's claim over 200 seeds", "claims_open",
-                  icon=":material/science:")
-    if box.open:
-        with box:
-            _claims(tokens, d_model, d_k, seed)
+    ui.lazy("Shuffle the tokens, and test the seed answer's claim over 200 seeds", "claims_open",
+            lambda: _claims(tokens, d_model, d_k, seed), icon=":material/science:")
 
 
 def _claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
@@ -174,12 +171,8 @@ def peak_curves(n: int):
 def why_scale(d_k: int) -> None:
     """Why divide by √d_k: the mean largest softmax weight against d_k, measured on random vectors."""
     st.header("Why divide by √d_k?")
-    box = ui.lazy("The largest softmax weight against d_k, measured with and without the scaling", "why_scale_open",
-                  icon=":material/straighten:")
-    if not box.open:
-        return
-    with box:
-        _why_scale(d_k)
+    ui.lazy("The largest softmax weight against d_k, measured with and without the scaling", "why_scale_open",
+            lambda: _why_scale(d_k), icon=":material/straighten:")
 
 
 def _why_scale(d_k: int) -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from lab import charts, robust, ui
 from transformer.robustness import STRENGTHS, UNITS
-from transformer.timing import layer_times, slope
+from transformer.timing import layer_times
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -97,11 +97,9 @@ def _cost() -> None:
         with st.spinner("Timing both layers at 7 sequence lengths…"):
             store["times"] = layer_times()
     times = store["times"]
-    slopes = {"attention": slope(times.sizes, times.attention, 1024),
-              "convolution": slope(times.sizes, times.convolution, 1024)}
-    ui.chart(charts.cost_chart(times.sizes, times.attention, times.convolution, slopes))
+    ui.chart(charts.cost_chart(times.sizes, times.attention, times.convolution, robust.slopes(times)))
     st.info(robust.cost_verdict(times), icon=":material/speed:")
     st.caption(f"Both layers {times.d_model} wide on one sequence (attention with 4 heads, fused as the package trains "
                f"it; a 1-D convolution with {times.kernel} taps); the fastest of three timings per length, measured "
-               "once on this server and shared. Slopes are least-squares fits of log time on log n from 1,024 tokens "
-               "up, where fixed overheads no longer dominate.")
+               "once on this server and shared. Slopes are least-squares fits of log time on log n from "
+               f"{robust.FIT_FROM:,} tokens up, where fixed overheads no longer dominate.")

@@ -103,7 +103,7 @@ def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str
     layers = [rect]
     if annotate:
         layers.append(base.mark_text().encode(text=alt.Text("shown:N"),
-                                              color=alt.Color("ink:N", scale=_INK, legend=None)))
+                                              fill=alt.Fill("ink:N", scale=_INK, legend=None)))
     if marked:  # an outline (shape, not only colour) around the chosen cell
         layers.append(base.transform_filter("datum.m === 1").mark_rect(fill=None, stroke="#E69F00", strokeWidth=3))
     return json.dumps(alt.LayerChart(layer=layers, data=alt.NamedData(name="cells")).to_dict(validate=False))
@@ -140,6 +140,35 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     if title:
         spec["title"] = title
     return spec
+
+
+def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str], *,
+                  pick: bool = False, **kwargs) -> dict:
+    """Several matrices of one shape and one look (``heatmap_spec``'s keywords) in a single Vega-Lite view: side by
+    side, each under its name, or (``pick``) one at a time, chosen by radio buttons under the chart that work in the
+    browser (a Vega-Lite parameter: no script run). One view for the browser to update, not one per matrix; with
+    ``pick``, a third of the cells to draw."""
+    names = [name for name, _ in matrices]
+    specs = [heatmap_spec(m, row_labels, col_labels, **kwargs) for _, m in matrices]
+    cells = [{**c, "matrix": name} for name, s in zip(names, specs, strict=True) for c in s["datasets"]["cells"]]
+    top = {k: specs[0][k] for k in ("$schema", "config")} | {"datasets": {"cells": cells}}
+    panel = {k: v for k, v in specs[0].items() if k not in ("$schema", "config", "datasets", "title")}
+    if pick:
+        title = {"expr": "'matrix ' + matrix + ' (pick another under the chart)'"}
+        return top | panel | {
+            "params": [{"name": "matrix", "value": names[0],
+                        "bind": {"input": "radio", "options": names, "name": "matrix shown: "}}],
+            "transform": [{"filter": "datum.matrix === matrix"}], "title": {"text": title}}
+    shared = {"scale": {"color": "shared"}, "legend": {"color": "shared"}}  # one colour legend for all
+    return top | {"data": panel.pop("data"), "resolve": shared, "hconcat": [
+        panel | {"transform": [{"filter": {"field": "matrix", "equal": name}}], "title": name} for name in names]}
+
+
+def matrices(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str], *,
+             pick: bool = False, **kwargs) -> alt.LayerChart | alt.HConcatChart:
+    """``matrices_spec`` as an Altair chart (for the tests and the exports)."""
+    spec = matrices_spec(matrices, row_labels, col_labels, pick=pick, **kwargs)
+    return (alt.LayerChart if pick else alt.HConcatChart).from_dict(spec, validate=False)
 
 
 def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], **kwargs) -> alt.LayerChart:
@@ -622,8 +651,11 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
     columns = min(heads, 4)  # 8 heads wrap onto two rows per layer
     cell = max(6, min(cell, ((max_width - 110) // columns - 12) // n_k))  # 110 px: the shared query axis and legend
     return alt.Chart().mark_rect().encode(
-        x=alt.X("key:N", sort=list(col_labels), title=KEY_AXIS, axis=alt.Axis(labelAngle=-90, labelOverlap=False)),
-        y=alt.Y("query:N", sort=list(row_labels), title=QUERY_AXIS, axis=alt.Axis(labelOverlap=False)),
+        # fixed domains: a new step (the scrubber) recolours the cells without working out and laying out the axes
+        x=alt.X("key:N", scale=alt.Scale(domain=list(col_labels)), title=KEY_AXIS,
+                axis=alt.Axis(labelAngle=-90, labelOverlap=False)),
+        y=alt.Y("query:N", scale=alt.Scale(domain=list(row_labels)), title=QUERY_AXIS,
+                axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("query:N", title="query (writes the next token)"),
                  alt.Tooltip("key:N", title="key"), alt.Tooltip("weight:Q", title="weight", format=".4f")],
@@ -635,19 +667,30 @@ def attention_over_training(maps, steps: Sequence[int], row_labels: Sequence[str
                             what: str, cell: int = 18, max_width: int = 780) -> alt.FacetChart:
     """``attention_grid`` at every recorded training step, with the step chosen in the browser: ``maps`` is
     (records, layers, heads, queries, keys), ``steps`` the training step of each record. A slider bound to a
-    Vega-Lite parameter filters the records, so scrubbing runs no script at all. Starts on the last step."""
+    Vega-Lite parameter picks the record, so scrubbing runs no script at all. Starts on the last step.
+
+    One row per cell, holding its weight at every record (columns w0, w1, ...): a move of the slider looks up one
+    column for each cell, instead of filtering every record's cells (31 records at page 6's defaults)."""
     maps = np.asarray(maps, dtype=float)
-    n = maps.shape[0]
-    grids = [attention_grid(maps[i], row_labels, col_labels, cell=cell, max_width=max_width) for i in range(n)]
-    rows = [{**r, "record": i} for i, g in enumerate(grids) for r in g.data.values]
+    n, layers, heads, n_q, n_k = maps.shape
+    last = attention_grid(maps[-1], row_labels, col_labels, cell=cell, max_width=max_width)
+    q, k = np.meshgrid(np.arange(n_q), np.arange(n_k), indexing="ij")
+    panels = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
+    by_cell = maps.reshape(n, -1).round(4)  # (records, layers * heads * queries * keys)
+    df = pd.DataFrame({"panel": np.repeat(panels, n_q * n_k),
+                       "query": np.tile(np.asarray(row_labels, dtype=object)[q.ravel()], layers * heads),
+                       "key": np.tile(np.asarray(col_labels, dtype=object)[k.ravel()], layers * heads)})
+    df = pd.concat([df, pd.DataFrame(by_cell.T, columns=[f"w{i}" for i in range(n)])], axis=1)
+    df = df[(by_cell > 0).any(axis=0)]  # cells the causal mask hides at every step stay blank
     pick = alt.param(name="record", value=n - 1, bind=alt.binding_range(
         min=0, max=n - 1, step=1, name="scrub through training (the title says the step) "))
     labels = json.dumps([int(s) for s in steps])
-    chart = grids[-1].spec.add_params(pick).transform_filter("datum.record == record")
+    column = alt.param(name="column", expr="'w' + record")  # the record's column, worked out once a move
+    chart = last.spec.add_params(pick, column).transform_calculate(weight="datum[column]").transform_filter(
+        "datum.weight > 0")
     title = alt.TitleParams(text=alt.ExprRef(f"'step ' + {labels}[record] + {json.dumps(': ' + what)}"),
                             anchor="middle")
-    return chart.facet(facet=grids[-1].facet, columns=grids[-1].columns, data=_data(pd.DataFrame(rows)),
-                       title=title)
+    return chart.facet(facet=last.facet, columns=last.columns, data=_data(df), title=title)
 
 
 def knockout_chart(frame: pd.DataFrame, *, intact: float, labels: Sequence[str] = ("exact-match", "token accuracy")

@@ -286,7 +286,7 @@ def test_every_matrix_fits_and_none_overlap(app, page, d_k):
     main = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]').first.bounding_box()
     drawings = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
     boxes = [drawings.nth(i).bounding_box() for i in range(drawings.count())]
-    assert len(boxes) >= 8
+    assert len(boxes) >= 6  # Q, K and V in one chart; step 2's bars, step 3's two; the weights; steps 4 and 5
     for b in boxes:  # inside the page's column
         assert b["x"] >= main["x"] - 1 and b["x"] + b["width"] <= main["x"] + main["width"] + 1, (b, main)
     for i, a in enumerate(boxes):  # and no two drawings on top of each other
@@ -371,14 +371,21 @@ def click_cell(page, chart, row: str, col: str) -> None:
     rerun(page, lambda: page.mouse.click(*target))
 
 
+def weight_matrix(page):
+    """Page 2's step-3 weight matrix (the chart whose title names its rows and columns)."""
+    return page.locator('[data-testid="stVegaLiteChart"]', has_text="rows: queries · columns: keys").first
+
+
 def test_a_click_on_a_weight_explains_it(app, page):
     """Click the cell (query 2: sat, key 4: the) of step 3's weight matrix: the panel derives that weight."""
     page.goto(f"{app[0]}/self_attention")
     settle(page)
-    # Q, K, V, step 2's bars, step 3's two, then the matrix
-    click_cell(page, page.locator('[data-testid="stVegaLiteChart"]').nth(6), "2: sat", "4: the")
+    click_cell(page, weight_matrix(page), "2: sat", "4: the")  # another row: the query moves too
     text = main_text(page)
     assert "Weight of key 4: the for query 2: sat" in text and "the cell you chose" in text
+    click_cell(page, weight_matrix(page), "2: sat", "1: cat")  # the same row: only the panel reruns (a fragment)
+    text = main_text(page)
+    assert "Weight of key 1: cat for query 2: sat" in text and "for query 2: sat is the dot product" in text
     no_exception(page)
 
 
@@ -388,7 +395,7 @@ def test_learned_mode_it_finds_cat(app, page):
     page.goto(f"{app[0]}/self_attention?mode=learned")
     settle(page, limit=180)
     assert "The head that resolves pronouns best" in main_text(page)
-    click_cell(page, page.locator('[data-testid="stVegaLiteChart"]').nth(6), "7: it", "1: cat")
+    click_cell(page, weight_matrix(page), "7: it", "1: cat")
     text = main_text(page)
     assert "Weight of key 1: cat for query 7: it" in text and "the cell you chose" in text
     weight = float(re.search(r"its weight is [\d.]+ / [\d.]+ = ([\d.]+), the cell you chose", text)[1])

@@ -99,6 +99,7 @@ def one_of_each() -> dict:
     models = records.drop(columns="run").assign(model="CNN")
     return {
         "heatmap": charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"]),
+        "matrices": charts.matrices([("Q", np.eye(2)), ("K", np.ones((2, 2)))], ["a", "b"], ["x", "y"]),
         "bars": charts.bars(["a"], [1.0], title="t", x_title="x", y_title="y"),
         "shape_diagram": charts.shape_diagram([("A", (2, 3), "B", (3, 4), "C", (2, 4))]),
         "cost_curve": charts.cost_curve([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2),
@@ -144,7 +145,7 @@ def test_every_builder_returns_a_valid_altair_chart():
     public = {name for name, f in inspect.getmembers(charts, inspect.isfunction)
               if f.__module__ == charts.__name__ and not name.startswith("_")}
     returns_charts = public - {"token_labels", "to_png", "to_svg", "projector_style", "heatmap_spec",
-                                 "head_maps_spec"}
+                                 "head_maps_spec", "matrices_spec"}
     assert returns_charts == set(built)  # a new builder gets a line in one_of_each()
     for name, chart in built.items():
         assert isinstance(chart, alt.TopLevelMixin), name
@@ -313,11 +314,36 @@ def test_data_efficiency_legend_shows_the_lines_and_ticks_the_measured_shares():
 
 
 def test_scrubbing_the_training_steps_happens_in_the_browser():
-    maps = np.tril(np.full((3, 2, 4, 5, 5), 0.2))  # 3 records of 2 layers x 4 heads
+    rng = np.random.default_rng(0)
+    maps = np.tril(rng.uniform(0.1, 1, (3, 2, 4, 5, 5)))  # 3 records of 2 layers x 4 heads, causal
     s = spec(charts.attention_over_training(maps, [0, 10, 25], list("abcde"), list("abcde"), what="on 'it'"))
-    (param,) = s["params"]
+    param, column = s["params"]
+    assert column["expr"] == "'w' + record"
     assert param["bind"]["input"] == "range" and (param["bind"]["min"], param["bind"]["max"]) == (0, 2)
     assert param["value"] == 2  # starts on the last record
-    assert s["spec"]["transform"] == [{"filter": "datum.record == record"}]
-    assert {r["record"] for r in rows(s)} == {0, 1, 2} and len(rows(s)) == 3 * 8 * 15  # every step sent once
+    # one row per cell the mask leaves visible, with its weight at every record; the slider picks the column
+    assert s["spec"]["transform"] == [{"calculate": "datum[column]", "as": "weight"},
+                                      {"filter": "datum.weight > 0"}]
+    assert len(rows(s)) == 8 * 15
+    for r in rows(s):
+        layer, head = (int(x) for x in r["panel"].replace("layer ", "").split(", head "))
+        q, k = "abcde".index(r["query"]), "abcde".index(r["key"])
+        assert [r[f"w{i}"] for i in range(3)] == pytest.approx(maps[:, layer, head, q, k], abs=1e-4)
     assert s["title"]["text"]["expr"] == "'step ' + [0, 10, 25][record] + \": on 'it'\""
+
+
+def test_several_matrices_make_one_view():
+    q, k, v = np.arange(6.0).reshape(2, 3), -np.ones((2, 3)), np.eye(2, 3)
+    kw = {"scheme": "redblue", "domain": (-3, 3)}
+    side = spec(charts.matrices([("Q", q), ("K", k), ("V", v)], ["a", "b"], ["x", "y", "z"], **kw))
+    assert [p["title"] for p in side["hconcat"]] == ["Q", "K", "V"]
+    assert [p["transform"] for p in side["hconcat"]] == [[{"filter": {"field": "matrix", "equal": n}}]
+                                                         for n in "QKV"]
+    assert side["resolve"]["legend"]["color"] == "shared"  # one colour legend for the three
+    cells = {(c["matrix"], c["r"], c["c"]): c["value"] for c in rows(side)}
+    assert len(cells) == 18 and cells[("Q", 1, 2)] == 5.0 and cells[("K", 0, 0)] == -1.0 and cells[("V", 1, 1)] == 1
+    one = spec(charts.matrices([("Q", q), ("K", k), ("V", v)], ["a", "b"], ["x", "y", "z"], pick=True, **kw))
+    (param,) = one["params"]  # radio buttons in the browser choose the matrix drawn
+    assert param["bind"] == {"input": "radio", "options": ["Q", "K", "V"], "name": "matrix shown: "}
+    assert one["transform"] == [{"filter": "datum.matrix === matrix"}] and len(rows(one)) == 18
+    assert "matrix" in one["title"]["text"]["expr"]

@@ -149,6 +149,20 @@ def test_exports_are_valid_files():
     assert charts.to_png(maps)[:4] == b"\x89PNG"
 
 
+def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
+    """ui.figure keeps a chart's rows as the Arrow bytes Streamlit sends (converted once, cached); the PNG and SVG
+    exports read the same rows back."""
+    from lab.ui import draw
+
+    labels = ["a", "b", "c"]
+    values = np.random.default_rng(0).random((3, 3))
+    drawn = draw.figure("heatmap", values, labels, labels, title="weights")
+    assert isinstance(drawn["datasets"]["cells"], bytes)
+    back = draw._json_datasets(drawn)
+    assert back["datasets"]["cells"] == charts.heatmap_spec(values, labels, labels, title="weights")["datasets"]["cells"]
+    assert charts.to_png(back)[:4] == b"\x89PNG"
+
+
 def test_export_buttons_on_the_pages():
     at = page_with("self_attention")
     assert [d.proto.label for d in at.get("download_button")] == ["PNG", "SVG"]

@@ -1,7 +1,6 @@
 """Coursework Q2.1: self-attention in five steps, on a sentence the student types."""
 import zlib
 
-import numpy as np
 import streamlit as st
 
 from lab import charts, ui
@@ -51,7 +50,6 @@ steps = self_attention_steps(x, w_q, w_k, w_v, causal=causal, scale=scale)
 # one query (and key) widget per sentence: its options are this sentence's tokens, so a kept choice can never point
 # past them; a click on the weight matrix (step 3) chooses both
 sentence_id = zlib.crc32(repr(tokens).encode())
-explain.apply_click("weights_click", labels, f"query_{sentence_id}", f"key_{sentence_id}")
 first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None
 query = st.selectbox("token being encoded (the query)", range(T), format_func=lambda i: labels[i],
                      index=min(link["query"] if first is None else first, T - 1), key=f"query_{sentence_id}")
@@ -77,12 +75,12 @@ WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 mo
 st.header("Step 1 · Project every token to a query, a key and a value")
 st.markdown(f"q = x W_Q, k = x W_K, v = x W_V, with W_Q, W_K, W_V each [{d_model}, {d_k}]. "
             f"Q, K and V are [{T}, {d_k}]: one row per token.")
-side_by_side = d_k <= 4  # three matrices fit next to each other only while they are narrow
-cols = st.columns(3) if side_by_side else [st.container()] * 3
-for col, name, m in zip(cols, ["Q", "K", "V"], [steps.q, steps.k, steps.v], strict=True):
-    ui.chart(ui.figure("heatmap", m.numpy(), labels, features, title=name, row_title="token", col_title="feature",
-                            value_title="value", scheme="redblue", domain=(-3, 3), cell=ui.cell(34),
-                            max_width=150 if side_by_side else WIDE), into=col)
+side_by_side = d_k <= 4  # three matrices fit next to each other only while they are narrow; wider, one at a time
+ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
+                   features, pick=not side_by_side, row_title="token", col_title="feature", value_title="value",
+                   scheme="redblue", domain=(-3, 3), cell=ui.cell(34), max_width=150 if side_by_side else WIDE))
+if not side_by_side:
+    st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
 
 st.header("Step 2 · Score the query against every key")
 st.markdown(f"The score of key token j for query **{ui.md_escape(labels[query])}** is the dot product q·k_j."
@@ -101,23 +99,10 @@ ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax 
                    x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
 if causal:
     st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly 0.")
-st.markdown(f"The whole weight matrix, every query at once: softmax({SCALED}) ({MODE}). Rows are queries, columns "
-            "are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes (weight "
-            "exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
 # learned mode starts on the key the query weighs most (for "it": the noun it refers to)
 start = int(steps.weights[query].argmax()) if learned and link["key"] == 0 else min(link["key"], T - 1)
-key = st.session_state.get(f"key_{sentence_id}", start)
-key = key if isinstance(key, int) and 0 <= key < T else 0
-blank = np.triu(np.ones((T, T), dtype=bool), 1) if causal else None
-weights_chart = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
-                          title=[f"softmax({SCALED})", MODE, "rows: queries · columns: keys"], select="cell",
-                          mark=(query, key), blank=blank)
-ui.chart(weights_chart, on_select="cell", key="weights_click")
-ui.exports(weights_chart, "attention_weights")
-st.markdown("**Where does one weight come from?** Click a cell above, or pick the key here:")
-key = st.selectbox("key token", range(T), format_func=lambda i: labels[i], index=key, key=f"key_{sentence_id}")
-link.publish(query=query, key=key)
-explain.derivation(explain_weight(steps, query, key), labels, scale)
+explain.weight_panel(steps, labels, query, start, (f"query_{sentence_id}", f"key_{sentence_id}"), link, scale=scale,
+                     causal=causal, scaled=SCALED, mode=MODE)
 
 st.header("Step 4 · Weight each value vector")
 weighted = steps.weighted_values(query)  # (T_key, d_v)

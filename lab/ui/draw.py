@@ -123,7 +123,29 @@ def figure(name: str, *args, **kwargs) -> dict:
     from lab import charts
 
     fast = getattr(charts, f"{name}_spec", None)  # a builder that writes its spec directly, without Altair objects
-    return fast(*args, **kwargs) if fast else getattr(charts, name)(*args, **kwargs).to_dict(validate=False)
+    spec = fast(*args, **kwargs) if fast else getattr(charts, name)(*args, **kwargs).to_dict(validate=False)
+    return _arrow_datasets(spec)
+
+
+def _arrow_datasets(spec: dict) -> dict:
+    """The spec with its named datasets already in the Arrow form Streamlit sends them in (which it takes as they
+    are): converted once, with the cached spec, instead of on every draw."""
+    from streamlit import dataframe_util
+
+    if spec.get("datasets"):
+        spec["datasets"] = {name: rows if isinstance(rows, bytes) else dataframe_util.convert_anything_to_arrow_bytes(
+            rows) for name, rows in spec["datasets"].items()}
+    return spec
+
+
+def _json_datasets(spec: dict) -> dict:
+    """``_arrow_datasets`` undone: plain rows again, for the server-side PNG and SVG renderer."""
+    import pyarrow as pa
+
+    if not any(isinstance(rows, bytes) for rows in spec.get("datasets", {}).values()):
+        return spec
+    return {**spec, "datasets": {name: pa.ipc.open_stream(rows).read_all().to_pylist() if isinstance(rows, bytes)
+                                 else rows for name, rows in spec["datasets"].items()}}
 
 
 def table(df, **kwargs) -> None:
@@ -187,7 +209,8 @@ def exports(chart, name: str, *, csv: bytes | None = None, svg: bool = True) -> 
     from lab import charts
 
     def made():
-        return chart() if callable(chart) else chart
+        c = chart() if callable(chart) else chart
+        return _json_datasets(c) if isinstance(c, dict) else c
 
     cols = st.columns([1, 1, 1, 5])  # the buttons side by side, at the left
     cols[0].download_button("PNG", lambda: charts.to_png(made()), file_name=f"{name}.png", mime="image/png",

@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from lab import ui
-from transformer.attention import WeightDerivation, permutation_gap, self_peak_share, softmax_peak
+from transformer.attention import WeightDerivation, explain_weight, permutation_gap, self_peak_share, softmax_peak
 from transformer.text import embed, projections
 
 
@@ -21,12 +21,35 @@ def clicked_cell(key: str, labels: list[str]) -> tuple[int, int] | None:
     return labels.index(points[0]["row"]), labels.index(points[0]["col"])
 
 
-def apply_click(key: str, labels: list[str], query_key: str, key_key: str) -> None:
-    """A new click on the weight matrix chooses both the query and the key (the widgets under these keys)."""
-    clicked = clicked_cell(key, labels)
-    if clicked and clicked != st.session_state.get("applied_click"):
-        st.session_state[query_key], st.session_state[key_key] = clicked
+@st.fragment
+def weight_panel(steps, labels: list[str], query: int, start: int, widget_keys: tuple[str, str], link, *, scale: bool,
+                 causal: bool, scaled: str, mode: str) -> None:
+    """Step 3's whole weight matrix and where one weight of it comes from. A fragment: a click on a cell of the
+    query's row, or another key picked, reruns only this panel; a click on another row moves the query, which steps
+    2-5 follow, so it reruns the page. ``widget_keys``: the query's and the key's select boxes."""
+    query_key, key_key = widget_keys
+    clicked = clicked_cell("weights_click", labels)
+    if clicked and clicked != st.session_state.get("applied_click"):  # a new click chooses the query and the key
         st.session_state["applied_click"] = clicked
+        st.session_state[key_key] = clicked[1]
+        if clicked[0] != query:
+            st.session_state[query_key] = clicked[0]
+            st.rerun()
+    n = len(labels)
+    key = st.session_state.get(key_key, start)
+    key = key if isinstance(key, int) and 0 <= key < n else 0
+    st.markdown(f"The whole weight matrix, every query at once: softmax({scaled}) ({mode}). Rows are queries, columns "
+                "are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes (weight "
+                "exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
+    weights = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
+                        title=[f"softmax({scaled})", mode, "rows: queries · columns: keys"], select="cell",
+                        mark=(query, key), blank=np.triu(np.ones((n, n), dtype=bool), 1) if causal else None)
+    ui.chart(weights, on_select="cell", key="weights_click")
+    ui.exports(weights, "attention_weights")
+    st.markdown("**Where does one weight come from?** Click a cell above, or pick the key here:")
+    key = st.selectbox("key token", range(n), format_func=lambda i: labels[i], index=key, key=key_key)
+    link.publish(query=query, key=key)
+    derivation(explain_weight(steps, query, key), labels, scale)
 
 
 def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:

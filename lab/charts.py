@@ -142,33 +142,25 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     return spec
 
 
-def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str], *,
-                  pick: bool = False, **kwargs) -> dict:
-    """Several matrices of one shape and one look (``heatmap_spec``'s keywords) in a single Vega-Lite view: side by
-    side, each under its name, or (``pick``) one at a time, chosen by radio buttons under the chart that work in the
-    browser (a Vega-Lite parameter: no script run). One view for the browser to update, not one per matrix; with
-    ``pick``, a third of the cells to draw."""
+def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str],
+                  **kwargs) -> dict:
+    """Several matrices of one shape and one look (``heatmap_spec``'s keywords) in a single Vega-Lite view, one at a
+    time, chosen by radio buttons under the chart that work in the browser (a Vega-Lite parameter: no script run).
+    One view for the browser to update, and a third of the cells to draw, instead of three wide charts."""
     names = [name for name, _ in matrices]
     specs = [heatmap_spec(m, row_labels, col_labels, **kwargs) for _, m in matrices]
     cells = [{**c, "matrix": name} for name, s in zip(names, specs, strict=True) for c in s["datasets"]["cells"]]
-    top = {k: specs[0][k] for k in ("$schema", "config")} | {"datasets": {"cells": cells}}
-    panel = {k: v for k, v in specs[0].items() if k not in ("$schema", "config", "datasets", "title")}
-    if pick:
-        title = {"expr": "'matrix ' + matrix + ' (pick another under the chart)'"}
-        return top | panel | {
-            "params": [{"name": "matrix", "value": names[0],
-                        "bind": {"input": "radio", "options": names, "name": "matrix shown: "}}],
-            "transform": [{"filter": "datum.matrix === matrix"}], "title": {"text": title}}
-    shared = {"scale": {"color": "shared"}, "legend": {"color": "shared"}}  # one colour legend for all
-    return top | {"data": panel.pop("data"), "resolve": shared, "hconcat": [
-        panel | {"transform": [{"filter": {"field": "matrix", "equal": name}}], "title": name} for name in names]}
+    title = {"expr": "'matrix ' + matrix + ' (pick another under the chart)'"}
+    return {k: v for k, v in specs[0].items() if k != "title"} | {
+        "datasets": {"cells": cells}, "title": {"text": title}, "transform": [{"filter": "datum.matrix === matrix"}],
+        "params": [{"name": "matrix", "value": names[0],
+                    "bind": {"input": "radio", "options": names, "name": "matrix shown: "}}]}
 
 
-def matrices(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str], *,
-             pick: bool = False, **kwargs) -> alt.LayerChart | alt.HConcatChart:
+def matrices(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str],
+             **kwargs) -> alt.LayerChart:
     """``matrices_spec`` as an Altair chart (for the tests and the exports)."""
-    spec = matrices_spec(matrices, row_labels, col_labels, pick=pick, **kwargs)
-    return (alt.LayerChart if pick else alt.HConcatChart).from_dict(spec, validate=False)
+    return alt.LayerChart.from_dict(matrices_spec(matrices, row_labels, col_labels, **kwargs), validate=False)
 
 
 def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], **kwargs) -> alt.LayerChart:

@@ -159,8 +159,14 @@ def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
     drawn = draw.figure("heatmap", values, labels, labels, title="weights")
     assert isinstance(drawn["datasets"]["cells"], bytes)
     back = draw._json_datasets(drawn)
-    assert back["datasets"]["cells"] == charts.heatmap_spec(values, labels, labels, title="weights")["datasets"]["cells"]
+    made = charts.heatmap_spec(values, labels, labels, title="weights")
+    assert back["datasets"]["cells"] == made["datasets"]["cells"]
     assert charts.to_png(back)[:4] == b"\x89PNG"
+    assert "usermeta" not in drawn  # a small chart keeps its spec: new data is swapped into the view it has
+    big = [f"t{i}" for i in range(40)]  # 1,600 cells: new data makes a new spec, so the browser builds a new view
+    a, b = (draw.figure("heatmap", np.full((40, 40), v), big, big) for v in (0.1, 0.2))
+    assert a["usermeta"]["data"] != b["usermeta"]["data"]
+    assert draw.figure("heatmap", np.full((40, 40), 0.1), big, big)["usermeta"] == a["usermeta"]
 
 
 def test_export_buttons_on_the_pages():

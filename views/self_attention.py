@@ -47,16 +47,6 @@ T = len(tokens)
 labels = charts.token_labels(tokens)
 pe = sinusoidal_positions(T, d_model)  # (T, d_model)
 steps = self_attention_steps(x, w_q, w_k, w_v, causal=causal, scale=scale)
-# one query (and key) widget per sentence: its options are this sentence's tokens, so a kept choice can never point
-# past them; a click on the weight matrix (step 3) chooses both
-sentence_id = zlib.crc32(repr(tokens).encode())
-first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None
-query = st.selectbox("token being encoded (the query)", range(T), format_func=lambda i: labels[i],
-                     index=min(link["query"] if first is None else first, T - 1), key=f"query_{sentence_id}")
-query = query if isinstance(query, int) and 0 <= query < T else 0
-
-SCALED = "QKᵀ/√d_k" if scale else "QKᵀ"
-MODE = ", ".join([f"scores {'÷ √d_k' if scale else 'not scaled'}", f"causal mask {'on' if causal else 'off'}"])
 st.info(f"**Layout: rows, as in PyTorch.** X is [tokens, d_model] = [{T}, {d_model}], one row per token, so "
         f"q = x W_Q and the scores are QKᵀ, with **rows = queries and columns = keys** (each row of weights sums to "
         "1). Page 1's coursework layout stores the same numbers transposed: X there is [d_model, tokens], "
@@ -70,48 +60,28 @@ st.caption(f"{T} tokens. x is each token's {d_model}-dimensional vector entering
 explain.positions_note(tokens, labels, steps, pe, positions, learned)
 
 features = [f"f{j}" for j in range(d_k)]
+# one query (and key) widget per sentence: its options are this sentence's tokens, so a kept choice can never point
+# past them; a click on the weight matrix (step 3) chooses both
+sentence_id = zlib.crc32(repr(tokens).encode())
 WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 more); more columns get narrower cells
 
 st.header("Step 1 · Project every token to a query, a key and a value")
 st.markdown(f"q = x W_Q, k = x W_K, v = x W_V, with W_Q, W_K, W_V each [{d_model}, {d_k}]. "
             f"Q, K and V are [{T}, {d_k}]: one row per token.")
-side_by_side = d_k <= 4  # three matrices fit next to each other only while they are narrow; wider, one at a time
-ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
-                   features, pick=not side_by_side, row_title="token", col_title="feature", value_title="value",
-                   scheme="redblue", domain=(-3, 3), cell=ui.cell(34), max_width=150 if side_by_side else WIDE))
-if not side_by_side:
+if d_k <= 4:  # narrow: Q, K and V side by side (on a phone, one under another)
+    for col, name, m in zip(st.columns(3), ["Q", "K", "V"], [steps.q, steps.k, steps.v], strict=True):
+        ui.chart(ui.figure("heatmap", m.numpy(), labels, features, title=name, row_title="token", col_title="feature",
+                           value_title="value", scheme="redblue", domain=(-3, 3), cell=ui.cell(34), max_width=150),
+                 into=col)
+else:  # wider: one chart, the matrix picked in the browser (a third of the cells to draw on every move)
+    ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
+                       features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
+                       domain=(-3, 3), cell=ui.cell(34), max_width=WIDE))
     st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
 
-st.header("Step 2 · Score the query against every key")
-st.markdown(f"The score of key token j for query **{ui.md_escape(labels[query])}** is the dot product q·k_j."
-            + (" Keys after the query are greyed out: the causal mask removes them in step 3." if causal else ""))
-future = [causal and j > query for j in range(T)]
-ui.chart(ui.figure("bars", labels, steps.scores[query].numpy(), title=f"scores of query {labels[query]}",
-                     x_title="key token", y_title="q · k", highlight=query, masked=future), stretch=True)
-
-st.header("Step 3 · " + ("Divide by √d_k, then softmax" if scale else "Softmax (scaling is off)") + " over the keys")
-s1, s2 = st.columns(2)
-ui.chart(ui.figure("bars", labels, steps.scaled[query].numpy(),
-                     title=(f"scores / √d_k, √d_k = {d_k ** 0.5:.2f}" if scale else "scores, not divided by √d_k"),
-                     x_title="key token", y_title="scaled score" if scale else "score (not scaled)", highlight=query,
-                     masked=future), stretch=True, into=s1)
-ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)",
-                   x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
-if causal:
-    st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly 0.")
-# learned mode starts on the key the query weighs most (for "it": the noun it refers to)
-start = int(steps.weights[query].argmax()) if learned and link["key"] == 0 else min(link["key"], T - 1)
-explain.weight_panel(steps, labels, query, start, (f"query_{sentence_id}", f"key_{sentence_id}"), link, scale=scale,
-                     causal=causal, scaled=SCALED, mode=MODE)
-
-st.header("Step 4 · Weight each value vector")
-weighted = steps.weighted_values(query)  # (T_key, d_v)
-st.markdown(f"Each value vector v_j is multiplied by its weight a_{{{query},j}}. Keys with a small weight fade out.")
-ui.chart(ui.figure("heatmap", weighted.numpy(), labels, features, title=f"weight × value, for query {labels[query]}",
-                        row_title="key token", col_title="feature", value_title="weighted value", scheme="redblue",
-                        domain=(-2, 2), cell=ui.cell(26), max_width=WIDE))
-
-explain.step_five(weighted, steps.output, query, labels, features, SCALED, causal, WIDE)
+first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None  # learned: the pronoun
+explain.query_steps(steps, labels, features, min(link["query"] if first is None else first, T - 1), sentence_id, link,
+                    scale=scale, causal=causal, learned=learned, wide=WIDE)
 explain.why_scale(d_k)
 
 explain.claims(tokens, d_model, d_k, int(seed))

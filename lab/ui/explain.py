@@ -22,21 +22,44 @@ def clicked_cell(key: str, labels: list[str]) -> tuple[int, int] | None:
 
 
 @st.fragment
-def weight_panel(steps, labels: list[str], query: int, start: int, widget_keys: tuple[str, str], link, *, scale: bool,
-                 causal: bool, scaled: str, mode: str) -> None:
-    """Step 3's whole weight matrix and where one weight of it comes from. A fragment: a click on a cell of the
-    query's row, or another key picked, reruns only this panel; a click on another row moves the query, which steps
-    2-5 follow, so it reruns the page. ``widget_keys``: the query's and the key's select boxes."""
-    query_key, key_key = widget_keys
+def query_steps(steps, labels: list[str], features: list[str], start: int, sentence_id: int, link, *, scale: bool,
+                causal: bool, learned: bool, wide: int) -> None:
+    """Steps 2-5 for one query, with the query's and the key's pickers: a fragment, so choosing another query or key,
+    or clicking a weight, reruns these steps only (step 1 and everything above stay as they are). ``start``: the
+    query to begin on; ``sentence_id`` names this sentence's two select boxes."""
+    query_key, key_key = f"query_{sentence_id}", f"key_{sentence_id}"
     clicked = clicked_cell("weights_click", labels)
     if clicked and clicked != st.session_state.get("applied_click"):  # a new click chooses the query and the key
         st.session_state["applied_click"] = clicked
-        st.session_state[key_key] = clicked[1]
-        if clicked[0] != query:
-            st.session_state[query_key] = clicked[0]
-            st.rerun()
+        st.session_state[query_key], st.session_state[key_key] = clicked
     n = len(labels)
-    key = st.session_state.get(key_key, start)
+    st.header("Step 2 · Score the query against every key")
+    query = st.selectbox("token being encoded (the query)", range(n), format_func=lambda i: labels[i], index=start,
+                         key=query_key)
+    query = query if isinstance(query, int) and 0 <= query < n else 0
+    st.markdown(f"The score of key token j for query **{ui.md_escape(labels[query])}** is the dot product q·k_j."
+                + (" Keys after the query are greyed out: the causal mask removes them in step 3." if causal else ""))
+    future = [causal and j > query for j in range(n)]
+    ui.chart(ui.figure("bars", labels, steps.scores[query].numpy(), title=f"scores of query {labels[query]}",
+                       x_title="key token", y_title="q · k", highlight=query, masked=future), stretch=True)
+
+    st.header(f"Step 3 · {'Divide by √d_k, then softmax' if scale else 'Softmax (scaling is off)'} over the keys")
+    s1, s2 = st.columns(2)
+    root = len(features) ** 0.5
+    ui.chart(ui.figure("bars", labels, steps.scaled[query].numpy(),
+                       title=(f"scores / √d_k, √d_k = {root:.2f}" if scale else "scores, not divided by √d_k"),
+                       x_title="key token", y_title="scaled score" if scale else "score (not scaled)", highlight=query,
+                       masked=future), stretch=True, into=s1)
+    ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)",
+                       x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
+    if causal:
+        st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly "
+                   "0.")
+    scaled = "QKᵀ/√d_k" if scale else "QKᵀ"
+    mode = ", ".join([f"scores {'÷ √d_k' if scale else 'not scaled'}", f"causal mask {'on' if causal else 'off'}"])
+    # learned mode starts on the key the query weighs most (for "it": the noun it refers to)
+    first_key = int(steps.weights[query].argmax()) if learned and link["key"] == 0 else min(link["key"], n - 1)
+    key = st.session_state.get(key_key, first_key)
     key = key if isinstance(key, int) and 0 <= key < n else 0
     st.markdown(f"The whole weight matrix, every query at once: softmax({scaled}) ({mode}). Rows are queries, columns "
                 "are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes (weight "
@@ -50,6 +73,15 @@ def weight_panel(steps, labels: list[str], query: int, start: int, widget_keys: 
     key = st.selectbox("key token", range(n), format_func=lambda i: labels[i], index=key, key=key_key)
     link.publish(query=query, key=key)
     derivation(explain_weight(steps, query, key), labels, scale)
+
+    st.header("Step 4 · Weight each value vector")
+    weighted = steps.weighted_values(query)  # (T_key, d_v)
+    st.markdown(f"Each value vector v_j is multiplied by its weight a_{{{query},j}}. Keys with a small weight fade "
+                "out.")
+    ui.chart(ui.figure("heatmap", weighted.numpy(), labels, features, title=f"weight × value, for query "
+                       f"{labels[query]}", row_title="key token", col_title="feature", value_title="weighted value",
+                       scheme="redblue", domain=(-2, 2), cell=ui.cell(26), max_width=wide))
+    step_five(weighted, steps.output, query, labels, features, scaled, causal, wide)
 
 
 def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:

@@ -494,19 +494,24 @@ def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart
 
 
 def digit_overlays(pixels, panels: dict, *, cell: int = 12, columns: int = 4, legend: str = "attention",
-                   domain: float = 1.0) -> alt.FacetChart:
+                   domain: float = 1.0, choices: dict | None = None, chosen: str | None = None) -> alt.FacetChart:
     """A digit drawn once per panel with a (g, g) map over its patches: the digit in grey, each patch tinted orange
-    as strongly as its value (on hover), on a shared scale from 0 to ``domain``."""
+    as strongly as its value (on hover), on a shared scale from 0 to ``domain``.
+
+    ``choices`` (name -> map) adds a first panel showing one of them, picked in the browser from a list under the
+    chart (a Vega-Lite parameter: no script run), starting on ``chosen`` (the last one if not given)."""
     pixels = np.asarray(pixels, dtype=float)
     s = pixels.shape[0]
+    picked = "the head picked below"
+    maps = [(picked, name, m) for name, m in (choices or {}).items()] + [(p, "", m) for p, m in panels.items()]
     rows = []
-    for panel, values in panels.items():
+    for panel, head, values in maps:
         values = np.asarray(values, dtype=float)
         g = values.shape[0]
         p = s // g
         for i in range(s):
             for j in range(s):
-                rows.append({"panel": panel, "row": i, "col": j, "ink": round(pixels[i, j], 3),
+                rows.append({"panel": panel, "head": head or panel, "row": i, "col": j, "ink": round(pixels[i, j], 3),
                              "weight": round(float(values[i // p, j // p]), 4),
                              "patch": f"patch {(i // p) * g + j // p}"})
     off = alt.Axis(labels=False, ticks=False, title=None, domain=False)
@@ -516,9 +521,17 @@ def digit_overlays(pixels, panels: dict, *, cell: int = 12, columns: int = 4, le
     tint = alt.Chart().mark_rect(color="#f58518").encode(
         x=x, y=y, opacity=alt.Opacity("weight:Q", scale=alt.Scale(domain=[0, domain], range=[0, 0.75]),
                                       legend=alt.Legend(title=legend, orient="top")),
-        tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("patch:N"), alt.Tooltip("weight:Q", title=legend, format=".4f")])
-    return alt.layer(ink, tint, data=_data(pd.DataFrame(rows))).properties(width=cell * s, height=cell * s).facet(
-        facet=alt.Facet("panel:N", sort=list(panels), title=None), columns=columns)
+        tooltip=[alt.Tooltip("head:N", title="panel"), alt.Tooltip("patch:N"),
+                 alt.Tooltip("weight:Q", title=legend, format=".4f")])
+    chart = alt.layer(ink, tint).properties(width=cell * s, height=cell * s)
+    order = ([picked] if choices else []) + list(panels)
+    if choices:
+        names = list(choices)
+        pick = alt.param(name="head", value=chosen or names[-1],
+                         bind=alt.binding_select(options=names, name="enlarge one head "))
+        chart = chart.add_params(pick).transform_filter(f"datum.panel !== {json.dumps(picked)} || datum.head === head")
+    return chart.facet(facet=alt.Facet("panel:N", sort=order, title=None), columns=columns,
+                       data=_data(pd.DataFrame(rows)))
 
 
 def confusion_chart(matrix, *, cell: int = 30) -> alt.LayerChart:

@@ -342,3 +342,17 @@ def test_several_matrices_make_one_view():
     assert "matrix" in one["title"]["text"]["expr"]
     cells = {(c["matrix"], c["r"], c["c"]): c["value"] for c in rows(one)}
     assert len(cells) == 18 and cells[("Q", 1, 2)] == 5.0 and cells[("K", 0, 0)] == -1.0 and cells[("V", 1, 1)] == 1
+
+
+def test_the_enlarged_head_is_picked_in_the_browser():
+    rng = np.random.default_rng(0)
+    heads = {f"layer 0, head {h}": rng.random((2, 2)) for h in range(3)}
+    s = spec(charts.digit_overlays(rng.random((8, 8)), {"rollout": rng.random((2, 2))}, choices=heads))
+    (param,) = s["params"]
+    assert param["bind"]["input"] == "select" and param["bind"]["options"] == list(heads)
+    assert param["value"] == "layer 0, head 2"  # the last head, as before
+    picked = [r for r in rows(s) if r["panel"] == "the head picked below"]
+    assert len(picked) == 3 * 64 and {r["head"] for r in picked} == set(heads)  # every head's map sent once
+    corner = next(r for r in picked if r["head"] == "layer 0, head 1" and r["row"] == 7 and r["col"] == 7)
+    assert corner["weight"] == pytest.approx(heads["layer 0, head 1"][1, 1], abs=1e-4)
+    assert "datum.head === head" in s["spec"]["transform"][0]["filter"]

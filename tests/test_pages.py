@@ -309,8 +309,9 @@ def test_training_with_cnn_and_inside_the_model():
     assert any("mistakes are the red cells" in c.value for c in at.caption)
     rollout = next(m.value for m in at.markdown if m.value.startswith("**Raw attention against rollout.**"))
     assert "differ by" in rollout and ("Both put the most weight on patch" in rollout or "top patch" in rollout)
-    at.selectbox(key="enlarge_head").set_value("layer 0, head 0")
-    settle(at)
+    overlays = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "enlarge one head" in c.proto.spec)
+    (pick,) = overlays["params"]  # the head to enlarge is picked in the browser, among every head's map
+    assert pick["bind"]["options"][0] == "layer 0, head 0" and pick["value"] == pick["bind"]["options"][-1]
 
 
 # ---------------------------------------------------------------- issue 10 in the pages

@@ -103,14 +103,13 @@ def _look_inside(request: TrainingRequest, trained, model) -> None:
         "code), the digit in grey and each patch tinted orange by the class token's attention to it (what is left "
         "goes to the class token itself).")
     layers, heads = attention.shape[:2]
-    names = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
-    big = st.selectbox("enlarge one head", names, index=len(names) - 1, key="enlarge_head")
-    layer, head = divmod(names.index(big), heads)
+    each = {f"layer {layer}, head {h}": attention[layer, h] for layer in range(layers) for h in range(heads)}
     rolled, raw = (m.numpy() for m in class_token_rollout(model, trained, index))
-    top = max(float(rolled.max()), float(raw.max()), float(attention[layer, head].max()))
-    ui.chart(charts.digit_overlays(pixels, {big: attention[layer, head], f"layer {layers - 1}, heads averaged (raw)":
-                                            raw, "rollout through all layers": rolled},
+    top = max(float(rolled.max()), float(raw.max()), float(attention.max()))
+    ui.chart(charts.digit_overlays(pixels, {f"layer {layers - 1}, heads averaged (raw)": raw,
+                                            "rollout through all layers": rolled}, choices=each,
                                    cell=ui.cell(22), columns=3, domain=round(top, 2) or 1.0))
+    st.caption("The list under the chart enlarges any one head (it works in the browser: nothing reruns).")
     st.markdown(rollout_sentence(rolled, raw, layers))
     matrix = confusion_matrix(pred.preds, pred.labels).numpy()
     ui.chart(charts.confusion_chart(matrix, cell=ui.cell(30)))

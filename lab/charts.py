@@ -81,11 +81,17 @@ def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
     })
 
 
+ARIA_CELLS = 256  # heatmaps up to this many cells describe each cell to a screen reader
+
+
 @functools.lru_cache(maxsize=128)
 def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str, annotate: bool, hover_fmt: str,
-                   select: str | None, domain: tuple[float, float] | None, marked: bool, steep: bool) -> str:
+                   select: str | None, domain: tuple[float, float] | None, marked: bool, steep: bool,
+                   aria: bool = True) -> str:
     """A heatmap's spec without its cells, size and title, as JSON: built with Altair once per look and reused for
-    every matrix drawn that way (rows and columns are ordered by the cells' own indices, so no label is baked in)."""
+    every matrix drawn that way (rows and columns are ordered by the cells' own indices, so no label is baked in).
+    ``aria``: a screen-reader description per cell (built for every cell on every redraw, so large maps go without;
+    their title and the hover keep the values)."""
     tooltip = [alt.Tooltip("row:N", title=row_title or "row"), alt.Tooltip("col:N", title=col_title or "column"),
                alt.Tooltip("value:Q", title=value_title, format=hover_fmt)]
     base = alt.Chart().encode(
@@ -96,7 +102,7 @@ def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str
         tooltip=tooltip,
     )
     scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
-    rect = base.mark_rect(cursor="pointer" if select else "default").encode(
+    rect = base.mark_rect(cursor="pointer" if select else "default", aria=aria).encode(
         color=alt.Color("value:Q", title=value_title, scale=scale))
     if select:
         rect = rect.add_params(alt.selection_point(name=select, fields=["row", "col"], on="click"))
@@ -133,7 +139,8 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
               "m": int(mark is not None and (i, j) == tuple(mark))}
              for i in range(n_rows) for j in range(n_cols) if keep[i, j]]
     spec = json.loads(_heatmap_frame(row_title, col_title, value_title, scheme, annotate, hover_fmt, select,
-                                     tuple(domain) if domain else None, mark is not None, width < 20))
+                                     tuple(domain) if domain else None, mark is not None, width < 20,
+                                     n_rows * n_cols <= ARIA_CELLS))
     # the cells go in a named dataset: while the rest of the spec stays the same, the browser swaps the data into the
     # chart it has, instead of building the chart again
     spec.update(datasets={"cells": cells}, width=width * n_cols, height=height * n_rows)
@@ -304,7 +311,7 @@ def _head_maps_frame(n: int, cell: int, columns: int, title: str, heads: tuple[s
     """The small multiples' spec without the weights, as JSON (built with Altair once per look)."""
     show_labels = n <= 16
     axis = alt.Axis(labels=show_labels, ticks=show_labels)
-    chart = alt.Chart().mark_rect().encode(
+    chart = alt.Chart().mark_rect(aria=False).encode(  # no per-cell description: see _heatmap_frame
         x=alt.X("key:O", title=KEY_AXIS, axis=axis),
         y=alt.Y("query:O", title=QUERY_AXIS, axis=axis),
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
@@ -655,7 +662,9 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
                        "weight": maps.reshape(-1).round(4)})[maps.reshape(-1) > 0]
     columns = min(heads, 4)  # 8 heads wrap onto two rows per layer
     cell = max(6, min(cell, ((max_width - 110) // columns - 12) // n_k))  # 110 px: the shared query axis and legend
-    return alt.Chart().mark_rect().encode(
+    # no per-cell screen-reader description (aria): it is a string built for each of thousands of cells on every
+    # redraw (half the scrubber's time at 12 digits and 8 heads); the title and the hover keep the values
+    return alt.Chart().mark_rect(aria=False).encode(
         # fixed domains: a new step (the scrubber) recolours the cells without working out and laying out the axes
         x=alt.X("key:N", scale=alt.Scale(domain=list(col_labels)), title=KEY_AXIS,
                 axis=alt.Axis(labelAngle=-90, labelOverlap=False)),

@@ -356,3 +356,16 @@ def test_the_enlarged_head_is_picked_in_the_browser():
     corner = next(r for r in picked if r["head"] == "layer 0, head 1" and r["row"] == 7 and r["col"] == 7)
     assert corner["weight"] == pytest.approx(heads["layer 0, head 1"][1, 1], abs=1e-4)
     assert "datum.head === head" in s["spec"]["transform"][0]["filter"]
+
+
+def test_large_maps_skip_the_per_cell_screen_reader_text():
+    """Vega-Lite writes a description for every cell on every redraw; large maps go without (their title and hover
+    keep the values), small ones keep it."""
+    small = spec(charts.heatmap(np.eye(6), list("abcdef"), list("abcdef")))
+    labels = [f"t{i}" for i in range(20)]
+    large = spec(charts.heatmap(np.eye(20), labels, labels))
+    assert small["layer"][0]["mark"].get("aria", True) is True and large["layer"][0]["mark"]["aria"] is False
+    grid = spec(charts.attention_over_training(np.tril(np.full((2, 1, 2, 3, 3), 0.3)), [0, 5], list("abc"),
+                                               list("abc"), what="x"))
+    assert grid["spec"]["mark"]["aria"] is False
+    assert spec(charts.head_maps(np.full((2, 3, 3), 0.3)))["spec"]["mark"]["aria"] is False

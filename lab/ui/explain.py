@@ -52,9 +52,10 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
                        masked=future), stretch=True, into=s1)
     ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)",
                        x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
+    mask_note = st.empty()  # in every run, so that the mask's note moves nothing after it
     if causal:
-        st.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is exactly "
-                   "0.")
+        mask_note.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is "
+                          "exactly 0.")
     scaled = "QKᵀ/√d_k" if scale else "QKᵀ"
     mode = ", ".join([f"scores {'÷ √d_k' if scale else 'not scaled'}", f"causal mask {'on' if causal else 'off'}"])
     # learned mode starts on the key the query weighs most (for "it": the noun it refers to)
@@ -167,14 +168,16 @@ def repeat_sentence(word: str, i: int, j: int, gap: float, positions: bool, lear
 def positions_note(tokens: list[str], labels: list[str], steps, pe, positions: bool, learned: bool = False) -> None:
     """What positions change, measured on this sentence: a repeated word's rows, and a shuffle of the tokens."""
     pair = repeated_words(tokens)
+    note, chart = st.empty(), st.empty()  # placeholders in every run: what comes or goes moves nothing after it
     if pair:
         i, j = pair
         gap = max(float((m[i] - m[j]).abs().max()) for m in (steps.q, steps.k, steps.v))
-        st.markdown(repeat_sentence(ui.md_escape(tokens[i]), i, j, gap, positions, learned))
+        note.markdown(repeat_sentence(ui.md_escape(tokens[i]), i, j, gap, positions, learned))
     if positions:
-        ui.chart(ui.figure("heatmap", pe.numpy(), labels, [f"d{k}" for k in range(pe.shape[1])], row_title="position",
-                           col_title="dimension", value_title="PE", scheme="redblue", domain=(-1, 1), max_width=600,
-                           title="sinusoidal positional encodings added to the tokens: positions × dimensions"))
+        pe_chart = ui.figure("heatmap", pe.numpy(), labels, [f"d{k}" for k in range(pe.shape[1])], row_title="position",
+                             col_title="dimension", value_title="PE", scheme="redblue", domain=(-1, 1), max_width=600,
+                             title="sinusoidal positional encodings added to the tokens: positions × dimensions")
+        ui.chart(pe_chart, into=chart)
 
 
 def shuffle_demo(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
@@ -261,8 +264,9 @@ def random_inputs(link, sentence: str, max_tokens: int):
         st.warning("The sentence has no words to attend over. Type at least one word, for example: the cat sat on "
                    "the mat.")
         st.stop()
+    note = st.empty()  # a placeholder in every run, so the note coming or going moves nothing after it
     if tok.truncated:
-        st.info(f"The sentence has {tok.total} tokens; only the first {max_tokens} are used, to keep the charts "
+        note.info(f"The sentence has {tok.total} tokens; only the first {max_tokens} are used, to keep the charts "
                 "readable.")
     x = embed(tok.tokens, d_model, seed) + (sinusoidal_positions(len(tok.tokens), d_model) if positions else 0)
     return tok.tokens, x, projections(d_model, d_k, seed), (d_model, d_k, seed, scale, causal, positions)

@@ -167,6 +167,8 @@ def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
     a, b = (draw.figure("heatmap", np.full((40, 40), v), big, big) for v in (0.1, 0.2))
     assert a["usermeta"]["data"] != b["usermeta"]["data"]
     assert draw.figure("heatmap", np.full((40, 40), 0.1), big, big)["usermeta"] == a["usermeta"]
+    picked = draw.figure("matrices", (("Q", np.full((40, 40), 0.1)), ("K", np.zeros((40, 40)))), big, big)
+    assert "usermeta" not in picked  # its view keeps the matrix the student picked in it
 
 
 def test_export_buttons_on_the_pages():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 
 import streamlit as st
 
@@ -142,9 +143,11 @@ def _arrow_datasets(spec: dict) -> dict:
     if not spec.get("datasets"):
         return spec
     rows = sum(len(r) for r in spec["datasets"].values() if isinstance(r, list))
+    # a chart with parameters keeps its view: a new one would reset what the student picked in it (Q, K or V)
+    stateful = '"params"' in json.dumps({k: v for k, v in spec.items() if k != "datasets"})
     spec["datasets"] = {name: r if isinstance(r, bytes) else dataframe_util.convert_anything_to_arrow_bytes(r)
                         for name, r in spec["datasets"].items()}
-    if rows > FRESH_ROWS:  # a large chart whose data changed is drawn afresh (its spec changes with the data)
+    if rows > FRESH_ROWS and not stateful:  # a large chart whose data changed is drawn afresh (its spec changes)
         import zlib
 
         fingerprint = zlib.crc32(b"".join(spec["datasets"].values()))

@@ -267,6 +267,6 @@ def random_inputs(link, sentence: str, max_tokens: int):
     note = st.empty()  # a placeholder in every run, so the note coming or going moves nothing after it
     if tok.truncated:
         note.info(f"The sentence has {tok.total} tokens; only the first {max_tokens} are used, to keep the charts "
-                "readable.")
+                  "readable.")
     x = embed(tok.tokens, d_model, seed) + (sinusoidal_positions(len(tok.tokens), d_model) if positions else 0)
     return tok.tokens, x, projections(d_model, d_k, seed), (d_model, d_k, seed, scale, causal, positions)

@@ -501,12 +501,12 @@ def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart
 
 
 def digit_overlays(pixels, panels: dict, *, cell: int = 12, columns: int = 4, legend: str = "attention",
-                   domain: float = 1.0, choices: dict | None = None, chosen: str | None = None) -> alt.FacetChart:
+                   domain: float = 1.0, choices: dict | None = None) -> alt.FacetChart:
     """A digit drawn once per panel with a (g, g) map over its patches: the digit in grey, each patch tinted orange
     as strongly as its value (on hover), on a shared scale from 0 to ``domain``.
 
     ``choices`` (name -> map) adds a first panel showing one of them, picked in the browser from a list under the
-    chart (a Vega-Lite parameter: no script run), starting on ``chosen`` (the last one if not given)."""
+    chart (a Vega-Lite parameter: no script run), starting on the last one."""
     pixels = np.asarray(pixels, dtype=float)
     s = pixels.shape[0]
     picked = "the head picked below"
@@ -534,7 +534,7 @@ def digit_overlays(pixels, panels: dict, *, cell: int = 12, columns: int = 4, le
     order = ([picked] if choices else []) + list(panels)
     if choices:
         names = list(choices)
-        pick = alt.param(name="head", value=chosen or names[-1],
+        pick = alt.param(name="head", value=names[-1],
                          bind=alt.binding_select(options=names, name="enlarge one head "))
         chart = chart.add_params(pick).transform_filter(f"datum.panel !== {json.dumps(picked)} || datum.head === head")
     return chart.facet(facet=alt.Facet("panel:N", sort=order, title=None), columns=columns,
@@ -644,6 +644,18 @@ def sequence_curves(records: pd.DataFrame, *, title: str = "", metrics: dict[str
     return alt.hconcat(loss, acc, title=title)
 
 
+def _grid_cells(layers: int, heads: int, row_labels: Sequence[str], col_labels: Sequence[str]
+                ) -> tuple[list[str], pd.DataFrame]:
+    """The panels of an every-layer-and-head grid, and one row per cell (panel, query, key), in the order of
+    ``maps.reshape(-1)`` for maps shaped (layers, heads, queries, keys)."""
+    n_q, n_k = len(row_labels), len(col_labels)
+    q, k = np.meshgrid(np.arange(n_q), np.arange(n_k), indexing="ij")
+    panels = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
+    return panels, pd.DataFrame({"panel": np.repeat(panels, n_q * n_k),
+                                 "query": np.tile(np.asarray(row_labels, dtype=object)[q.ravel()], layers * heads),
+                                 "key": np.tile(np.asarray(col_labels, dtype=object)[k.ravel()], layers * heads)})
+
+
 def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str = "",
                    cell: int = 18, max_width: int = 780) -> alt.FacetChart:
     """Every layer and head at once: ``maps`` is (layers, heads, queries, keys); rows are queries, columns keys,
@@ -654,12 +666,8 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
     if (n_q, n_k) != (len(row_labels), len(col_labels)):
         raise ValueError(f"maps of {n_q} x {n_k} need as many row and column labels, got "
                          f"{len(row_labels)} and {len(col_labels)}.")
-    q, k = np.meshgrid(np.arange(n_q), np.arange(n_k), indexing="ij")
-    panels = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
-    df = pd.DataFrame({"panel": np.repeat(panels, n_q * n_k),
-                       "query": np.tile(np.asarray(row_labels, dtype=object)[q.ravel()], layers * heads),
-                       "key": np.tile(np.asarray(col_labels, dtype=object)[k.ravel()], layers * heads),
-                       "weight": maps.reshape(-1).round(4)})[maps.reshape(-1) > 0]
+    panels, df = _grid_cells(layers, heads, row_labels, col_labels)
+    df = df.assign(weight=maps.reshape(-1).round(4))[maps.reshape(-1) > 0]
     columns = min(heads, 4)  # 8 heads wrap onto two rows per layer
     cell = max(6, min(cell, ((max_width - 110) // columns - 12) // n_k))  # 110 px: the shared query axis and legend
     # no per-cell screen-reader description (aria): it is a string built for each of thousands of cells on every
@@ -686,14 +694,10 @@ def attention_over_training(maps, steps: Sequence[int], row_labels: Sequence[str
     One row per cell, holding its weight at every record (columns w0, w1, ...): a move of the slider looks up one
     column for each cell, instead of filtering every record's cells (31 records at page 6's defaults)."""
     maps = np.asarray(maps, dtype=float)
-    n, layers, heads, n_q, n_k = maps.shape
+    n, layers, heads = maps.shape[:3]
     last = attention_grid(maps[-1], row_labels, col_labels, cell=cell, max_width=max_width)
-    q, k = np.meshgrid(np.arange(n_q), np.arange(n_k), indexing="ij")
-    panels = [f"layer {layer}, head {h}" for layer in range(layers) for h in range(heads)]
+    _, df = _grid_cells(layers, heads, row_labels, col_labels)
     by_cell = maps.reshape(n, -1).round(4)  # (records, layers * heads * queries * keys)
-    df = pd.DataFrame({"panel": np.repeat(panels, n_q * n_k),
-                       "query": np.tile(np.asarray(row_labels, dtype=object)[q.ravel()], layers * heads),
-                       "key": np.tile(np.asarray(col_labels, dtype=object)[k.ravel()], layers * heads)})
     df = pd.concat([df, pd.DataFrame(by_cell.T, columns=[f"w{i}" for i in range(n)])], axis=1)
     df = df[(by_cell > 0).any(axis=0)]  # cells the causal mask hides at every step stay blank
     pick = alt.param(name="record", value=n - 1, bind=alt.binding_range(

@@ -73,8 +73,8 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
 
 @st.fragment
 def _look_inside(request: TrainingRequest, trained, model) -> None:
-    """The digit picker and everything drawn for the picked digit: a fragment, so choosing another digit or head
-    reruns only this section, not the training page around it."""
+    """The digit picker and everything drawn for the picked digit: a fragment, so choosing another digit reruns only
+    this section, not the training page around it (the head to enlarge is picked in the browser)."""
     from transformer.analysis import class_token_attention, class_token_rollout, confusion_matrix, predict
     from transformer.data import digits_split
 

@@ -244,6 +244,8 @@ def bench_latency() -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from lab.ui import draw
+
     ref = AppTest.from_file(str(ROOT / "benchmarks" / "reference_page.py"), default_timeout=60)
     ref.run()
     t_ref = median_rerun(ref, 25)
@@ -273,7 +275,7 @@ def bench_latency() -> None:
                 f"{t_max / t_ref:.1f}× reference",
                 "",
             )
-            t_cold = median_rerun(at, 7, clear=st.cache_data.clear)
+            t_cold = median_rerun(at, 7, clear=lambda: (st.cache_data.clear(), draw.figure.clear()))
             add(
                 "latency",
                 f"{page}: maximum, caches cleared (a new setting)",

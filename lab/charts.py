@@ -184,55 +184,68 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], **kwar
     return alt.LayerChart.from_dict(heatmap_spec(values, row_labels, col_labels, **kwargs), validate=False)
 
 
-def bars(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".4f",
-         highlight: int | None = None, masked: Sequence[bool] | None = None) -> alt.Chart:
-    """One bar per token (in order), every label shown, value on hover; ``highlight`` picks out the query's own key
-    (orange, with a legend: red is the heatmaps' negative end) and ``masked`` greys out the bars the causal mask
-    removes (their hover says so)."""
-    df = pd.DataFrame({"label": list(labels), "value": np.asarray(values, dtype=float)})
-    masked = list(masked) if masked is not None else [False] * len(df)
-    paints = _PICK.domain
-    df["paint"] = [paints[2] if masked[i] else paints[0] if i == highlight else paints[1] for i in range(len(df))]
-    df["status"] = ["masked (a later token): weight set to 0" if m else "used" for m in masked]
-    shown = [p for p in paints if p in set(df["paint"])]  # the legend names only what the chart shows
-    return alt.Chart(title=title).mark_bar().encode(
-        x=alt.X("label:N", sort=list(labels), title=x_title,
+def _filled(frame: str, name: str, rows: list[dict], **top) -> dict:
+    """A cached chart frame (JSON, its data named ``name``) with this chart's rows and top-level settings."""
+    spec = json.loads(frame)
+    spec.update(datasets={name: rows}, **{k: v for k, v in top.items() if v is not None})
+    return spec
+
+
+@functools.lru_cache(maxsize=64)
+def _bars_frame(x_title: str, y_title: str, fmt: str, shown: tuple[str, ...]) -> str:
+    """``bars`` without its rows and title, as JSON: built with Altair once per look (the keys keep their order
+    by their index ``i``, so no label is baked in)."""
+    return json.dumps(alt.Chart(data=alt.NamedData(name="bars")).mark_bar().encode(
+        x=alt.X("label:N", sort=alt.EncodingSortField(field="i", op="min"), title=x_title,
                 axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
         y=alt.Y("value:Q", title=y_title),
         color=alt.Color("paint:N", scale=_PICK, title=None,
-                        legend=alt.Legend(orient="top", values=shown, labelLimit=200, columns=2)),
+                        legend=alt.Legend(orient="top", values=list(shown), labelLimit=200, columns=2)),
         tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
                  alt.Tooltip("status:N", title="causal mask")],
-    ).properties(height=220, data=_data(df))
+    ).properties(height=220).to_dict(validate=False))
 
 
-def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[int], str, Sequence[int]]], *,
-                  title: str = "") -> alt.LayerChart:
-    """Matrix products drawn as rectangles, one product a row: A x B = C, each labelled with its shape.
+def bars_spec(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".4f",
+              highlight: int | None = None, masked: Sequence[bool] | None = None) -> dict:
+    """``bars``'s Vega-Lite spec, fast: the cached frame with these bars and this title filled in."""
+    values = np.asarray(values, dtype=float)
+    masked = list(masked) if masked is not None else [False] * len(values)
+    paints = _PICK.domain
+    rows = [{"label": str(label), "i": i, "value": float(values[i]),
+             "paint": paints[2] if masked[i] else paints[0] if i == highlight else paints[1],
+             "status": "masked (a later token): weight set to 0" if masked[i] else "used"}
+            for i, label in enumerate(labels)]
+    shown = tuple(p for p in paints if p in {r["paint"] for r in rows})  # the legend names only what it shows
+    return _filled(_bars_frame(x_title, y_title, fmt, shown), "bars", rows, title=title)
 
-    ``equations`` holds (name_a, shape_a, name_b, shape_b, name_c, shape_c). Height follows a matrix's rows and
-    width its columns on a log2 scale (not to scale: [768, 6] is tall and thin and [6, 6] a small square, but 768
-    is not drawn 128 times as long as 6). Hover a box, or its labels, for its rows and columns.
-    """
-    def side(n: int) -> float:
-        return 10 + 13 * math.log2(n + 1)
 
-    gap, rows, signs, y = 34.0, [], [], 0.0  # gap: room for the x and = signs between boxes
-    for name_a, a, name_b, b, name_c, c in equations:
-        tallest = max(side(m[0]) for m in (a, b, c))
-        x = 0.0
-        for k, (name, (r, cols)) in enumerate(((name_a, a), (name_b, b), (name_c, c))):
-            w, h = side(cols), side(r)
-            top = y + (tallest - h) / 2
-            rows.append({"name": name, "shape": f"[{r}, {cols}]", "x": x, "x2": x + w, "y": top, "y2": top + h,
-                         "cx": x + w / 2, "below": top + h, "rows": r, "cols": cols})
-            if k < 2:
-                signs.append({"sign": "×" if k == 0 else "=", "x": x + w + gap / 2, "y": y + tallest / 2})
-            x += w + gap
-        y += tallest + 60  # room for the two label lines under the boxes
-    width = max(r["x2"] for r in rows)
-    xs = alt.Scale(domain=[-4, width + 4], nice=False, zero=False)
-    ys = alt.Scale(domain=[y, -4], nice=False, zero=False)
+def bars(labels: Sequence[str], values, **kwargs) -> alt.Chart:
+    """One bar per token (in order), every label shown, value on hover; ``highlight`` picks out the query's own key
+    (orange, with a legend: red is the heatmaps' negative end) and ``masked`` greys out the bars the causal mask
+    removes (their hover says so). Keyword arguments as ``bars_spec``, which pages use (through ``ui.figure``)."""
+    return alt.Chart.from_dict(bars_spec(labels, values, **kwargs), validate=False)
+
+
+_FAR = 987654.0  # a placeholder end of the shape diagram's scales in its cached frame, replaced by the real one
+
+
+def _replaced(obj, old, new):
+    """``obj`` (parsed JSON) with every value equal to ``old`` replaced by ``new``."""
+    if obj == old:
+        return new
+    if isinstance(obj, dict):
+        return {k: _replaced(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_replaced(v, old, new) for v in obj]
+    return obj
+
+
+@functools.lru_cache(maxsize=1)
+def _shape_diagram_frame() -> str:
+    """The shape diagram's layers, without rows or sizes, as JSON (its scales end at the placeholders ``_FAR``)."""
+    xs = alt.Scale(domain=[-4, _FAR], nice=False, zero=False)
+    ys = alt.Scale(domain=[_FAR, -4], nice=False, zero=False)
     off = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
     tip = [alt.Tooltip("name:N", title="matrix"), alt.Tooltip("rows:Q", title="rows"),
            alt.Tooltip("cols:Q", title="columns")]
@@ -247,34 +260,86 @@ def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[in
         x=alt.X("cx:Q", scale=xs), y=alt.Y("below:Q", scale=ys), text=alt.Text("shape:N"), tooltip=tip)
     ops = alt.Chart().transform_filter("datum.kind == 'sign'").mark_text(fontSize=22).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text=alt.Text("sign:N"), tooltip=alt.value(None))
-    data = pd.DataFrame([{**r, "kind": "box"} for r in rows] + [{**g, "kind": "sign"} for g in signs])
-    return alt.layer(rect, label, dims, ops, data=_data(data)).properties(
-        title=title, width=round(width + 8), height=round(y + 4),
-        padding={"left": 40, "right": 40, "top": 5, "bottom": 5})
+    return json.dumps(alt.layer(rect, label, dims, ops, data=alt.NamedData(name="parts")).properties(
+        padding={"left": 40, "right": 40, "top": 5, "bottom": 5}).to_dict(validate=False))
 
 
-def cost_curve(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequence[float], *,
-               marker: int | None = None) -> alt.Chart:
-    """Multiply-adds of one attention layer against the number of tokens: linear and quadratic terms."""
-    df = pd.DataFrame({"tokens": list(tokens) * 2,
-                       "term": ["projections Q, K, V (linear in tokens)"] * len(tokens)
-                       + ["scores and weighted sum (quadratic in tokens)"] * len(tokens),
-                       "macs": list(linear) + list(quadratic)})
-    line = alt.Chart(df).mark_line(point=False).encode(
+def shape_diagram_spec(equations: Sequence[tuple[str, Sequence[int], str, Sequence[int], str, Sequence[int]]], *,
+                       title: str = "") -> dict:
+    """``shape_diagram``'s Vega-Lite spec, fast: the cached frame with these boxes, scales and size filled in."""
+    def side(n: int) -> float:
+        return 10 + 13 * math.log2(n + 1)
+
+    gap, rows, signs, y = 34.0, [], [], 0.0  # gap: room for the x and = signs between boxes
+    for name_a, a, name_b, b, name_c, c in equations:
+        tallest = max(side(m[0]) for m in (a, b, c))
+        x = 0.0
+        for k, (name, (r, cols)) in enumerate(((name_a, a), (name_b, b), (name_c, c))):
+            w, h = side(cols), side(r)
+            top = y + (tallest - h) / 2
+            rows.append({"name": name, "shape": f"[{r}, {cols}]", "x": x, "x2": x + w, "y": top, "y2": top + h,
+                         "cx": x + w / 2, "below": top + h, "rows": r, "cols": cols, "kind": "box"})
+            if k < 2:
+                signs.append({"sign": "×" if k == 0 else "=", "x": x + w + gap / 2, "y": y + tallest / 2,
+                              "kind": "sign"})
+            x += w + gap
+        y += tallest + 60  # room for the two label lines under the boxes
+    width = max(r["x2"] for r in rows)
+    frame = json.loads(_shape_diagram_frame())
+    frame = _replaced(_replaced(frame, [-4, _FAR], [-4, width + 4]), [_FAR, -4], [y, -4])
+    return _filled(json.dumps(frame), "parts", rows + signs, title=title or None, width=round(width + 8),
+                   height=round(y + 4))
+
+
+def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[int], str, Sequence[int]]], *,
+                  title: str = "") -> alt.LayerChart:
+    """Matrix products drawn as rectangles, one product a row: A x B = C, each labelled with its shape.
+
+    ``equations`` holds (name_a, shape_a, name_b, shape_b, name_c, shape_c). Height follows a matrix's rows and
+    width its columns on a log2 scale (not to scale: [768, 6] is tall and thin and [6, 6] a small square, but 768
+    is not drawn 128 times as long as 6). Hover a box, or its labels, for its rows and columns. The page draws
+    ``shape_diagram_spec`` (the same spec, without building Altair objects on every move).
+    """
+    return alt.LayerChart.from_dict(shape_diagram_spec(equations, title=title), validate=False)
+
+
+LINEAR_TERM, QUADRATIC_TERM = "projections Q, K, V (linear in tokens)", "scores and weighted sum (quadratic in tokens)"
+
+
+@functools.lru_cache(maxsize=1)
+def _cost_curve_frame() -> str:
+    """The cost curve's two lines and the marker's rule, without rows, as JSON (one dataset, filtered per layer)."""
+    line = alt.Chart().transform_filter("datum.kind == 'line'").mark_line(point=False).encode(
         x=alt.X("tokens:Q", title="number of tokens", scale=alt.Scale(type="log", base=2)),
         y=alt.Y("macs:Q", title="multiply-adds (log scale)", scale=alt.Scale(type="log"),
                 axis=alt.Axis(format="~s", tickCount=6, grid=True)),
         color=alt.Color("term:N", title=None, legend=alt.Legend(orient="top", direction="vertical", labelLimit=400),
-                        scale=alt.Scale(range=PALETTE)),
+                        scale=alt.Scale(domain=[LINEAR_TERM, QUADRATIC_TERM], range=PALETTE[:2])),
         tooltip=[alt.Tooltip("tokens:Q"), alt.Tooltip("term:N"),
                  alt.Tooltip("macs:Q", title="multiply-adds", format=",.0f")],
     )
-    chart = line
+    rule = alt.Chart().transform_filter("datum.kind == 'marker'").mark_rule(strokeDash=[4, 4], color="gray").encode(
+        x=alt.X("tokens:Q"), tooltip=[alt.Tooltip("tokens:Q", title="your setting")])
+    return json.dumps(alt.layer(line, rule, data=alt.NamedData(name="costs")).properties(
+        height=300, title="How the cost of self-attention grows with sequence length").to_dict(validate=False))
+
+
+def cost_curve_spec(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequence[float], *,
+                    marker: int | None = None) -> dict:
+    """``cost_curve``'s Vega-Lite spec, fast: the cached frame with these points (and the marker) filled in."""
+    rows = [{"tokens": int(t), "term": term, "macs": float(m), "kind": "line"}
+            for term, values in ((LINEAR_TERM, linear), (QUADRATIC_TERM, quadratic))
+            for t, m in zip(tokens, values, strict=True)]
     if marker is not None:
-        rule = alt.Chart(pd.DataFrame({"tokens": [marker]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
-            x=alt.X("tokens:Q"), tooltip=[alt.Tooltip("tokens:Q", title="your setting")])
-        chart = line + rule
-    return chart.properties(height=300, title="How the cost of self-attention grows with sequence length")
+        rows.append({"tokens": int(marker), "kind": "marker"})
+    return _filled(_cost_curve_frame(), "costs", rows)
+
+
+def cost_curve(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequence[float], *,
+               marker: int | None = None) -> alt.LayerChart:
+    """Multiply-adds of one attention layer against the number of tokens: linear and quadratic terms, and a dashed
+    rule at ``marker`` (the page's setting). The page draws ``cost_curve_spec``."""
+    return alt.LayerChart.from_dict(cost_curve_spec(tokens, linear, quadratic, marker=marker), validate=False)
 
 
 def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: Sequence[float], *, n_tokens: int,

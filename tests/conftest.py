@@ -45,8 +45,10 @@ def _empty_caches(request):
         import streamlit as st
 
         from lab.jobs import REGISTRY
+        from lab.ui import draw
 
         st.cache_data.clear()
+        draw.figure.clear()
         st.cache_resource.clear()
         REGISTRY.clear()
     yield

@@ -1,8 +1,13 @@
 """Small Streamlit helpers shared by the pages (the package stays free of streamlit)."""
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
+import pickle
+import sys
+import threading
+from collections import OrderedDict
 
 import streamlit as st
 
@@ -116,16 +121,62 @@ def chart(c, *, stretch: bool = False, into=None, on_select: str | None = None, 
     (into or st).vega_lite_chart(spec, width=width)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+_FIGURES: OrderedDict[bytes, dict] = OrderedDict()  # cached specs, newest last; shared by every session
+_FIGURES_LOCK = threading.Lock()
+MAX_FIGURES = 256
+
+
+def _fingerprint(obj, h) -> None:
+    """Feed ``obj`` (a chart builder's argument) into the hash ``h``: arrays by dtype, shape and bytes, containers
+    item by item, scalars by type and value; anything else by its pickle."""
+    np = sys.modules.get("numpy")  # not imported here: the landing page loads no array library
+    if np is not None and isinstance(obj, np.ndarray):
+        h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
+        h.update(np.ascontiguousarray(obj).tobytes())
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"(" if isinstance(obj, tuple) else b"[")
+        for item in obj:
+            _fingerprint(item, h)
+        h.update(b")")
+    elif isinstance(obj, dict):
+        h.update(b"{")
+        for k, v in obj.items():
+            _fingerprint(k, h)
+            _fingerprint(v, h)
+        h.update(b"}")
+    elif obj is None or isinstance(obj, (str, int, float, bool) + ((np.generic,) if np is not None else ())):
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+    else:
+        h.update(pickle.dumps(obj))
+
+
 def figure(name: str, *args, **kwargs) -> dict:
     """The Vega-Lite spec of ``lab.charts.<name>(*args, **kwargs)``, built once per distinct input and shared by
-    every session: a rerun with the same settings (a class on the same defaults) costs a dictionary copy, not an
-    Altair build. Draw it with ``chart``; export it with ``exports``."""
+    every session: a rerun with the same settings (a class on the same defaults) costs a hash of the inputs, not an
+    Altair build. Draw it with ``chart``; export it with ``exports``. (A dictionary of our own rather than
+    ``st.cache_data``, whose hashing of the arrays and copying of the spec cost ~1 ms a chart on every rerun.)"""
+    h = hashlib.blake2b(name.encode(), digest_size=16)
+    _fingerprint(args, h)
+    _fingerprint(kwargs, h)
+    key = h.digest()
+    with _FIGURES_LOCK:
+        spec = _FIGURES.get(key)
+        if spec is not None:
+            _FIGURES.move_to_end(key)
+            return dict(spec)  # the caller may set top-level keys (its size); the rows are shared, never changed
     from lab import charts
 
     fast = getattr(charts, f"{name}_spec", None)  # a builder that writes its spec directly, without Altair objects
-    spec = fast(*args, **kwargs) if fast else getattr(charts, name)(*args, **kwargs).to_dict(validate=False)
-    return _arrow_datasets(spec)
+    spec = _arrow_datasets(fast(*args, **kwargs) if fast else getattr(charts, name)(*args, **kwargs).to_dict(
+        validate=False))
+    with _FIGURES_LOCK:
+        _FIGURES[key] = spec
+        while len(_FIGURES) > MAX_FIGURES:
+            _FIGURES.popitem(last=False)
+    return dict(spec)
+
+
+figure.clear = _FIGURES.clear  # with st.cache_data.clear(): the app tests start with nothing cached
 
 
 # Streamlit swaps new data into a chart whose spec is unchanged; Vega then removes every old mark and adds every new
@@ -138,21 +189,35 @@ FRESH_ROWS = 1000
 def _arrow_datasets(spec: dict) -> dict:
     """The spec with its named datasets already in the Arrow form Streamlit sends them in (which it takes as they
     are): converted once, with the cached spec, instead of on every draw."""
-    from streamlit import dataframe_util
-
     if not spec.get("datasets"):
         return spec
     rows = sum(len(r) for r in spec["datasets"].values() if isinstance(r, list))
     # a chart with parameters keeps its view: a new one would reset what the student picked in it (Q, K or V)
     stateful = '"params"' in json.dumps({k: v for k, v in spec.items() if k != "datasets"})
-    spec["datasets"] = {name: r if isinstance(r, bytes) else dataframe_util.convert_anything_to_arrow_bytes(r)
-                        for name, r in spec["datasets"].items()}
+    spec["datasets"] = {name: r if isinstance(r, bytes) else _arrow_bytes(r) for name, r in spec["datasets"].items()}
     if rows > FRESH_ROWS and not stateful:  # a large chart whose data changed is drawn afresh (its spec changes)
         import zlib
 
         fingerprint = zlib.crc32(b"".join(spec["datasets"].values()))
         spec["usermeta"] = {**spec.get("usermeta", {}), "data": fingerprint}
     return spec
+
+
+def _arrow_bytes(rows) -> bytes:
+    """Rows (dicts) as Arrow IPC bytes, column by column straight into Arrow (a tenth of the time the conversion
+    through pandas takes for a chart's few dozen rows); through pandas when a column mixes types."""
+    import pyarrow as pa
+    from streamlit import dataframe_util
+
+    if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        try:
+            table = pa.table({c: [r.get(c) for r in rows] for c in columns})
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        else:
+            return dataframe_util.convert_arrow_table_to_arrow_bytes(table)
+    return dataframe_util.convert_anything_to_arrow_bytes(rows)
 
 
 def _json_datasets(spec: dict) -> dict:

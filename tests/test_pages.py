@@ -92,9 +92,15 @@ def test_shapes_rows_layout_and_separate_d_k():
 
 
 # ---------------------------------------------------------------- 2. self-attention
+def headings(at: AppTest) -> list[str]:
+    """The page's section headings, whether drawn as headers or as a heading that opens a markdown block."""
+    found = [h.value for h in at.header]
+    return found + [m.value.splitlines()[0][3:] for m in at.markdown if m.value.startswith("## ")]
+
+
 def test_self_attention_defaults_show_five_steps():
     at = open_page("self_attention")
-    headers = [h.value for h in at.header]
+    headers = sorted(h for h in headings(at) if h.startswith("Step "))
     assert [h.split(" ·")[0] for h in headers[:5]] == [f"Step {i}" for i in range(1, 6)]
     assert at.success and "equals row 0 of weights · V" in at.success[0].value
     assert "the | cat | sat | on | the | mat" in at.code[0].value
@@ -117,11 +123,15 @@ def test_self_attention_switches_and_query_choice():
     at.number_input(key="seed").set_value(9999)
     settle(at)
     assert "row 5" in at.success[0].value
-    assert any("Causal mask on" in c.value for c in at.caption)
+    assert "**Causal mask on:** keys after the query" in text_of(at)
     # the text follows the toggles: no "divide by √d_k" while scaling is off
-    headers = [h.value for h in at.header]
+    headers = headings(at)
     assert "Step 3 · Softmax (scaling is off) over the keys" in headers
     assert "softmax(QKᵀ) V with the causal mask" in at.success[0].value and "√d_k) V" not in at.success[0].value
+
+
+def key_box(at):
+    return next(s for s in at.selectbox if s.label.startswith("Where does one weight come from?"))
 
 
 def query_box(at):
@@ -416,7 +426,7 @@ def test_self_attention_explains_the_chosen_weight():
 
     at = open_page("self_attention")
     query_box(at).set_value(2)
-    next(s for s in at.selectbox if s.label == "key token").set_value(4)
+    key_box(at).set_value(4)
     settle(at)
     steps = self_attention_steps(embed("the cat sat on the mat".split(), 8, 0), *projections(8, 4, 0))
     d = explain_weight(steps, 2, 4)
@@ -430,7 +440,7 @@ def test_self_attention_masked_weight_is_explained_as_zero():
     at = open_page("self_attention")
     at.toggle(key="causal").set_value(True)
     query_box(at).set_value(1)
-    next(s for s in at.selectbox if s.label == "key token").set_value(3)
+    key_box(at).set_value(3)
     settle(at)
     assert "its weight is **exactly 0**" in text_of(at)
 

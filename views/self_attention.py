@@ -65,9 +65,8 @@ features = [f"f{j}" for j in range(d_k)]
 sentence_id = zlib.crc32(repr(tokens).encode())
 WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 more); more columns get narrower cells
 
-st.header("Step 1 · Project every token to a query, a key and a value")
-st.markdown(f"q = x W_Q, k = x W_K, v = x W_V, with W_Q, W_K, W_V each [{d_model}, {d_k}]. "
-            f"Q, K and V are [{T}, {d_k}]: one row per token.")
+explain.section("Step 1 · Project every token to a query, a key and a value", f"q = x W_Q, k = x W_K, v = x W_V, "
+                f"with W_Q, W_K, W_V each [{d_model}, {d_k}]. Q, K and V are [{T}, {d_k}]: one row per token.")
 if d_k <= 4:  # narrow: Q, K and V side by side (on a phone, one under another)
     for col, name, m in zip(st.columns(3), ["Q", "K", "V"], [steps.q, steps.k, steps.v], strict=True):
         ui.chart(ui.figure("heatmap", m.numpy(), labels, features, title=name, row_title="token", col_title="feature",

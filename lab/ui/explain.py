@@ -33,12 +33,12 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
         st.session_state["applied_click"] = clicked
         st.session_state[query_key], st.session_state[key_key] = clicked
     n = len(labels)
-    st.header("Step 2 · Score the query against every key")
+    section("Step 2 · Score the query against every key", "The score of key token j for the query is the dot "
+            "product q·k_j." + (" Keys after the query are greyed out: the causal mask removes them in step 3."
+                                if causal else ""))
     query = st.selectbox("token being encoded (the query)", range(n), format_func=lambda i: labels[i], index=start,
                          key=query_key)
     query = query if isinstance(query, int) and 0 <= query < n else 0
-    st.markdown(f"The score of key token j for query **{ui.md_escape(labels[query])}** is the dot product q·k_j."
-                + (" Keys after the query are greyed out: the causal mask removes them in step 3." if causal else ""))
     future = [causal and j > query for j in range(n)]
     ui.chart(ui.figure("bars", labels, steps.scores[query].numpy(), title=f"scores of query {labels[query]}",
                        x_title="key token", y_title="q · k", highlight=query, masked=future), stretch=True)
@@ -52,43 +52,46 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
                        masked=future), stretch=True, into=s1)
     ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)",
                        x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
-    mask_note = st.empty()  # in every run, so that the mask's note moves nothing after it
-    if causal:
-        mask_note.caption("Causal mask on: keys after the query are set to -∞ before the softmax, so their weight is "
-                          "exactly 0.")
     scaled = "QKᵀ/√d_k" if scale else "QKᵀ"
     mode = ", ".join([f"scores {'÷ √d_k' if scale else 'not scaled'}", f"causal mask {'on' if causal else 'off'}"])
     # learned mode starts on the key the query weighs most (for "it": the noun it refers to)
     first_key = int(steps.weights[query].argmax()) if learned and link["key"] == 0 else min(link["key"], n - 1)
     key = st.session_state.get(key_key, first_key)
     key = key if isinstance(key, int) and 0 <= key < n else 0
-    st.markdown(f"The whole weight matrix, every query at once: softmax({scaled}) ({mode}). Rows are queries, columns "
-                "are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes (weight "
-                "exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
+    st.markdown(("**Causal mask on:** keys after the query are set to -∞ before the softmax, so their weight is "
+                 "exactly 0.\n\n" if causal else "")
+                + f"The whole weight matrix, every query at once: softmax({scaled}) ({mode}). Rows are queries, "
+                "columns are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes "
+                "(weight exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
     weights = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
                         title=[f"softmax({scaled})", mode, "rows: queries · columns: keys"], select="cell",
                         mark=(query, key), blank=np.triu(np.ones((n, n), dtype=bool), 1) if causal else None)
     ui.chart(weights, on_select="cell", key="weights_click")
     ui.exports(weights, "attention_weights")
-    st.markdown("**Where does one weight come from?** Click a cell above, or pick the key here:")
-    key = st.selectbox("key token", range(n), format_func=lambda i: labels[i], index=key, key=key_key)
+    key = st.selectbox("Where does one weight come from? Pick its key token here, or click a cell above", range(n),
+                       format_func=lambda i: labels[i], index=key, key=key_key)
     link.publish(query=query, key=key)
     derivation(explain_weight(steps, query, key), labels, scale)
 
-    st.header("Step 4 · Weight each value vector")
     weighted = steps.weighted_values(query)  # (T_key, d_v)
-    st.markdown(f"Each value vector v_j is multiplied by its weight a_{{{query},j}}. Keys with a small weight fade "
-                "out.")
+    section("Step 4 · Weight each value vector", f"Each value vector v_j is multiplied by its weight "
+            f"a_{{{query},j}}. Keys with a small weight fade out.")
     ui.chart(ui.figure("heatmap", weighted.numpy(), labels, features, title=f"weight × value, for query "
                        f"{labels[query]}", row_title="key token", col_title="feature", value_title="weighted value",
                        scheme="redblue", domain=(-2, 2), cell=ui.cell(26), max_width=wide))
     step_five(weighted, steps.output, query, labels, features, scaled, causal, wide)
 
 
+def section(title: str, text: str) -> None:
+    """A step's heading and its text in one element (one fewer for the browser to redraw on every move)."""
+    st.markdown(f"## {title}\n\n{text}")
+
+
 def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:
     """The panel that derives one weight, step by step, with the numbers the charts above show."""
     features = [f"f{j}" for j in range(len(d.q))]
-    st.markdown(f"**Weight of key {ui.md_escape(labels[d.key])} for query {ui.md_escape(labels[d.query])}**")
+    st.markdown(f"**Weight of key {ui.md_escape(labels[d.key])} for query {ui.md_escape(labels[d.query])}**: the "
+                "query, the key and their products, feature by feature:")
     ui.table(pd.DataFrame([[name, *(f"{v:.4f}" for v in row.tolist())] for name, row in (
         (f"q_{d.query}", d.q), (f"k_{d.key}", d.k), ("q × k", d.products))], columns=["", *features]))
     root = len(d.q) ** 0.5
@@ -102,10 +105,10 @@ def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:
         lines.append(f"3. Softmax over the row: e^(logit − the row's largest) for each key, summing to "
                      f"{d.exp_sum:.4f}; this key's is {float(d.row_exps[d.key]):.4f}, so its weight is "
                      f"{float(d.row_exps[d.key]):.4f} / {d.exp_sum:.4f} = **{d.weight:.4f}**, the cell you chose.")
-    st.markdown("\n".join(lines))
-    ui.table(pd.DataFrame({"key": labels, "logit": [f"{v:.4f}" for v in d.row_logits.tolist()],
-                           "exp(logit − max)": [f"{v:.4f}" for v in d.row_exps.tolist()],
-                           "weight": [f"{v / d.exp_sum:.4f}" for v in d.row_exps.tolist()]}))
+    softmax = ["| key | logit | exp(logit − max) | weight |", "|---|--:|--:|--:|"] + [
+        f"| {ui.md_escape(label)} | {logit:.4f} | {e:.4f} | {e / d.exp_sum:.4f} |"
+        for label, logit, e in zip(labels, d.row_logits.tolist(), d.row_exps.tolist(), strict=True)]
+    st.markdown("\n".join(lines) + "\n\nThe whole row, key by key:\n\n" + "\n".join(softmax))
 
 
 def repeated_words(tokens: list[str]) -> tuple[int, int] | None:
@@ -247,17 +250,16 @@ def random_inputs(link, sentence: str, max_tokens: int):
     (d_model, d_k, seed, scale, causal, positions)). Stops the page, with a message, when there is no word."""
     from transformer.text import sinusoidal_positions, tokenize
 
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns(3)  # each control over the switch it goes with: embeddings, d_k, the seed's inputs
     d_model = c1.slider("d_model (embedding size)", 2, 64, link["d_model"], key="d_model")
+    positions = c1.toggle("add positions (sinusoidal)", value=link["positions"], key="positions",
+                          help="Adds Vaswani et al.'s sinusoidal positional encodings to the token vectors.")
     d_k = c2.slider("d_k (query/key/value size)", 1, 64, link["d_k"], key="d_k")
+    scale = c2.toggle("divide scores by √d_k", value=link["scale"], key="scale")
     seed = int(c3.number_input("seed", 0, 9999, link["seed"], key="seed",
                                help="Fixes the random embeddings and projections."))
-    t1, t2, t3 = st.columns(3)
-    scale = t1.toggle("divide scores by √d_k", value=link["scale"], key="scale")
-    causal = t2.toggle("causal mask", value=link["causal"], key="causal",
+    causal = c3.toggle("causal mask", value=link["causal"], key="causal",
                        help="A token sees only itself and earlier tokens, as in a GPT.")
-    positions = t3.toggle("add positions (sinusoidal)", value=link["positions"], key="positions",
-                          help="Adds Vaswani et al.'s sinusoidal positional encodings to the token vectors.")
     tok = tokenize(sentence, max_tokens)
     if not tok.tokens:
         link.publish()

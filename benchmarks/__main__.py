@@ -792,12 +792,13 @@ def bench_controls() -> None:
     Vega-Lite parameter, timed to the grid's redraw, and must start no script run."""
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.controls import measure_page, time_scrubber
+    from benchmarks.controls import WATCH, measure_page, time_scrubber
     from scripts.browser import launch, settle, streamlit_server
 
     with streamlit_server(log_path=ROOT / "benchmarks" / ".controls.log") as (url, _), sync_playwright() as pw:
         browser = launch(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.add_init_script(WATCH)  # sees the end of a run too quick to show "running" (benchmarks/controls.py)
         for name, settings in CONTROL_PAGES.items():
             for which, query in settings.items():
                 page.goto(f"{url}/{name}?{query}")

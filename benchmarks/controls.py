@@ -9,6 +9,7 @@ its chart shows the new value instead.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -21,7 +22,28 @@ OBSERVE = """() => { window.__starts = []; window.__ends = [];
     (s === 'running' ? window.__starts : window.__ends).push(performance.now()); })
   .observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']}); }"""
 
-DEBUG = False
+# A run that ends within one frame of starting never shows "running" (the browser draws both states at once), so the
+# observer above sees nothing. Installed before the page loads (``page.add_init_script(WATCH)``), this also notes the
+# first frame after each ScriptFinished message arrives (field 6 of Streamlit's ForwardMsg, read from the message's
+# top-level protobuf fields): the end of such a run.
+WATCH = """(() => { window.__finished = [];
+  const finished = (buffer) => {
+    const u = new Uint8Array(buffer); let i = 0;
+    const varint = () => { let v = 0, shift = 0, b; do { b = u[i++]; v += (b & 0x7f) * 2 ** shift; shift += 7; }
+                           while (b & 0x80 && i < u.length); return v; };
+    while (i < u.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (field === 6) return true;
+      if (wire === 0) varint(); else if (wire === 2) i += varint(); else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4; else return false;
+    }
+    return false; };
+  const Socket = window.WebSocket;
+  window.WebSocket = class extends Socket { constructor(...args) { super(...args); this.binaryType = 'arraybuffer';
+    this.addEventListener('message', (e) => { if (e.data instanceof ArrayBuffer && finished(e.data))
+      requestAnimationFrame(() => window.__finished.push(performance.now())); }); } }; })();"""
+
+DEBUG = bool(os.environ.get("CONTROLS_DEBUG"))  # each move printed as it is timed
 TIMEOUT = 20_000
 KINDS = {"stSlider": "slider", "stCheckbox": "toggle", "stRadio": "radio", "stSelectbox": "select",
          "stTextInput": "text", "stNumberInput": "number", "stMultiSelect": "multiselect"}
@@ -85,24 +107,31 @@ def _act(page, kind: str, index: int, step: int, within: str):
 
 
 def time_control(page, kind: str, index: int, settle, within: str = '[data-testid="stMain"]', moves: int = 5):
-    """Milliseconds from each of ``moves`` moves of one control to the end of the script run it starts."""
+    """Milliseconds from each of ``moves`` moves of one control to the end of the script run it starts: the script
+    state leaving "running", or, for a run too quick to show that state, the first frame after its ScriptFinished
+    message (``WATCH``, which the page must have been opened with)."""
+    if not page.evaluate("'__finished' in window"):
+        raise RuntimeError("open the page with page.add_init_script(controls.WATCH) first")
     times = []
     for step in range(moves):
         page.evaluate(OBSERVE) if not page.evaluate("'__ends' in window") else None
-        n_start, n_end = page.evaluate("[window.__starts.length, window.__ends.length]")
+        n_start, n_end, n_fin = page.evaluate(
+            "[window.__starts.length, window.__ends.length, window.__finished.length]")
         target, key = _act(page, kind, index, step, within)
         target.focus()
         t0 = page.evaluate("performance.now()")
         target.press(key)
         page.wait_for_function(
-            f"window.__starts.length > {n_start} && window.__ends.length > {n_end} && "
+            f"window.__finished.length > {n_fin} && "
+            f"(window.__starts.length === {n_start} || window.__ends.length > {n_end}) && "
             "document.querySelector('[data-test-script-state]').getAttribute('data-test-script-state') !== 'running'",
             timeout=TIMEOUT)
-        times.append(page.evaluate("window.__ends[window.__ends.length - 1]") - t0)
+        shown = page.evaluate(f"window.__starts.length > {n_start}")  # "running" was drawn: its end is the end
+        times.append(page.evaluate("window.__ends[window.__ends.length - 1]" if shown else
+                                   f"window.__finished[{n_fin}]") - t0)
         page.wait_for_timeout(300)  # the run's last messages drawn before the next move (a benchmark, not a test)
         if DEBUG:
-            print("   start after", round(page.evaluate(f"window.__starts[{n_start}]") - t0), "ms; end after",
-                  round(times[-1]), flush=True)
+            print("   end after", round(times[-1]), "ms", "" if shown else "(too quick to show 'running')", flush=True)
         settle(page)
     return times
 

@@ -309,7 +309,8 @@ def test_learned_mode_on_pages_2_and_3():
     note = next(c.value for c in at.caption if c.value.startswith("The head that resolves pronouns best"))
     assert f"{head_name(layer, head)}: puts {share:.0%} of the pronoun's attention" in note  # built from the numbers
     assert at.selectbox(key="head").value == layer * 4 + head
-    assert next(s for s in at.selectbox if s.label.startswith("Where does one weight")).value == 1  # starts on 1: cat, the row's top
+    key = next(s for s in at.selectbox if s.label.startswith("Where does one weight"))
+    assert key.value == 1  # starts on 1: cat, the row's top
     derivation = " ".join(m.value for m in at.markdown)
     assert "**Weight of key 1\\: cat for query 7\\: it**" in derivation and "the cell you chose" in derivation
     at.text_input(key="sentence").input("the zebra chased the cat").run()

@@ -106,6 +106,18 @@ def _act(page, kind: str, index: int, step: int, within: str):
     return field, "Enter"
 
 
+# ms from t0 to the end of the run a move at t0 started, or null while it has not ended: the last time the state
+# left "running" after it was last drawn as "running"; if it never was (too quick), the first frame after ScriptFinished
+ENDED = """(t0) => {
+  const el = document.querySelector('[data-test-script-state]');
+  if (!el || el.getAttribute('data-test-script-state') === 'running') return null;
+  const starts = window.__starts.filter(t => t > t0), ends = window.__ends.filter(t => t > t0);
+  const finished = window.__finished.filter(t => t > t0);
+  if (starts.length) return ends.length && ends[ends.length - 1] > starts[starts.length - 1]
+    ? ends[ends.length - 1] - t0 : null;
+  return finished.length ? finished[0] - t0 : null; }"""
+
+
 def time_control(page, kind: str, index: int, settle, within: str = '[data-testid="stMain"]', moves: int = 5):
     """Milliseconds from each of ``moves`` moves of one control to the end of the script run it starts: the script
     state leaving "running", or, for a run too quick to show that state, the first frame after its ScriptFinished
@@ -115,23 +127,15 @@ def time_control(page, kind: str, index: int, settle, within: str = '[data-testi
     times = []
     for step in range(moves):
         page.evaluate(OBSERVE) if not page.evaluate("'__ends' in window") else None
-        n_start, n_end, n_fin = page.evaluate(
-            "[window.__starts.length, window.__ends.length, window.__finished.length]")
         target, key = _act(page, kind, index, step, within)
         target.focus()
         t0 = page.evaluate("performance.now()")
         target.press(key)
-        page.wait_for_function(
-            f"window.__finished.length > {n_fin} && "
-            f"(window.__starts.length === {n_start} || window.__ends.length > {n_end}) && "
-            "document.querySelector('[data-test-script-state]').getAttribute('data-test-script-state') !== 'running'",
-            timeout=TIMEOUT)
-        shown = page.evaluate(f"window.__starts.length > {n_start}")  # "running" was drawn: its end is the end
-        times.append(page.evaluate("window.__ends[window.__ends.length - 1]" if shown else
-                                   f"window.__finished[{n_fin}]") - t0)
+        page.wait_for_function(f"({ENDED})({t0}) !== null", timeout=TIMEOUT)
+        times.append(page.evaluate(f"({ENDED})({t0})"))
         page.wait_for_timeout(300)  # the run's last messages drawn before the next move (a benchmark, not a test)
         if DEBUG:
-            print("   end after", round(times[-1]), "ms", "" if shown else "(too quick to show 'running')", flush=True)
+            print("   end after", round(times[-1]), "ms", flush=True)
         settle(page)
     return times
 

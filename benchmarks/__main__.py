@@ -787,9 +787,9 @@ WARM = {"vectors and weights", "show a trained model's heads"}  # first use trai
 
 def bench_controls() -> None:
     """Every control on pages 1-3 and 6 moved five times in Chromium, at the page's defaults and at its largest
-    settings, each timed from the key press to the end of the script run it starts (the page's own script-state
-    attribute; benchmarks/controls.py). Page 6 is measured after a training; its training-step scrubber is a
-    Vega-Lite parameter, timed to the grid's redraw, and must start no script run."""
+    settings, each timed from the key press to the end of the script run it starts (its script state left "running"
+    and its last message drawn; benchmarks/controls.py). Page 6 is measured after a training; its training-step
+    scrubber is a Vega-Lite parameter, timed to the grid's redraw, and must start no script run."""
     from playwright.sync_api import sync_playwright
 
     from benchmarks.controls import WATCH, measure_page, time_scrubber

@@ -1,5 +1,6 @@
 """How long a control takes to answer, measured in Chromium: from the key press (or click) to the end of the script
-run it starts, as the page's own script-state attribute reports it. Used by `python -m benchmarks controls`.
+run it starts: the page's own script-state attribute leaving "running" and the first frame drawn after the run's
+ScriptFinished message, whichever comes later (``ENDED``). Used by `python -m benchmarks controls`.
 
 Every control on a page is found by its Streamlit test id and moved five times: a slider one step (away from the end
 it sits at, so each step is a new setting), a toggle, checkbox or radio flipped, a select box to another option, a
@@ -34,7 +35,7 @@ WATCH = """(() => { window.__finished = [];
     while (i < u.length) {
       const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
       if (field === 6) return true;
-      if (wire === 0) varint(); else if (wire === 2) i += varint(); else if (wire === 1) i += 8;
+      if (wire === 0) varint(); else if (wire === 2) { const n = varint(); i += n; } else if (wire === 1) i += 8;
       else if (wire === 5) i += 4; else return false;
     }
     return false; };
@@ -106,22 +107,25 @@ def _act(page, kind: str, index: int, step: int, within: str):
     return field, "Enter"
 
 
-# ms from t0 to the end of the run a move at t0 started, or null while it has not ended: the last time the state
-# left "running" after it was last drawn as "running"; if it never was (too quick), the first frame after ScriptFinished
+# ms from t0 to the end of the run a move at t0 started, or null while it has not ended: the later of the script state
+# leaving "running" (after it was last drawn as "running") and the first frame drawn after the run's ScriptFinished
+# message (the state can leave "running" a frame before that message's work is drawn, or after it); a run too quick to
+# draw "running" at all ends at that frame
 ENDED = """(t0) => {
   const el = document.querySelector('[data-test-script-state]');
   if (!el || el.getAttribute('data-test-script-state') === 'running') return null;
   const starts = window.__starts.filter(t => t > t0), ends = window.__ends.filter(t => t > t0);
   const finished = window.__finished.filter(t => t > t0);
-  if (starts.length) return ends.length && ends[ends.length - 1] > starts[starts.length - 1]
-    ? ends[ends.length - 1] - t0 : null;
-  return finished.length ? finished[0] - t0 : null; }"""
+  if (!finished.length) return null;
+  if (!starts.length) return finished[0] - t0;
+  const end = ends.length ? ends[ends.length - 1] : -Infinity;
+  return end > starts[starts.length - 1] ? Math.max(end, finished[0]) - t0 : null; }"""
 
 
 def time_control(page, kind: str, index: int, settle, within: str = '[data-testid="stMain"]', moves: int = 5):
-    """Milliseconds from each of ``moves`` moves of one control to the end of the script run it starts: the script
-    state leaving "running", or, for a run too quick to show that state, the first frame after its ScriptFinished
-    message (``WATCH``, which the page must have been opened with)."""
+    """Milliseconds from each of ``moves`` moves of one control to the end of the script run it starts (``ENDED``:
+    the script state leaving "running" and the first frame after the run's ScriptFinished message, whichever is later;
+    the page must have been opened with ``WATCH``)."""
     if not page.evaluate("'__finished' in window"):
         raise RuntimeError("open the page with page.add_init_script(controls.WATCH) first")
     times = []
@@ -131,8 +135,7 @@ def time_control(page, kind: str, index: int, settle, within: str = '[data-testi
         target.focus()
         t0 = page.evaluate("performance.now()")
         target.press(key)
-        page.wait_for_function(f"({ENDED})({t0}) !== null", timeout=TIMEOUT)
-        times.append(page.evaluate(f"({ENDED})({t0})"))
+        times.append(page.wait_for_function(f"({ENDED})({t0})", timeout=TIMEOUT).json_value())
         page.wait_for_timeout(300)  # the run's last messages drawn before the next move (a benchmark, not a test)
         if DEBUG:
             print("   end after", round(times[-1]), "ms", flush=True)

@@ -108,7 +108,7 @@ _COUNT_RUNS = """() => {
       while (i < u.length) {
         const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
         if (field === 11) return true;
-        if (wire === 0) varint(); else if (wire === 2) i += varint(); else if (wire === 1) i += 8;
+        if (wire === 0) varint(); else if (wire === 2) { const n = varint(); i += n; } else if (wire === 1) i += 8;
         else if (wire === 5) i += 4; else return false;
       }
       return false; };

@@ -171,6 +171,32 @@ def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
     assert "usermeta" not in picked  # its view keeps the matrix the student picked in it
 
 
+def test_figures_are_cached_on_their_inputs(monkeypatch):
+    """ui.figure builds a spec once per distinct input (arrays by content, not identity), keeps at most
+    MAX_FIGURES, and hands out copies whose top-level keys a caller may set without touching the cache."""
+    from lab.ui import draw
+
+    draw.figure.clear()
+    built = []
+    real = charts.bars_spec
+    monkeypatch.setattr(charts, "bars_spec", lambda *a, **k: built.append(a) or real(*a, **k))
+    labels = ["a", "b"]
+    first = draw.figure("bars", labels, np.array([1.0, 2.0]), title="t", x_title="x", y_title="y")
+    again = draw.figure("bars", list(labels), np.array([1.0, 2.0]), title="t", x_title="x", y_title="y")
+    assert len(built) == 1 and again == first  # equal inputs, other objects: served from the cache
+    again["autosize"] = "pad"
+    assert "autosize" not in draw.figure("bars", labels, np.array([1.0, 2.0]), title="t", x_title="x", y_title="y")
+    other = draw.figure("bars", labels, np.array([1.0, 2.5]), title="t", x_title="x", y_title="y")
+    assert len(built) == 2 and other["datasets"] != first["datasets"]  # one number changed: built again
+    draw.figure("bars", labels, np.array([1.0, 2.0]), title="t", x_title="x", y_title="other")
+    assert len(built) == 3  # a keyword is part of the input too
+    monkeypatch.setattr(draw, "MAX_FIGURES", 2)
+    draw.figure("bars", labels, np.array([9.0, 9.0]), title="t", x_title="x", y_title="y")
+    assert len(draw._FIGURES) == 2  # the oldest dropped
+    draw.figure.clear()
+    assert not draw._FIGURES
+
+
 def test_export_buttons_on_the_pages():
     at = page_with("self_attention")
     assert [d.proto.label for d in at.get("download_button")] == ["PNG", "SVG"]

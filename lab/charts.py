@@ -142,8 +142,9 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
                                      tuple(domain) if domain else None, mark is not None, width < 20,
                                      n_rows * n_cols <= ARIA_CELLS))
     # the cells go in a named dataset: while the rest of the spec stays the same, the browser swaps the data into the
-    # chart it has, instead of building the chart again
-    spec.update(datasets={"cells": cells}, width=width * n_cols, height=height * n_rows)
+    # chart it has, instead of building the chart again; the size is a step per row and column, so a sentence one
+    # word longer changes the data only, not the spec
+    spec.update(datasets={"cells": cells}, width={"step": width}, height={"step": height})
     if title:
         spec["title"] = title
     return spec

@@ -1,5 +1,6 @@
 """The chart builders: each returns a chart that validates against the Vega-Lite schema and carries its labels."""
 import json
+import re
 
 import altair as alt
 import numpy as np
@@ -17,6 +18,19 @@ def rows(s: dict, part: dict | None = None) -> list[dict]:
     """The data rows of a spec (or of one layer of it), wherever Altair put them."""
     data = (part or s)["data"]
     return data["values"] if "values" in data else s["datasets"][data["name"]]
+
+
+def test_a_longer_sentence_changes_a_heatmaps_data_not_its_spec():
+    """Cells are sized by a step per row and column (drawn at the same size as before, step x count), so the browser
+    swaps a longer sentence's cells into the chart it has instead of building it again."""
+    import vl_convert as vlc
+
+    short, longer = (charts.heatmap_spec(np.ones((n, 4)), charts.token_labels(["w"] * n), ["f0", "f1", "f2", "f3"],
+                                         cell=34) for n in (6, 7))
+    assert {k: v for k, v in short.items() if k != "datasets"} == {k: v for k, v in longer.items() if k != "datasets"}
+    svg = vlc.vegalite_to_svg(json.dumps(longer))
+    plot = re.search(r'class="background"[^>]*d="M0.5,0.5h([\d.]+)v([\d.]+)', svg)  # the plot's frame
+    assert (float(plot[1]), float(plot[2])) == (34 * 4, 34 * 7)  # 4 cells wide and 7 tall, 34 px a cell
 
 
 def test_heatmap_is_labelled_queries_by_keys():
@@ -209,9 +223,9 @@ def test_inside_the_model_charts():
 def test_wide_matrices_fit_their_width(d_k):
     labels = charts.token_labels(["w"] * 12)
     s = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=860))
-    assert s["width"] <= 860  # narrower cells, not a chart that runs off the page
+    assert s["width"]["step"] * d_k <= 860  # narrower cells, not a chart that runs off the page
     narrow = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=6 * d_k))
-    assert narrow["width"] <= 6 * d_k and len(narrow["layer"]) == 1  # no numbers squeezed into thin cells
+    assert narrow["width"]["step"] * d_k <= 6 * d_k and len(narrow["layer"]) == 1  # no numbers in thin cells
 
 
 def test_every_token_label_is_shown():

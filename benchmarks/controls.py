@@ -15,6 +15,8 @@ import statistics
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from scripts.browser import PROTO_FIELDS
+
 # a MutationObserver records when the script state becomes "running" and when it leaves it, in the page's clock
 OBSERVE = """() => { window.__starts = []; window.__ends = [];
   new MutationObserver(() => {
@@ -25,23 +27,12 @@ OBSERVE = """() => { window.__starts = []; window.__ends = [];
 
 # A run that ends within one frame of starting never shows "running" (the browser draws both states at once), so the
 # observer above sees nothing. Installed before the page loads (``page.add_init_script(WATCH)``), this also notes the
-# first frame after each ScriptFinished message arrives (field 6 of Streamlit's ForwardMsg, read from the message's
-# top-level protobuf fields): the end of such a run.
+# first frame after each ScriptFinished message arrives (field 6 of Streamlit's ForwardMsg): the end of such a run.
 WATCH = """(() => { window.__finished = [];
-  const finished = (buffer) => {
-    const u = new Uint8Array(buffer); let i = 0;
-    const varint = () => { let v = 0, shift = 0, b; do { b = u[i++]; v += (b & 0x7f) * 2 ** shift; shift += 7; }
-                           while (b & 0x80 && i < u.length); return v; };
-    while (i < u.length) {
-      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
-      if (field === 6) return true;
-      if (wire === 0) varint(); else if (wire === 2) { const n = varint(); i += n; } else if (wire === 1) i += 8;
-      else if (wire === 5) i += 4; else return false;
-    }
-    return false; };
+  const fields = """ + PROTO_FIELDS + """;
   const Socket = window.WebSocket;
   window.WebSocket = class extends Socket { constructor(...args) { super(...args); this.binaryType = 'arraybuffer';
-    this.addEventListener('message', (e) => { if (e.data instanceof ArrayBuffer && finished(e.data))
+    this.addEventListener('message', (e) => { if (fields(e.data).includes(6))
       requestAnimationFrame(() => window.__finished.push(performance.now())); }); } }; })();"""
 
 DEBUG = bool(os.environ.get("CONTROLS_DEBUG"))  # each move printed as it is timed

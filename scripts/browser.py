@@ -83,12 +83,27 @@ def settle(page, limit: float = 120.0) -> float:
     return time.monotonic() - t0
 
 
+# A JavaScript function: the top-level field numbers of a protobuf message (an ArrayBuffer or a typed array), enough
+# to tell Streamlit's ScriptFinished (ForwardMsg field 6) or a rerun request (BackMsg field 11) from other messages.
+PROTO_FIELDS = """(data) => {
+  const u = data instanceof ArrayBuffer ? new Uint8Array(data)
+    : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(0);
+  const fields = []; let i = 0;
+  const varint = () => { let v = 0, shift = 0, b; do { b = u[i++]; v += (b & 0x7f) * 2 ** shift; shift += 7; }
+                         while (b & 0x80 && i < u.length); return v; };
+  while (i < u.length) {
+    const tag = varint(), wire = tag % 8;
+    fields.push(Math.floor(tag / 8));
+    if (wire === 0) varint(); else if (wire === 2) { const n = varint(); i += n; } else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4; else break;
+  }
+  return fields; }"""
+
 _COUNT_RUNS = """() => {
   // window.__labRuns > 0 once a script run is asked for or seen: every rerun request the page sends (a BackMsg with
-  // field 11, rerun_script, read from its top-level protobuf fields), and every time the script state shows
-  // "running" (a run too quick to draw that state is still counted by its request). A page whose script is already
-  // running (a training it follows) counts as one run: the click stops it and starts the next without the state
-  // ever leaving "running".
+  // field 11, rerun_script), and every time the script state shows "running" (a run too quick to draw that state is
+  // still counted by its request). A page whose script is already running (a training it follows) counts as one run:
+  // the click stops it and starts the next without the state ever leaving "running".
   window.__labRuns = document.querySelector('[data-test-script-state="running"]') ? 1 : 0;
   const seen = () => { if (document.querySelector('[data-test-script-state="running"]')) window.__labRuns++; };
   if (!window.__labObserver) {
@@ -98,22 +113,9 @@ _COUNT_RUNS = """() => {
   }
   if (!window.__labSend) {
     window.__labSend = WebSocket.prototype.send;
-    const asksRerun = (data) => {
-      const u = data instanceof ArrayBuffer ? new Uint8Array(data)
-        : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
-      if (!u) return false;
-      let i = 0;
-      const varint = () => { let v = 0, shift = 0, b; do { b = u[i++]; v += (b & 0x7f) * 2 ** shift; shift += 7; }
-                             while (b & 0x80 && i < u.length); return v; };
-      while (i < u.length) {
-        const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
-        if (field === 11) return true;
-        if (wire === 0) varint(); else if (wire === 2) { const n = varint(); i += n; } else if (wire === 1) i += 8;
-        else if (wire === 5) i += 4; else return false;
-      }
-      return false; };
+    const fields = """ + PROTO_FIELDS + """;
     WebSocket.prototype.send = function (data) {
-      if (asksRerun(data)) window.__labRuns++;
+      if (fields(data).includes(11)) window.__labRuns++;
       return window.__labSend.call(this, data); };
   }
 }"""

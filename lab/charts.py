@@ -286,10 +286,11 @@ def shape_diagram_spec(equations: Sequence[tuple[str, Sequence[int], str, Sequen
             x += w + gap
         y += tallest + 60  # room for the two label lines under the boxes
     width = max(r["x2"] for r in rows)
-    frame = json.loads(_shape_diagram_frame())
-    frame = _replaced(_replaced(frame, [-4, _FAR], [-4, width + 4]), [_FAR, -4], [y, -4])
-    return _filled(json.dumps(frame), "parts", rows + signs, title=title or None, width=round(width + 8),
-                   height=round(y + 4))
+    spec = _replaced(_replaced(json.loads(_shape_diagram_frame()), [-4, _FAR], [-4, width + 4]), [_FAR, -4], [y, -4])
+    spec.update(datasets={"parts": rows + signs}, width=round(width + 8), height=round(y + 4))
+    if title:
+        spec["title"] = title
+    return spec
 
 
 def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[int], str, Sequence[int]]], *,

@@ -90,7 +90,8 @@ def tensors(shapes, layout: str) -> None:
     else:
         equations = [("X", S["X"], "W_Q", S["W_Q"], "Q", S["Q"]), ("Q", S["Q"], "Kᵀ", K_T, "scores QKᵀ", S["scores"]),
                      ("A (softmax)", S["weights"], "V", S["V"], "output AV", S["output"])]
-    equations = [tuple(tuple(part) if isinstance(part, tuple) else part for part in eq) for eq in equations]  # hashable
+    # plain tuples of ints (the figure cache hashes them by value)
+    equations = [tuple(tuple(part) if isinstance(part, tuple) else part for part in eq) for eq in equations]
     ui.chart(ui.figure("shape_diagram", equations, title="A × B = C: sides on a log scale"))
     st.caption("Each matrix is a rectangle: height = rows, width = columns, on a log scale (so 768 is not drawn 128 "
                "times as long as 6, but a longer side is always longer). "

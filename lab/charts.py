@@ -84,6 +84,13 @@ def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
 ARIA_CELLS = 256  # heatmaps up to this many cells describe each cell to a screen reader
 
 
+def _filled(frame: str, name: str, rows: list[dict], **top) -> dict:
+    """A cached chart frame (JSON, its data named ``name``) with this chart's rows and top-level settings."""
+    spec = json.loads(frame)
+    spec.update(datasets={name: rows}, **{k: v for k, v in top.items() if v is not None})
+    return spec
+
+
 @functools.lru_cache(maxsize=128)
 def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str, annotate: bool, hover_fmt: str,
                    select: str | None, domain: tuple[float, float] | None, marked: bool, steep: bool,
@@ -138,16 +145,13 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
               "shown": format(values[i, j], fmt), "ink": "white" if dark[i, j] else "black",
               "m": int(mark is not None and (i, j) == tuple(mark))}
              for i in range(n_rows) for j in range(n_cols) if keep[i, j]]
-    spec = json.loads(_heatmap_frame(row_title, col_title, value_title, scheme, annotate, hover_fmt, select,
-                                     tuple(domain) if domain else None, mark is not None, width < 20,
-                                     n_rows * n_cols <= ARIA_CELLS))
+    frame = _heatmap_frame(row_title, col_title, value_title, scheme, annotate, hover_fmt, select,
+                           tuple(domain) if domain else None, mark is not None, width < 20,
+                           n_rows * n_cols <= ARIA_CELLS)
     # the cells go in a named dataset: while the rest of the spec stays the same, the browser swaps the data into the
     # chart it has, instead of building the chart again; the size is a step per row and column, so a sentence one
     # word longer changes the data only, not the spec
-    spec.update(datasets={"cells": cells}, width={"step": width}, height={"step": height})
-    if title:
-        spec["title"] = title
-    return spec
+    return _filled(frame, "cells", cells, width={"step": width}, height={"step": height}, title=title or None)
 
 
 def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str],
@@ -183,13 +187,6 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], **kwar
     as ``heatmap_spec``, which pages use directly (through ``ui.figure``) to skip rebuilding the Altair objects.
     """
     return alt.LayerChart.from_dict(heatmap_spec(values, row_labels, col_labels, **kwargs), validate=False)
-
-
-def _filled(frame: str, name: str, rows: list[dict], **top) -> dict:
-    """A cached chart frame (JSON, its data named ``name``) with this chart's rows and top-level settings."""
-    spec = json.loads(frame)
-    spec.update(datasets={name: rows}, **{k: v for k, v in top.items() if v is not None})
-    return spec
 
 
 @functools.lru_cache(maxsize=64)

@@ -302,7 +302,8 @@ def shape_diagram(equations: Sequence[tuple[str, Sequence[int], str, Sequence[in
     return alt.LayerChart.from_dict(shape_diagram_spec(equations, title=title), validate=False)
 
 
-LINEAR_TERM, QUADRATIC_TERM = "projections Q, K, V (linear in tokens)", "scores and weighted sum (quadratic in tokens)"
+# short enough for a phone's legend (about 40 characters at most; longer ones are cut off)
+LINEAR_TERM, QUADRATIC_TERM = "Q, K, V projections: linear in tokens", "scores + weighted sum: quadratic"
 
 
 @functools.lru_cache(maxsize=1)
@@ -320,7 +321,7 @@ def _cost_curve_frame() -> str:
     rule = alt.Chart().transform_filter("datum.kind == 'marker'").mark_rule(strokeDash=[4, 4], color="gray").encode(
         x=alt.X("tokens:Q"), tooltip=[alt.Tooltip("tokens:Q", title="your setting")])
     return json.dumps(alt.layer(line, rule, data=alt.NamedData(name="costs")).properties(
-        height=300, title="How the cost of self-attention grows with sequence length").to_dict(validate=False))
+        height=300, title=["How the cost of self-attention", "grows with sequence length"]).to_dict(validate=False))
 
 
 def cost_curve_spec(tokens: Sequence[int], linear: Sequence[float], quadratic: Sequence[float], *,

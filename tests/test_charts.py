@@ -94,6 +94,8 @@ def test_fast_specs_fill_in_their_cached_frames():
                  if "scale" in layer["encoding"]["x"]}
     assert x_domains == {json.dumps([-4, max(r["x2"] for r in rows(big) if r["kind"] == "box") + 4])}
     marked = charts.cost_curve_spec([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2)
+    # a phone's 390 px cut off longer legend labels and titles: every line fits in about 40 characters
+    assert all(len(line) <= 40 for line in [charts.LINEAR_TERM, charts.QUADRATIC_TERM, *marked["title"]])
     assert [r["tokens"] for r in rows(marked) if r["kind"] == "marker"] == [2]
     assert not [r for r in rows(charts.cost_curve_spec([1, 2], [3, 6], [2, 8])) if r["kind"] == "marker"]
 

@@ -372,9 +372,10 @@ def softmax_peak_chart(d_ks: Sequence[int], scaled: Sequence[float], unscaled: S
 
 
 @functools.lru_cache(maxsize=64)
-def _head_maps_frame(n: int, cell: int, columns: int, title: str, heads: tuple[str, ...]) -> str:
-    """The small multiples' spec without the weights, as JSON (built with Altair once per look)."""
-    show_labels = n <= 16
+def _head_maps_frame(show_labels: bool, cell: int, columns: int, title: str) -> str:
+    """The small multiples' spec without the weights, as JSON (built with Altair once per look). Each map is sized by
+    a step per token and the maps are ordered by head number (``h``), so one token more or one head fewer changes the
+    data, not the spec: the browser swaps the cells in instead of building the chart again."""
     axis = alt.Axis(labels=show_labels, ticks=show_labels)
     chart = alt.Chart().mark_rect(aria=False).encode(  # no per-cell description: see _heatmap_frame
         x=alt.X("key:O", title=KEY_AXIS, axis=axis),
@@ -382,8 +383,9 @@ def _head_maps_frame(n: int, cell: int, columns: int, title: str, heads: tuple[s
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=[alt.Tooltip("head:N"), alt.Tooltip("query:O", title="query token"),
                  alt.Tooltip("key:O", title="key token"), alt.Tooltip("weight:Q", title="weight", format=".4f")],
-    ).properties(width=cell * n, height=cell * n).facet(
-        facet=alt.Facet("head:N", sort=list(heads), title=title or None), columns=columns,
+    ).properties(width=alt.Step(cell), height=alt.Step(cell)).facet(
+        facet=alt.Facet("head:N", sort=alt.EncodingSortField(field="h", op="min"), title=title or None),
+        columns=columns,
         data=alt.NamedData(name="maps"))
     return json.dumps(chart.to_dict(validate=False))
 
@@ -393,13 +395,11 @@ def head_maps_spec(maps, *, head_ids: Sequence[int] | None = None, columns: int 
     """``head_maps``'s Vega-Lite spec, fast: the cached frame with these weights filled in."""
     maps = np.asarray(maps, dtype=float)
     head_ids = list(range(maps.shape[0])) if head_ids is None else list(head_ids)
-    n_heads, n, _ = maps.shape
-    names = tuple(f"head {h}" for h in head_ids)
+    n = maps.shape[1]
     weights = maps.round(4).tolist()
-    spec = json.loads(_head_maps_frame(n, cell or max(4, min(22, 200 // n)), columns, title, names))
-    spec["datasets"] = {"maps": [{"head": names[h], "query": q, "key": k, "weight": weights[h][q][k]}
-                                 for h in range(n_heads) for q in range(n) for k in range(n)]}  # swapped in place
-    return spec
+    frame = _head_maps_frame(n <= 16, cell or max(4, min(22, 200 // n)), columns, title)
+    return _filled(frame, "maps", [{"head": f"head {i}", "h": i, "query": q, "key": k, "weight": weights[h][q][k]}
+                                   for h, i in enumerate(head_ids) for q in range(n) for k in range(n)])
 
 
 def head_maps(maps, **kwargs) -> alt.FacetChart:

@@ -115,6 +115,23 @@ def test_head_maps_one_panel_per_head():
     assert first["weight"] == pytest.approx(maps[1, 1, 3], abs=1e-4)
 
 
+def test_one_token_more_or_one_head_fewer_changes_the_head_maps_data_not_their_spec():
+    """Page 3's maps are sized by a step per token (22 px a cell up to 9 tokens) and ordered by head number, so its
+    tokens slider and its heads picker swap cells into the chart the browser has."""
+    import vl_convert as vlc
+
+    def frame(s):
+        return {k: v for k, v in s.items() if k != "datasets"}
+
+    five, six = (charts.head_maps_spec(np.full((2, n, n), 0.5), head_ids=[2, 10]) for n in (5, 6))
+    three = charts.head_maps_spec(np.full((3, 6, 6), 0.5), head_ids=[0, 2, 10])
+    assert frame(five) == frame(six) == frame(three)
+    svg = vlc.vegalite_to_svg(json.dumps(six))
+    frames = re.findall(r'class="background"[^>]*d="M0.5,0.5h([\d.]+)v([\d.]+)', svg)  # each map's frame
+    assert [(float(w), float(h)) for w, h in frames] == [(22 * 6, 22 * 6)] * 2
+    assert svg.index(">head 2<") < svg.index(">head 10<")  # by number, not alphabetically
+
+
 def test_training_curves_one_panel_per_run():
     df = pd.DataFrame({"run": ["2 epochs"] * 2 + ["3 epochs"] * 3, "epoch": [1, 2, 1, 2, 3],
                        "train_loss": [2, 1, 2, 1, 0.5], "val_loss": [2, 1.5, 2, 1.5, 1.2],

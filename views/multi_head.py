@@ -12,25 +12,26 @@ st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
 
 EMBED_SIZES = [8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]  # sizes with many head counts
-link = links.Link("multi_head", {"batch": links.Int(1, 8, 1), "tokens": links.Int(1, 64, 5),
-                                 "embdim": links.Choice(EMBED_SIZES, 768),
-                "heads": links.Int(1, 64, 12), "causal": links.Bool(False)})
-links.preset("Coursework Q3.1", {"batch": 1, "tokens": 5, "embdim": 768, "heads": 12, "causal": False},
-          help="tokens [1, 5, 768] and 12 heads, as in the coursework's einsum code")
-c1, c2, c3, c4 = st.columns(4)
-batch = c1.slider("batch", 1, 8, link["batch"], key="batch")
-n_tokens = c2.slider("tokens", 1, 64, link["tokens"], key="tokens")
-embdim = c3.select_slider("embedding size (E)", EMBED_SIZES, value=link["embdim"], key="embdim",
-                          help="Sizes that split evenly into many head counts (768 = 12 × 64, as in the coursework).")
-headcnt = c4.slider("heads", 1, 64, link["heads"], key="heads")
-causal = st.toggle("causal mask", value=link["causal"], key="causal")
-link.publish()
 
-try:
-    headdim = check_heads(embdim, headcnt)
-except ValueError as err:
-    headdim = None
-    st.error(f"{err} Pick one of those head counts with the heads slider.", icon=":material/error:")
+
+def controls() -> tuple[int, int, int, int, bool]:
+    """The settings (from the link, the preset or the widgets): batch, tokens, E, heads, causal."""
+    link = links.Link("multi_head", {"batch": links.Int(1, 8, 1), "tokens": links.Int(1, 64, 5),
+                                     "embdim": links.Choice(EMBED_SIZES, 768), "heads": links.Int(1, 64, 12),
+                                     "causal": links.Bool(False)})
+    links.preset("Coursework Q3.1", {"batch": 1, "tokens": 5, "embdim": 768, "heads": 12, "causal": False},
+                 help="tokens [1, 5, 768] and 12 heads, as in the coursework's einsum code")
+    c1, c2, c3, c4 = st.columns(4)
+    batch = c1.slider("batch", 1, 8, link["batch"], key="batch")
+    n_tokens = c2.slider("tokens", 1, 64, link["tokens"], key="tokens")
+    embdim = c3.select_slider("embedding size (E)", EMBED_SIZES, value=link["embdim"], key="embdim",
+                              help="Sizes that split evenly into many head counts (768 = 12 × 64, as in the "
+                              "coursework).")
+    headcnt = c4.slider("heads", 1, 64, link["heads"], key="heads")
+    causal = st.toggle("causal mask", value=link["causal"], key="causal")
+    link.publish()
+    return batch, n_tokens, embdim, headcnt, causal
+
 
 AXES = {
     "tokens": ("input", "batch × tokens × E"),
@@ -65,66 +66,76 @@ def compute(batch: int, n_tokens: int, embdim: int, headcnt: int, causal: bool, 
             "output_diff": check.output_diff}
 
 
-if headdim is None:
-    shapes = {"tokens": (batch, n_tokens, embdim), "qis": (batch, n_tokens, embdim),
-              "kis": (batch, n_tokens, embdim), "vis": (batch, n_tokens, embdim)}
-    result = None
-else:
-    result = compute(batch, n_tokens, embdim, headcnt, causal)
-    shapes = result["shapes"]
-
-st.subheader("Every variable")
-missing = "— (heads must divide E)"
-rows = [{"variable": name, "made by": made, "shape": quiz.fmt(shapes[name]) if name in shapes else missing,
-         "axes": axes} for name, (made, axes) in AXES.items()]
-ui.table(pd.DataFrame(rows))
-if headdim is not None:
+def variables(shapes: dict, n_tokens: int, embdim: int, headcnt: int, headdim: int | None) -> None:
+    """Every variable's shape in a table, the shape chain and the head-split diagram."""
+    st.subheader("Every variable")
+    missing = "— (heads must divide E)"
+    rows = [{"variable": name, "made by": made, "shape": quiz.fmt(shapes[name]) if name in shapes else missing,
+             "axes": axes} for name, (made, axes) in AXES.items()]
+    ui.table(pd.DataFrame(rows))
+    if headdim is None:
+        return
     st.caption(f"E = {embdim} split into {headcnt} heads of head_dim = {embdim} / {headcnt} = {headdim}. view and "
-               "reshape only regroup the same numbers; the einsums do the work, and W_O (PyTorch's out_proj) mixes the "
-               "joined heads into the output. Index letters: B batch, S query token, T key token, E embedding, H "
+               "reshape only regroup the same numbers; the einsums do the work, and W_O (PyTorch's out_proj) mixes "
+               "the joined heads into the output. Index letters: B batch, S query token, T key token, E embedding, H "
                "projected feature (in qis) or feature within a head (in *_mh), C head.")
     st.markdown("**The shape chain:** tokens " + " → ".join(
         f"`{n}` {quiz.fmt(shapes[n])}" for n in ("qis", "qis_mh", "attmat_mh", "zis_mh", "zis", "out")))
     ui.chart(ui.figure("head_split_diagram", n_tokens, embdim, headcnt))
 
-if result is not None:
+
+def head_maps(maps, n_tokens: int, headcnt: int, causal: bool) -> None:
+    """Batch item 0's attention map for each head (as many as the browser draws quickly, the rest picked)."""
     st.subheader("Attention maps, one per head")
-    per_map = n_tokens * n_tokens
-    fit = max(1, min(headcnt, 16, MAX_CELLS // per_map))
+    fit = max(1, min(headcnt, 16, MAX_CELLS // (n_tokens * n_tokens)))
     heads = list(range(headcnt))
     shown = heads[:fit] if fit == headcnt else st.multiselect(
         f"heads to draw (up to {fit} at {n_tokens} tokens)", heads, default=heads[:fit], max_selections=fit,
         key="shown_heads")
-    if shown:
-        mode = " (causal mask on)" if causal else ""
-        maps_chart = ui.figure("head_maps", result["maps"][shown], head_ids=tuple(shown),
-                               cell=ui.cell(max(4, min(22, 200 // n_tokens))),
-                               title=f"attmat_mh[0, head]{mode}: rows are queries, columns are keys")
-        ui.chart(maps_chart)
-        ui.exports(maps_chart, "attention_maps_per_head")
-        st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
-                   "a different pattern. With random weights the maps are noisy; trained heads specialise.")
+    if not shown:
+        return
+    mode = " (causal mask on)" if causal else ""
+    maps_chart = ui.figure("head_maps", maps[shown], head_ids=tuple(shown),
+                           cell=ui.cell(max(4, min(22, 200 // n_tokens))),
+                           title=f"attmat_mh[0, head]{mode}: rows are queries, columns are keys")
+    ui.chart(maps_chart)
+    ui.exports(maps_chart, "attention_maps_per_head")
+    st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
+               "a different pattern. With random weights the maps are noisy; trained heads specialise.")
 
+
+def torch_check(weights_diff: float, output_diff: float) -> None:
+    """The package's result against torch.nn.MultiheadAttention given the same weights."""
     st.subheader("Check against torch.nn.MultiheadAttention")
-    ok_w, ok_o = result["weights_diff"] < 1e-5, result["output_diff"] < 1e-4
+    ok_w, ok_o = weights_diff < 1e-5, output_diff < 1e-4
     v1, v2 = st.columns(2)
-    v1.metric(
-        "largest |difference| in attention weights",
-        f"{result['weights_diff']:.1e}",
-        "pass (< 1e-5)" if ok_w else "FAIL",
-        delta_color="normal" if ok_w else "inverse",
-    )
-    v2.metric(
-        "largest |difference| in output (after out_proj)",
-        f"{result['output_diff']:.1e}",
-        "pass (< 1e-4)" if ok_o else "FAIL",
-        delta_color="normal" if ok_o else "inverse",
-    )
-    st.caption(
-        "PyTorch's module gets the same weights: in_proj_weight = cat([Wq, Wk, Wv], 1)ᵀ, out_proj.weight = "
-        "W_Oᵀ, no biases, average_attn_weights=False. Differences are float32 rounding."
-    )
+    v1.metric("largest |difference| in attention weights", f"{weights_diff:.1e}", "pass (< 1e-5)" if ok_w else "FAIL",
+              delta_color="normal" if ok_w else "inverse")
+    v2.metric("largest |difference| in output (after out_proj)", f"{output_diff:.1e}",
+              "pass (< 1e-4)" if ok_o else "FAIL", delta_color="normal" if ok_o else "inverse")
+    st.caption("PyTorch's module gets the same weights: in_proj_weight = cat([Wq, Wk, Wv], 1)ᵀ, out_proj.weight = "
+               "W_Oᵀ, no biases, average_attn_weights=False. Differences are float32 rounding.")
 
+
+@st.fragment
+def explore() -> None:
+    """The controls and everything they change: a fragment, so that moving one reruns this part only (the self-check,
+    the trained heads and the code below are not sent again)."""
+    batch, n_tokens, embdim, headcnt, causal = controls()
+    try:
+        headdim = check_heads(embdim, headcnt)
+    except ValueError as err:
+        st.error(f"{err} Pick one of those head counts with the heads slider.", icon=":material/error:")
+        variables({name: (batch, n_tokens, embdim) for name in ("tokens", "qis", "kis", "vis")}, n_tokens, embdim,
+                  headcnt, None)
+        return
+    result = compute(batch, n_tokens, embdim, headcnt, causal)
+    variables(result["shapes"], n_tokens, embdim, headcnt, headdim)
+    head_maps(result["maps"], n_tokens, headcnt, causal)
+    torch_check(result["weights_diff"], result["output_diff"])
+
+
+explore()
 st.subheader("Test yourself")
 ui.self_check("multihead", quiz.multihead_question)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Sequence
 
 import altair as alt
@@ -84,11 +85,38 @@ def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
 ARIA_CELLS = 256  # heatmaps up to this many cells describe each cell to a screen reader
 
 
-def _filled(frame: str, name: str, rows: list[dict], **top) -> dict:
-    """A cached chart frame (JSON, its data named ``name``) with this chart's rows and top-level settings."""
+TITLE_FIELD = "title_line"  # a data title's lines, in fields title_line0, title_line1, ... of the first row
+
+
+def _filled(frame: str, name: str, rows: list[dict], *, title: str | list[str] | None = None, **top) -> dict:
+    """A cached chart frame (JSON, its data named ``name``) with this chart's rows, title and top-level settings.
+
+    The title travels with the rows (on the first one, read by a Vega expression), so a chart whose title changes
+    with a control (the query's word, √d_k, the mask) keeps one spec: the browser swaps the new rows and title into
+    the chart it has instead of building the chart again. ``title_text`` reads it back."""
     spec = json.loads(frame)
+    if title and rows:
+        lines = [title] if isinstance(title, str) else list(title)
+        rows[0] = {**rows[0], **{f"{TITLE_FIELD}{i}": line for i, line in enumerate(lines)}}
+        refs = [f"data('{name}')[0].{TITLE_FIELD}{i}" for i in range(len(lines))]
+        top["title"] = {"text": {"expr": refs[0] if isinstance(title, str) else "[" + ", ".join(refs) + "]"}}
     spec.update(datasets={name: rows}, **{k: v for k, v in top.items() if v is not None})
     return spec
+
+
+def title_text(spec: dict, datasets: dict | None = None) -> str | list[str]:
+    """A chart's title as it is drawn: a plain title as it is, a title carried in the data (``_filled``) read from
+    its first row (``datasets``: the rows by name, when they are kept apart from the spec, as Streamlit does)."""
+    title = spec.get("title", "")
+    text = title.get("text", "") if isinstance(title, dict) else title
+    if not isinstance(text, dict):
+        return text
+    found = re.findall(r"data\('(\w+)'\)\[0\]\.(" + TITLE_FIELD + r"\d+)", text.get("expr", ""))
+    if not found:
+        return text.get("expr", "")
+    first = (datasets or spec.get("datasets", {}))[found[0][0]][0]
+    lines = [first[field] for _, field in found]
+    return lines[0] if text["expr"].startswith("data(") else lines
 
 
 @functools.lru_cache(maxsize=128)

@@ -72,3 +72,15 @@ def open_page(name: str | None = None, params: dict | None = None) -> AppTest:
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def chart_title(chart) -> str | list[str]:
+    """A drawn chart's title in an AppTest run, read from its data where it travels there (``charts.title_text``)."""
+    import json
+
+    import pyarrow as pa
+
+    from lab import charts
+
+    rows = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pylist() for d in chart.proto.datasets}
+    return charts.title_text(json.loads(chart.proto.spec), rows)

@@ -33,6 +33,21 @@ def test_a_longer_sentence_changes_a_heatmaps_data_not_its_spec():
     assert (float(plot[1]), float(plot[2])) == (34 * 4, 34 * 7)  # 4 cells wide and 7 tall, 34 px a cell
 
 
+def test_a_new_title_travels_with_the_data_not_the_spec():
+    """Page 2's titles name the query and √d_k: carried on the first row, so choosing another query swaps the rows and
+    the title into the chart the browser has; drawn (and exported) as plain text, one line per line."""
+    import vl_convert as vlc
+
+    a, b = (charts.bars_spec(["x", "y"], [1, 2], title=f"scores of query {q}", x_title="key", y_title="score")
+            for q in ("0: x", "1: y"))
+    assert {k: v for k, v in a.items() if k != "datasets"} == {k: v for k, v in b.items() if k != "datasets"}
+    assert charts.title_text(b) == "scores of query 1: y" and "scores of query 1: y" in vlc.vegalite_to_svg(b)
+    two = charts.heatmap_spec(np.eye(2), ["x", "y"], ["x", "y"], title=["softmax(QKᵀ)", "causal mask on"])
+    assert charts.title_text(two) == ["softmax(QKᵀ)", "causal mask on"]
+    svg = vlc.vegalite_to_svg(two)
+    assert svg.index(">softmax(QKᵀ)<") < svg.index(">causal mask on<")  # two lines, in order
+
+
 def test_heatmap_is_labelled_queries_by_keys():
     labels = charts.token_labels(["the", "cat", "the"])
     assert labels == ["0: the", "1: cat", "2: the"]  # a repeated word keeps its own row
@@ -49,7 +64,7 @@ def test_heatmap_spec_is_heatmap_and_keeps_the_label_order():
     values = np.arange(9.0).reshape(3, 3)
     fast = charts.heatmap_spec(values, labels, labels, title="t", mark=(0, 2))
     chart = spec(charts.heatmap(values, labels, labels, title="t", mark=(0, 2)))  # validated against the schema
-    assert rows(chart) == rows(fast) and chart["width"] == fast["width"] and chart["title"] == "t"
+    assert rows(chart) == rows(fast) and chart["width"] == fast["width"] and charts.title_text(chart) == "t"
     assert fast["layer"][0]["encoding"]["x"]["sort"] == {"field": "c", "op": "min"}
     assert [(r["row"], r["col"], r["value"]) for r in rows(fast)][:2] == [("z", "z", 0.0), ("z", "a", 1.0)]
     import vl_convert as vlc  # the drawn axis: z, a, m from left to right
@@ -197,7 +212,7 @@ def test_every_builder_returns_a_valid_altair_chart():
     public = {name for name, f in inspect.getmembers(charts, inspect.isfunction)
               if f.__module__ == charts.__name__ and not name.startswith("_")}
     returns_charts = {name for name in public if not name.endswith("_spec")} - {
-        "token_labels", "to_png", "to_svg", "projector_style"}
+        "token_labels", "to_png", "to_svg", "projector_style", "title_text"}
     assert returns_charts == set(built)  # a new builder gets a line in one_of_each()
     for name, chart in built.items():
         assert isinstance(chart, alt.TopLevelMixin), name

@@ -160,7 +160,10 @@ def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
     assert isinstance(drawn["datasets"]["cells"], bytes)
     back = draw._json_datasets(drawn)
     made = charts.heatmap_spec(values, labels, labels, title="weights")
-    assert back["datasets"]["cells"] == made["datasets"]["cells"]
+    # Arrow's columns are rectangular: the title's field, on the first row only, comes back empty on the others
+    assert [{k: v for k, v in r.items() if v is not None} for r in back["datasets"]["cells"]] == made["datasets"][
+        "cells"]
+    assert charts.title_text(back) == "weights"
     assert charts.to_png(back)[:4] == b"\x89PNG"
     assert "usermeta" not in drawn  # a small chart keeps its spec: new data is swapped into the view it has
     big = [f"t{i}" for i in range(40)]  # 1,600 cells: new data makes a new spec, so the browser builds a new view

@@ -7,7 +7,7 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, open_page
+from conftest import ROOT, chart_title, open_page
 from conftest import run as settle
 
 
@@ -332,7 +332,7 @@ def test_self_attention_says_its_layout_and_titles_say_the_mode():
     at.toggle(key="causal").set_value(True)
     at.toggle(key="scale").set_value(False)
     settle(at)
-    titles = [json.loads(c.proto.spec).get("title", "") for c in at.get("vega_lite_chart")]
+    titles = [chart_title(c) for c in at.get("vega_lite_chart")]
     # what an export shows, in short lines that fit the chart's width
     assert ["softmax(QKᵀ)", "scores not scaled, causal mask on", "rows: queries · columns: keys"] in titles
 
@@ -457,7 +457,7 @@ def test_self_attention_positions_and_claims_are_measured():
     settle(at)
     note = next(m.value for m in at.markdown if "positions 0 and 4" in m.value)
     assert "differ by at most **0.0000**" not in note and "its own position's encoding" in note
-    assert any("sinusoidal positional encodings" in c.proto.spec for c in at.get("vega_lite_chart"))
+    assert any("sinusoidal positional encodings" in str(chart_title(c)) for c in at.get("vega_lite_chart"))
 
 
 def test_multi_head_shows_the_output_projection():

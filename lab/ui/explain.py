@@ -48,7 +48,7 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
     root = len(features) ** 0.5
     ui.chart(ui.figure("bars", labels, steps.scaled[query].numpy(),
                        title=(f"scores / √d_k, √d_k = {root:.2f}" if scale else "scores, not divided by √d_k"),
-                       x_title="key token", y_title="scaled score" if scale else "score (not scaled)", highlight=query,
+                       x_title="key token", y_title="score into the softmax", highlight=query,
                        masked=future), stretch=True, into=s1)
     ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)",
                        x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
@@ -63,7 +63,8 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
                 + f"The whole weight matrix, every query at once: softmax({scaled}) ({mode}). Rows are queries, "
                 "columns are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes "
                 "(weight exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
-    weights = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(None),
+    # 40 px a cell whatever the sentence's length (at most 12 tokens: 480 px), so a new sentence keeps the chart's spec
+    weights = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(40),
                         title=[f"softmax({scaled})", mode, "rows: queries · columns: keys"], select="cell",
                         mark=(query, key), blank=np.triu(np.ones((n, n), dtype=bool), 1) if causal else None)
     ui.chart(weights, on_select="cell", key="weights_click")

@@ -873,7 +873,9 @@ def data_efficiency_chart(summary: pd.DataFrame, *, train_images: int) -> alt.HC
 
 def head_split_diagram(n_tokens: int, embed: int, heads: int, *, width: int = 640) -> alt.LayerChart:
     """How [B, T, E] splits into heads of E / heads features and joins again, drawn to scale: width is features,
-    height is tokens, one colour per head. Top to bottom: qis, qis_mh (split), zis (joined), out (after W_O)."""
+    height is tokens, one colour per head. Top to bottom: qis, qis_mh (split), zis (joined), out (after W_O). Drawn
+    across the page (``ui.chart(..., stretch=True)``), the boxes scale to the screen and the names keep their size,
+    so a phone shows them as legibly as a laptop; the title is two lines of at most 40 characters."""
     d_head = embed // heads
     px = width / embed  # pixels per feature: everything to the same scale
     gap = 6 if heads <= 32 else 2
@@ -900,8 +902,8 @@ def head_split_diagram(n_tokens: int, embed: int, heads: int, *, width: int = 64
                                                                          fontWeight="bold").encode(
         x=alt.value(0), y=alt.Y("label_y:Q", scale=ys), text="label:N")
     return alt.layer(boxes, names, data=_data(df)).properties(
-        width=width + gap * heads, height=round(y), title=f"{n_tokens} tokens × {embed} features, split into {heads} "
-        f"heads of {d_head} and joined again (to scale)")
+        width=width + gap * heads, height=round(y), title=[f"{n_tokens} tokens × {embed} features, split into",
+                                                            f"{heads} heads of {d_head}, joined again (to scale)"])
 
 
 BAND_TITLE = "accuracy (band: lowest to highest seed)"

@@ -328,6 +328,8 @@ def test_head_split_diagram_is_to_scale():
     assert len(widths) == 1  # every head has 64 of the 768 features
     assert abs(12 * widths.pop() - (out[0]["x2"] - out[0]["x"])) < 1e-3  # 12 x 64 = 768, drawn to the same scale
     assert split[1]["x"] > joined[1]["x"]  # split apart, joined again
+    widest = spec(charts.head_split_diagram(64, 1024, 64))["title"]  # drawn across a phone's 390 px: no line cut off
+    assert len(widest) == 2 and all(len(line) <= 40 for line in widest)
 
 
 # ---------------------------------------------------------------- issue 19: colour is never the only signal

@@ -466,7 +466,8 @@ def test_multi_head_shows_the_output_projection():
     assert shapes["W_O"] == "[768, 768]" and shapes["out"] == "[1, 5, 768]"
     chain = next(m.value for m in at.markdown if m.value.startswith("**The shape chain:**"))
     assert chain.endswith("`zis` [1, 5, 768] → `out` [1, 5, 768]")
-    assert any("split into 12 heads of 64 and joined again" in c.proto.spec for c in at.get("vega_lite_chart"))
+    assert any(chart_title(c) == ["5 tokens × 768 features, split into", "12 heads of 64, joined again (to scale)"]
+               for c in at.get("vega_lite_chart"))
 
 
 def trained_task(task: str, layers: int) -> AppTest:

@@ -6,7 +6,7 @@ from lab import quiz, ui
 from lab.ui import learned, links
 from transformer.multihead import check_against_torch, check_heads, multi_head_attention
 
-MAX_CELLS = 12_000  # attention-map cells drawn at once, so the browser stays quick
+MAX_CELLS = 4_500  # attention-map cells drawn at once: one 64 x 64 map redraws within the controls budget, two do not
 
 st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
@@ -81,7 +81,7 @@ def variables(shapes: dict, n_tokens: int, embdim: int, headcnt: int, headdim: i
                "projected feature (in qis) or feature within a head (in *_mh), C head.")
     st.markdown("**The shape chain:** tokens " + " → ".join(
         f"`{n}` {quiz.fmt(shapes[n])}" for n in ("qis", "qis_mh", "attmat_mh", "zis_mh", "zis", "out")))
-    ui.chart(ui.figure("head_split_diagram", n_tokens, embdim, headcnt))
+    ui.chart(ui.figure("head_split_diagram", n_tokens, embdim, headcnt), stretch=True)  # fits a phone, legibly
 
 
 def head_maps(maps, n_tokens: int, headcnt: int, causal: bool) -> None:

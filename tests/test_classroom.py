@@ -171,7 +171,9 @@ def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
     assert a["usermeta"]["data"] != b["usermeta"]["data"]
     assert draw.figure("heatmap", np.full((40, 40), 0.1), big, big)["usermeta"] == a["usermeta"]
     picked = draw.figure("matrices", (("Q", np.full((40, 40), 0.1)), ("K", np.zeros((40, 40)))), big, big)
-    assert "usermeta" not in picked  # its view keeps the matrix the student picked in it
+    assert "data" not in picked.get("usermeta", {})  # its view keeps the matrix the student picked in it
+    assert a["usermeta"]["embedOptions"] == {"renderer": "canvas"}  # 1,600 cells: one canvas, not 1,600 SVG nodes
+    assert "usermeta" not in draw.figure("heatmap", np.eye(16), big[:16], big[:16])  # 256 cells: SVG, described
 
 
 def test_figures_are_cached_on_their_inputs(monkeypatch):

@@ -771,12 +771,13 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
     cell = max(6, min(cell, ((max_width - 110) // columns - 12) // n_k))  # 110 px: the shared query axis and legend
     # no per-cell screen-reader description (aria): it is a string built for each of thousands of cells on every
     # redraw (half the scrubber's time at 12 digits and 8 heads); the title and the hover keep the values
+    thin = cell < 11  # cells narrower than a tick label's line: every other token named (all of them on hover)
     return alt.Chart().mark_rect(aria=False).encode(
         # fixed domains: a new step (the scrubber) recolours the cells without working out and laying out the axes
         x=alt.X("key:N", scale=alt.Scale(domain=list(col_labels)), title=KEY_AXIS,
-                axis=alt.Axis(labelAngle=-90, labelOverlap=False)),
+                axis=alt.Axis(labelAngle=-90, labelOverlap="parity" if thin else False)),
         y=alt.Y("query:N", scale=alt.Scale(domain=list(row_labels)), title=QUERY_AXIS,
-                axis=alt.Axis(labelOverlap=False)),
+                axis=alt.Axis(labelOverlap="parity" if thin else False)),
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=[alt.Tooltip("panel:N"), alt.Tooltip("query:N", title="query (writes the next token)"),
                  alt.Tooltip("key:N", title="key"), alt.Tooltip("weight:Q", title="weight", format=".4f")],

@@ -317,6 +317,22 @@ def test_attention_grid_leaves_masked_keys_blank_and_fits():
         charts.attention_grid(maps, ["a"], ["a"])
 
 
+def test_attention_grid_names_every_other_token_where_cells_are_thin():
+    """Page 6's 24-token grid has 6 px cells: every token's tick label would overlap its neighbours', so the axes
+    name every other token (the hover names each); 12 tokens keep every label."""
+    import vl_convert as vlc
+
+    def labels(n):
+        words = [f"{i}:w" for i in range(n)]
+        s = spec(charts.attention_grid(np.full((1, 4, n, n), 1 / n), words, words))
+        shown = re.findall(r'<text[^>]*opacity="1"[^>]*>\d+:w</text>', vlc.vegalite_to_svg(s))  # hidden: opacity 0
+        return s, len(shown)
+
+    (thin, shown), (wide, every) = labels(24), labels(12)
+    assert thin["spec"]["width"] / 24 < 11 and shown == (4 + 1) * 24 // 2  # x labels on 4 panels, y labels once
+    assert wide["spec"]["width"] / 12 >= 11 and every == (4 + 1) * 12
+
+
 def test_head_split_diagram_is_to_scale():
     s = spec(charts.head_split_diagram(5, 768, 12))
     boxes = rows(s)

@@ -83,10 +83,14 @@ def _matrix_frame(values, row_labels, col_labels) -> pd.DataFrame:
 
 
 ARIA_CELLS = 256  # heatmaps up to this many cells describe each cell to a screen reader
-# Larger ones are drawn on a canvas rather than as SVG: a new matrix then repaints one element instead of replacing
-# hundreds of SVG nodes (two 6 x 128 heatmaps redrawn in Chromium: 127 -> 96 ms median a move). Streamlit reads the
-# renderer from the spec's usermeta, and picks canvas by itself above 2,000 rows.
-CANVAS = {"embedOptions": {"renderer": "canvas"}}
+
+
+def _renderer(cells: int) -> dict | None:
+    """The usermeta that draws a chart of more than ``ARIA_CELLS`` cells on a canvas rather than as SVG: a new matrix
+    then repaints one element instead of replacing hundreds of SVG nodes (two 6 x 128 heatmaps redrawn in Chromium:
+    127 -> 96 ms median a move). Streamlit reads the renderer from the spec's usermeta (and picks canvas by itself
+    above 2,000 rows). A new dict each time: specs are handed on, and may be changed, one by one."""
+    return {"embedOptions": {"renderer": "canvas"}} if cells > ARIA_CELLS else None
 
 
 TITLE_FIELD = "title_line"  # a data title's lines, in fields title_line0, title_line1, ... of the first row
@@ -184,7 +188,7 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     # chart it has, instead of building the chart again; the size is a step per row and column, so a sentence one
     # word longer changes the data only, not the spec
     return _filled(frame, "cells", cells, width={"step": width}, height={"step": height}, title=title or None,
-                   usermeta=None if n_rows * n_cols <= ARIA_CELLS else CANVAS)
+                   usermeta=_renderer(n_rows * n_cols))
 
 
 def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str],
@@ -433,7 +437,7 @@ def head_maps_spec(maps, *, head_ids: Sequence[int] | None = None, columns: int 
     frame = _head_maps_frame(n <= 16, cell or max(4, min(22, 200 // n)), columns, title)
     rows = [{"head": f"head {i}", "h": i, "query": q, "key": k, "weight": weights[h][q][k]}
             for h, i in enumerate(head_ids) for q in range(n) for k in range(n)]
-    return _filled(frame, "maps", rows, usermeta=CANVAS if len(rows) > ARIA_CELLS else None)
+    return _filled(frame, "maps", rows, usermeta=_renderer(len(rows)))
 
 
 def head_maps(maps, **kwargs) -> alt.FacetChart:

@@ -78,9 +78,8 @@ def chart_title(chart) -> str | list[str]:
     """A drawn chart's title in an AppTest run, read from its data where it travels there (``charts.title_text``)."""
     import json
 
-    import pyarrow as pa
-
     from lab import charts
+    from lab.ui import draw
 
-    rows = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pylist() for d in chart.proto.datasets}
-    return charts.title_text(json.loads(chart.proto.spec), rows)
+    sent = {"datasets": {d.name: d.data.data for d in chart.proto.datasets}}  # Arrow bytes, as ui.figure sends them
+    return charts.title_text(json.loads(chart.proto.spec), draw._json_datasets(sent)["datasets"])

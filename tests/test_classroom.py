@@ -317,9 +317,11 @@ def test_one_word_tests_no_claim_and_the_derivation_has_one_format():
     text = " ".join(m.value for m in settle(at).markdown)
     assert "of rows" not in text and "one word tests nothing" in text
     full = page_with("self_attention")
-    derivation = full.dataframe[0].value  # q, k and their products
-    cells = [v for col in derivation.columns[1:] for v in derivation[col]]
-    assert cells and all(re.fullmatch(r"-?\d+\.\d{4}", v) for v in cells), cells
+    panel = next(m.value for m in full.markdown if m.value.startswith("**Weight of key"))
+    header, *rows = panel.split("```text\n")[1].split("\n```")[0].splitlines()  # q, k and their products
+    assert header.split() == ["f0", "f1", "f2", "f3"] and [r.split()[0] for r in rows] == ["q_0", "k_0", "q"]
+    cells = [c for r in rows for c in r.split()[-4:]]
+    assert len(cells) == 12 and all(re.fullmatch(r"-?\d+\.\d{4}", v) for v in cells), cells
 
 
 # ---------------------------------------------------------------- learned attention on words (issue 21)

@@ -103,7 +103,7 @@ def test_self_attention_defaults_show_five_steps():
     headers = sorted(h for h in headings(at) if h.startswith("Step "))
     assert [h.split(" ·")[0] for h in headers[:5]] == [f"Step {i}" for i in range(1, 6)]
     assert at.success and "equals row 0 of weights · V" in at.success[0].value
-    assert "the | cat | sat | on | the | mat" in at.code[0].value
+    assert "```text\nthe | cat | sat | on | the | mat\n```" in text_of(at)  # the tokens, in a fixed-width block
 
 
 @pytest.mark.parametrize("key,low,high", [("d_model", 2, 64), ("d_k", 1, 64)])

@@ -51,13 +51,14 @@ st.info(f"**Layout: rows, as in PyTorch.** X is [tokens, d_model] = [{T}, {d_mod
         f"q = x W_Q and the scores are QKᵀ, with **rows = queries and columns = keys** (each row of weights sums to "
         "1). Page 1's coursework layout stores the same numbers transposed: X there is [d_model, tokens], "
         "Q = W^Q X is this page's Qᵀ, and its KᵀQ = (QKᵀ)ᵀ, with queries on the columns.", icon=":material/swap_horiz:")
-st.code(" | ".join(tokens), language=None)
-st.caption(f"{T} tokens. x is each token's {d_model}-dimensional vector entering layer {layer} of the trained model, "
-           "after that layer's LayerNorm (its embedding, learned position and the layers before), and W_Q, W_K, W_V "
-           f"are head {head}'s slices, [{d_model}, {d_k}]." if learned else f"{T} tokens; each gets a seeded random "
-           f"{d_model}-dimensional embedding (the same word always gets the same vector)"
-           + (", plus its position's sinusoidal encoding." if positions else "; no positions added."))
-explain.positions_note(tokens, labels, steps, pe, positions, learned)
+about = (f"{T} tokens. x is each token's {d_model}-dimensional vector entering layer {layer} of the trained model, "
+         "after that layer's LayerNorm (its embedding, learned position and the layers before), and W_Q, W_K, W_V "
+         f"are head {head}'s slices, [{d_model}, {d_k}]." if learned else f"{T} tokens; each gets a seeded random "
+         f"{d_model}-dimensional embedding (the same word always gets the same vector)"
+         + (", plus its position's sinusoidal encoding." if positions else "; no positions added."))
+note = explain.repeat_note(tokens, steps, positions, learned)  # the tokens, what they are, a repeated word: one element
+st.markdown(f"```text\n{' | '.join(tokens)}\n```\n\n{about}" + (f"\n\n{note}" if note else ""))
+explain.positions_chart(labels, pe, positions)
 
 features = [f"f{j}" for j in range(d_k)]
 # one query (and key) widget per sentence: its options are this sentence's tokens, so a kept choice can never point

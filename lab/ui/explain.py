@@ -3,7 +3,6 @@ seed answer's claim tested. Every figure is computed by ``transformer.attention`
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 import torch
 
@@ -89,12 +88,23 @@ def section(title: str, text: str) -> None:
 
 
 def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:
-    """The panel that derives one weight, step by step, with the numbers the charts above show."""
-    features = [f"f{j}" for j in range(len(d.q))]
-    st.markdown(f"**Weight of key {ui.md_escape(labels[d.key])} for query {ui.md_escape(labels[d.query])}**: the "
-                "query, the key and their products, feature by feature:")
-    ui.table(pd.DataFrame([[name, *(f"{v:.4f}" for v in row.tolist())] for name, row in (
-        (f"q_{d.query}", d.q), (f"k_{d.key}", d.k), ("q × k", d.products))], columns=["", *features]))
+    """The panel that derives one weight, step by step, with the numbers the charts above show: one markdown block
+    (one element for the browser to redraw on every move), its feature-by-feature table fixed-width text that
+    scrolls sideways when d_k is large."""
+    st.markdown(derivation_text(d, labels, scale))
+
+
+def products_table(d: WeightDerivation) -> str:
+    """q, k and their products feature by feature, as aligned fixed-width text: one column a feature."""
+    rows = [("", [f"f{j}" for j in range(len(d.q))])] + [
+        (name, [f"{v:.4f}" for v in row.tolist()]) for name, row in (
+            (f"q_{d.query}", d.q), (f"k_{d.key}", d.k), ("q × k", d.products))]
+    width = max(len(cell) for _, cells in rows for cell in cells) + 2
+    first = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{first}}" + "".join(f"{cell:>{width}}" for cell in cells) for name, cells in rows)
+
+
+def derivation_text(d: WeightDerivation, labels: list[str], scale: bool) -> str:
     root = len(d.q) ** 0.5
     lines = [f"1. Sum of the products: q·k = **{d.score:.4f}** (the score in step 2)."]
     lines.append(f"2. Divided by √d_k = {root:.4f}: **{d.scaled:.4f}**." if scale else
@@ -109,7 +119,9 @@ def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:
     softmax = ["| key | logit | exp(logit − max) | weight |", "|---|--:|--:|--:|"] + [
         f"| {ui.md_escape(label)} | {logit:.4f} | {e:.4f} | {e / d.exp_sum:.4f} |"
         for label, logit, e in zip(labels, d.row_logits.tolist(), d.row_exps.tolist(), strict=True)]
-    st.markdown("\n".join(lines) + "\n\nThe whole row, key by key:\n\n" + "\n".join(softmax))
+    return (f"**Weight of key {ui.md_escape(labels[d.key])} for query {ui.md_escape(labels[d.query])}**: the query, "
+            f"the key and their products, feature by feature:\n\n```text\n{products_table(d)}\n```\n\n"
+            + "\n".join(lines) + "\n\nThe whole row, key by key:\n\n" + "\n".join(softmax))
 
 
 def repeated_words(tokens: list[str]) -> tuple[int, int] | None:
@@ -169,14 +181,20 @@ def repeat_sentence(word: str, i: int, j: int, gap: float, positions: bool, lear
     return head + ("each now carries its own position's encoding." if positions else "different.")
 
 
-def positions_note(tokens: list[str], labels: list[str], steps, pe, positions: bool, learned: bool = False) -> None:
-    """What positions change, measured on this sentence: a repeated word's rows, and a shuffle of the tokens."""
+def repeat_note(tokens: list[str], steps, positions: bool, learned: bool = False) -> str:
+    """What positions change for a repeated word, measured on this sentence's rows ("" when no word repeats)."""
     pair = repeated_words(tokens)
-    note, chart = st.empty(), st.empty()  # placeholders in every run: what comes or goes moves nothing after it
-    if pair:
-        i, j = pair
-        gap = max(float((m[i] - m[j]).abs().max()) for m in (steps.q, steps.k, steps.v))
-        note.markdown(repeat_sentence(ui.md_escape(tokens[i]), i, j, gap, positions, learned))
+    if not pair:
+        return ""
+    i, j = pair
+    gap = max(float((m[i] - m[j]).abs().max()) for m in (steps.q, steps.k, steps.v))
+    return repeat_sentence(ui.md_escape(tokens[i]), i, j, gap, positions, learned)
+
+
+def positions_chart(labels: list[str], pe, positions: bool) -> None:
+    """The sinusoidal encodings added to the tokens, while positions are on, in a placeholder drawn in every run
+    (what comes or goes moves nothing after it)."""
+    chart = st.empty()
     if positions:
         pe_chart = ui.figure("heatmap", pe.numpy(), labels, [f"d{k}" for k in range(pe.shape[1])], row_title="position",
                              col_title="dimension", value_title="PE", scheme="redblue", domain=(-1, 1), max_width=600,

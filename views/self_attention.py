@@ -31,18 +31,21 @@ if learned:
     learned_ui.language_sentence(link["sentence"], DEFAULT_SENTENCE)
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,
                          help=f"Words and punctuation become tokens; at most {MAX_TOKENS} are used.")
-if learned:  # the trained model fixes the sizes, the causal mask, the scaling and the positions
-    model, record = learned_ui.trained_model()
-    idx = learned_ui.sentence_ids(sentence)
-    if idx is None:
-        link.publish()
-        st.stop()
-    tokens, (d_model, seed, scale, causal, positions) = decode(idx[0]), (model.config.d_model, 0, True, True, False)
-    layer, head, x, (w_q, w_k, w_v) = learned_ui.head_inputs(model, record, idx, link["head"])
-    d_k = w_q.shape[1]
-else:  # seeded random vectors for any sentence, and the settings to play with
-    tokens, x, (w_q, w_k, w_v), (d_model, d_k, seed, scale, causal, positions) = explain.random_inputs(
-        link, sentence, MAX_TOKENS)
+# either mode's controls in one slot of the page, so what follows keeps its place, and its charts update in place
+# rather than being drawn anew, when the mode changes
+with st.container():
+    if learned:  # the trained model fixes the sizes, the causal mask, the scaling and the positions
+        model, record = learned_ui.trained_model()
+        idx = learned_ui.sentence_ids(sentence)
+        if idx is None:
+            link.publish()
+            st.stop()
+        tokens, (d_model, seed, scale, causal, positions) = decode(idx[0]), (model.config.d_model, 0, True, True, False)
+        layer, head, x, (w_q, w_k, w_v) = learned_ui.head_inputs(model, record, idx, link["head"])
+        d_k = w_q.shape[1]
+    else:  # seeded random vectors for any sentence, and the settings to play with
+        tokens, x, (w_q, w_k, w_v), (d_model, d_k, seed, scale, causal, positions) = explain.random_inputs(
+            link, sentence, MAX_TOKENS)
 T = len(tokens)
 labels = charts.token_labels(tokens)
 pe = sinusoidal_positions(T, d_model)  # (T, d_model)
@@ -74,10 +77,11 @@ if d_k <= 4:  # narrow: Q, K and V side by side (on a phone, one under another)
                            value_title="value", scheme="redblue", domain=(-3, 3), cell=ui.cell(34), max_width=150),
                  into=col)
 else:  # wider: one chart, the matrix picked in the browser (a third of the cells to draw on every move)
-    ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
-                       features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
-                       domain=(-3, 3), cell=ui.cell(34), max_width=WIDE))
-    st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
+    with st.container():  # one slot, as the columns are, so the steps below keep their places when d_k crosses 4
+        ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
+                           features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
+                           domain=(-3, 3), cell=ui.cell(34), max_width=WIDE))
+        st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
 
 first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None  # learned: the pronoun
 explain.query_steps(steps, labels, features, min(link["query"] if first is None else first, T - 1), sentence_id, link,

@@ -882,15 +882,42 @@ def data_efficiency_chart(summary: pd.DataFrame, *, train_images: int) -> alt.HC
     return alt.hconcat(accuracy, time, title="Data efficiency: transformer and CNN on a growing share of the digits")
 
 
-def head_split_diagram(n_tokens: int, embed: int, heads: int, *, width: int = 640) -> alt.LayerChart:
+SPLIT_SLOT = 40  # px of a row of the head-split diagram: its boxes are 6 px a token, from 14 px up to this
+
+
+@functools.lru_cache(maxsize=8)
+def _head_split_frame(width: int) -> str:
+    """The head-split diagram's spec without its boxes and title, as JSON: the same for every batch, token count,
+    embedding size and head count, so a move of any of them swaps new boxes into the chart the browser has."""
+    height = 4 * SPLIT_SLOT + 3 * 34  # four rows, a name over each
+    xs = alt.Scale(domain=[0, width], nice=False, zero=True)
+    ys = alt.Scale(domain=[height, -30], nice=False, zero=False)
+    off = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
+    tip = [alt.Tooltip("step:N"), alt.Tooltip("head:N"), alt.Tooltip("features:Q"), alt.Tooltip("tokens:Q")]
+    box = alt.Chart().mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("x:Q", scale=xs, axis=off), x2="x2", y=alt.Y("y:Q", scale=ys, axis=off), y2="y2", tooltip=tip)
+    heads = box.transform_filter("datum.order >= 0").encode(  # one colour a head, in head order
+        color=alt.Color("head:N", legend=None, scale=alt.Scale(scheme="tableau20"),
+                        sort=alt.EncodingSortField(field="order", op="min")))
+    mixed = box.transform_filter("datum.order < 0").mark_rect(stroke="white", strokeWidth=0.5, color="#7f7f7f")
+    names = alt.Chart().transform_filter("datum.label != ''").mark_text(align="left", baseline="bottom",
+                                                                         fontWeight="bold").encode(
+        x=alt.value(0), y=alt.Y("label_y:Q", scale=ys), text="label:N")
+    return json.dumps(alt.layer(heads, mixed, names, data=alt.NamedData(name="boxes")).properties(
+        width=width, height=height).to_dict(validate=False))
+
+
+def head_split_diagram_spec(n_tokens: int, embed: int, heads: int, *, width: int = 640) -> dict:
     """How [B, T, E] splits into heads of E / heads features and joins again, drawn to scale: width is features,
-    height is tokens, one colour per head. Top to bottom: qis, qis_mh (split), zis (joined), out (after W_O). Drawn
-    across the page (``ui.chart(..., stretch=True)``), the boxes scale to the screen and the names keep their size,
-    so a phone shows them as legibly as a laptop; the title is two lines of at most 40 characters."""
+    height is tokens (6 px a token, from 14 px to 40), one colour per head (grey once W_O mixes them). Top to bottom:
+    qis, qis_mh (split), zis (joined), out (after W_O). Drawn across the page (``ui.chart(..., stretch=True)``), the
+    boxes scale to the screen and the names keep their size, so a phone shows them as legibly as a laptop; the title
+    is two lines of at most 40 characters. Every size is in the data, so one spec serves every setting
+    (``_head_split_frame``)."""
     d_head = embed // heads
-    px = width / embed  # pixels per feature: everything to the same scale
     gap = 6 if heads <= 32 else 2
-    h = max(14.0, min(40.0, 6.0 * n_tokens))
+    px = (width - gap * heads) / embed  # pixels per feature: everything to the same scale
+    h = max(14.0, min(float(SPLIT_SLOT), 6.0 * n_tokens))
     rows, y = [], 0.0
     for name, split in (("qis [B, T, E]", False), (f"qis_mh: {heads} heads of {d_head}", True),
                         ("zis: the heads joined again [B, T, E]", False), ("out = zis · W_O [B, T, E]", None)):
@@ -898,23 +925,17 @@ def head_split_diagram(n_tokens: int, embed: int, heads: int, *, width: int = 64
             x0 = c * d_head * px + (c * gap if split else 0)
             w = d_head * px if split is not None else embed * px
             rows.append({"step": name, "head": f"head {c}" if split is not None else "all heads, mixed by W_O",
-                         "x": x0, "x2": x0 + w, "y": y, "y2": y + h, "features": d_head if split is not None else embed,
+                         "order": c if split is not None else -1, "x": x0, "x2": x0 + w, "y": y, "y2": y + h,
+                         "features": d_head if split is not None else embed, "tokens": n_tokens,
                          "label_y": y - 4, "label": name if c == 0 else ""})
-        y += h + 34
-    df = pd.DataFrame(rows)
-    xs = alt.Scale(domain=[0, width + gap * heads], nice=False, zero=True)
-    ys = alt.Scale(domain=[y, -30], nice=False, zero=False)
-    off = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
-    tip = [alt.Tooltip("step:N"), alt.Tooltip("head:N"), alt.Tooltip("features:Q"), ]
-    boxes = alt.Chart().mark_rect(stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("x:Q", scale=xs, axis=off), x2="x2", y=alt.Y("y:Q", scale=ys, axis=off), y2="y2",
-        color=alt.Color("head:N", legend=None, scale=alt.Scale(scheme="tableau20")), tooltip=tip)
-    names = alt.Chart().transform_filter("datum.label != ''").mark_text(align="left", baseline="bottom",
-                                                                         fontWeight="bold").encode(
-        x=alt.value(0), y=alt.Y("label_y:Q", scale=ys), text="label:N")
-    return alt.layer(boxes, names, data=_data(df)).properties(
-        width=width + gap * heads, height=round(y), title=[f"{n_tokens} tokens × {embed} features, split into",
-                                                            f"{heads} heads of {d_head}, joined again (to scale)"])
+        y += SPLIT_SLOT + 34
+    return _filled(_head_split_frame(width), "boxes", rows, title=[
+        f"{n_tokens} tokens × {embed} features, split into", f"{heads} heads of {d_head}, joined again (to scale)"])
+
+
+def head_split_diagram(n_tokens: int, embed: int, heads: int, *, width: int = 640) -> alt.LayerChart:
+    """``head_split_diagram_spec`` as an Altair chart (for the tests and the exports)."""
+    return alt.LayerChart.from_dict(head_split_diagram_spec(n_tokens, embed, heads, width=width), validate=False)
 
 
 BAND_TITLE = "accuracy (band: lowest to highest seed)"

@@ -344,8 +344,21 @@ def test_head_split_diagram_is_to_scale():
     assert len(widths) == 1  # every head has 64 of the 768 features
     assert abs(12 * widths.pop() - (out[0]["x2"] - out[0]["x"])) < 1e-3  # 12 x 64 = 768, drawn to the same scale
     assert split[1]["x"] > joined[1]["x"]  # split apart, joined again
-    widest = spec(charts.head_split_diagram(64, 1024, 64))["title"]  # drawn across a phone's 390 px: no line cut off
+    widest = charts.title_text(spec(charts.head_split_diagram(64, 1024, 64)))  # on a phone (390 px): no line cut off
     assert len(widest) == 2 and all(len(line) <= 40 for line in widest)
+    assert all(b["x2"] <= 640 + 1e-6 for b in rows(spec(charts.head_split_diagram(64, 1024, 64))))  # within its width
+
+
+def test_head_split_diagram_keeps_one_spec_for_every_setting():
+    """Tokens, embedding size and heads change the boxes and the title (in the data), never the spec: the browser
+    swaps them into the chart it has."""
+    def frame(*args):
+        s = charts.head_split_diagram_spec(*args)
+        return {k: v for k, v in s.items() if k != "datasets"}
+
+    assert frame(5, 768, 12) == frame(6, 768, 12) == frame(64, 1024, 16) == frame(1, 8, 1)
+    short, tall = (rows(spec(charts.head_split_diagram(t, 768, 12)))[0] for t in (1, 7))
+    assert (short["y2"] - short["y"], tall["y2"] - tall["y"]) == (14, 40)  # 6 px a token, within 14 to 40
 
 
 # ---------------------------------------------------------------- issue 19: colour is never the only signal

@@ -102,10 +102,11 @@ def check_against_torch(
     out_proj computes z @ out_proj.weight.T, so out_proj.weight = w_o.T."""
     ours = multi_head_attention(tokens, w_q, w_k, w_v, n_heads, causal=causal)
     n_tokens, d_model = tokens.shape[1], tokens.shape[2]
-    # skip_init: no random initialisation, the weights are overwritten next
+    # skip_init: no random initialisation, the weights are replaced next, by transposed views (F.linear takes them
+    # as they are, so no (3E, E) transposed copy is made)
     mha = torch.nn.utils.skip_init(torch.nn.MultiheadAttention, d_model, n_heads, bias=False, batch_first=True)
-    mha.in_proj_weight.copy_(torch.cat([w_q, w_k, w_v], dim=1).T)  # (3E, E)
-    mha.out_proj.weight.copy_(w_o.T)  # (E, E)
+    mha.in_proj_weight = torch.nn.Parameter(torch.cat([w_q, w_k, w_v], dim=1).T, requires_grad=False)  # (3E, E)
+    mha.out_proj.weight = torch.nn.Parameter(w_o.T, requires_grad=False)  # (E, E)
     mask = causal_mask(n_tokens, tokens.device) if causal else None
     out, att = mha(tokens, tokens, tokens, attn_mask=mask, need_weights=True, average_attn_weights=False)
     mine = ours.zis @ w_o  # (B, T, E): the same output projection on our concatenated heads

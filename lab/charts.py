@@ -227,15 +227,17 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], **kwar
 
 
 @functools.lru_cache(maxsize=64)
-def _bars_frame(x_title: str, y_title: str, fmt: str, shown: tuple[str, ...]) -> str:
+def _bars_frame(x_title: str, y_title: str, fmt: str) -> str:
     """``bars`` without its rows and title, as JSON: built with Altair once per look (the keys keep their order
-    by their index ``i``, so no label is baked in)."""
+    by their index ``i``, so no label is baked in). The legend names the paints the rows use, read from the first
+    row's ``legend`` field, so the causal mask coming or going changes the data, not the spec."""
+    shown = alt.ExprRef(expr="split(data('bars')[0].legend, '|')")
     return json.dumps(alt.Chart(data=alt.NamedData(name="bars")).mark_bar().encode(
         x=alt.X("label:N", sort=alt.EncodingSortField(field="i", op="min"), title=x_title,
                 axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
         y=alt.Y("value:Q", title=y_title),
         color=alt.Color("paint:N", scale=_PICK, title=None,
-                        legend=alt.Legend(orient="top", values=list(shown), labelLimit=200, columns=2)),
+                        legend=alt.Legend(orient="top", values=shown, labelLimit=200, columns=2)),
         tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
                  alt.Tooltip("status:N", title="causal mask")],
     ).properties(height=220).to_dict(validate=False))
@@ -251,8 +253,9 @@ def bars_spec(labels: Sequence[str], values, *, title: str, x_title: str, y_titl
              "paint": paints[2] if masked[i] else paints[0] if i == highlight else paints[1],
              "status": "masked (a later token): weight set to 0" if masked[i] else "used"}
             for i, label in enumerate(labels)]
-    shown = tuple(p for p in paints if p in {r["paint"] for r in rows})  # the legend names only what it shows
-    return _filled(_bars_frame(x_title, y_title, fmt, shown), "bars", rows, title=title)
+    if rows:  # the legend names only what the bars show
+        rows[0]["legend"] = "|".join(p for p in paints if p in {r["paint"] for r in rows})
+    return _filled(_bars_frame(x_title, y_title, fmt), "bars", rows, title=title)
 
 
 def bars(labels: Sequence[str], values, **kwargs) -> alt.Chart:

@@ -386,7 +386,24 @@ def test_the_query_key_is_not_red_and_has_a_legend():
     colour = s["encoding"]["color"]
     own = dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True))[charts.OWN_KEY]
     assert own == "#E69F00"  # orange: the red-blue heatmaps' negative end is red
-    assert colour["legend"] is not None and charts.OWN_KEY in colour["legend"]["values"]
+    assert colour["legend"] is not None and charts.OWN_KEY in rows(s)[0]["legend"].split("|")
+
+
+def test_the_causal_mask_changes_the_bars_data_and_legend_not_their_spec():
+    """The legend names the paints the bars use, read from the data: with the mask off it has no "masked" entry, and
+    the mask coming or going keeps one spec, so the browser swaps the rows into the chart it has."""
+    import vl_convert as vlc
+
+    def bars(masked):
+        return charts.bars_spec(["a", "b", "c"], [1.0, -1.0, 0.5], title="t", x_title="key", y_title="s",
+                                highlight=0, masked=masked)
+
+    off, on = bars([False, False, False]), bars([False, True, True])
+    assert {k: v for k, v in off.items() if k != "datasets"} == {k: v for k, v in on.items() if k != "datasets"}
+    svg_off, svg_on = (vlc.vegalite_to_svg(json.dumps(s)) for s in (off, on))
+    drawn_off, drawn_on = (re.findall(r"<text[^>]*>([^<]*)</text>", svg) for svg in (svg_off, svg_on))
+    assert {charts.OWN_KEY, "other keys"} <= set(drawn_off) and not [t for t in drawn_off if "masked" in t]
+    assert "masked (a later token)" in drawn_on
 
 
 def test_weight_matrix_marks_the_chosen_cell_and_blanks_masked_ones():

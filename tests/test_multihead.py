@@ -83,3 +83,14 @@ def test_heads_that_do_not_divide():
 def test_bad_input(tokens, w, heads, match):
     with pytest.raises(ValueError, match=match):
         multi_head_attention(tokens, w, w, w, heads)
+
+
+def test_seeded_weights_are_reproducible_and_about_unit_scale():
+    from transformer.multihead import seeded_weights
+
+    first, again, other = seeded_weights(256, 0), seeded_weights(256, 0), seeded_weights(256, 1)
+    assert [tuple(w.shape) for w in first] == [(256, 256)] * 4
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))  # the same seed, the same numbers
+    assert not torch.equal(first[0], other[0]) and not torch.equal(first[0], first[1])  # four different matrices
+    x = torch.randn(64, 256, generator=torch.Generator().manual_seed(3))
+    assert 0.8 < float((x @ first[0]).std()) < 1.2  # a projection keeps about unit variance

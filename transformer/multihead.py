@@ -51,6 +51,14 @@ def check_heads(d_model: int, n_heads: int) -> int:
     return d_model // n_heads
 
 
+def seeded_weights(d_model: int, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Seeded W_Q, W_K, W_V and the output projection W_O, each (d_model, d_model), scaled by 1/sqrt(d_model) so the
+    projections keep about unit variance."""
+    d_model = positive_int("d_model", d_model)
+    g = torch.Generator().manual_seed(seed + 1)
+    return tuple(torch.randn(d_model, d_model, generator=g) / math.sqrt(d_model) for _ in range(4))  # (E, E) each
+
+
 def multi_head_attention(
     tokens: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, n_heads: int, causal: bool = False
 ) -> MultiHeadSteps:

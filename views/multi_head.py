@@ -6,7 +6,7 @@ import streamlit as st
 
 from lab import quiz, ui
 from lab.ui import learned, links
-from transformer.multihead import check_against_torch, check_heads, multi_head_attention
+from transformer.multihead import check_against_torch, check_heads, multi_head_attention, seeded_weights
 
 MAX_CELLS = 4_500  # attention-map cells drawn at once: one 64 x 64 map redraws within the controls budget, two do not
 
@@ -52,13 +52,8 @@ AXES = {
 }
 
 
-@functools.lru_cache(maxsize=2)  # 16 MB at E = 1,024; shared, never changed in place
-def weights(embdim: int, seed: int = 0):
-    """Seeded W_Q, W_K, W_V, W_O, (E, E) each: a batch, tokens or heads move draws none again (~25 ms at E = 768)."""
-    import torch
-
-    g = torch.Generator().manual_seed(seed + 1)
-    return tuple(torch.randn(embdim, embdim, generator=g) / embdim**0.5 for _ in range(4))
+# drawn once per embedding size (16 MB at E = 1,024, so two kept), not on every batch, tokens, heads or mask move
+weights = functools.lru_cache(maxsize=2)(seeded_weights)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -151,9 +146,5 @@ ui.self_check("multihead", quiz.multihead_question)
 
 learned.section()
 
-ui.show_code(
-    multi_head_attention,
-    check_heads,
-    check_against_torch,
-    caption="The einsum code and the check against PyTorch, exactly as the package runs them:",
-)
+ui.show_code(multi_head_attention, check_heads, check_against_torch, seeded_weights,
+             caption="The einsum code and the check against PyTorch, exactly as the package runs them:")

@@ -460,6 +460,22 @@ def test_self_attention_positions_and_claims_are_measured():
     assert any("sinusoidal positional encodings" in str(chart_title(c)) for c in at.get("vega_lite_chart"))
 
 
+def test_multi_head_draws_its_weights_once_per_embedding_size(monkeypatch):
+    """A batch or tokens move runs the page again with new settings; the seeded W_Q, W_K, W_V, W_O (4 x E x E random
+    numbers) are drawn for the first run only, not made anew with the script's own definitions on every run."""
+    import transformer.multihead as mh
+
+    drawn = []
+    real = mh.seeded_weights
+    monkeypatch.setattr(mh, "seeded_weights", lambda *args: drawn.append(args) or real(*args))
+    at = open_page("multi_head")
+    at.slider(key="tokens").set_value(6)
+    settle(at)
+    at.slider(key="batch").set_value(2)
+    settle(at)
+    assert drawn == [(768, 0)] and at.dataframe[0].value.set_index("variable")["shape"]["qis"] == "[2, 6, 768]"
+
+
 def test_multi_head_shows_the_output_projection():
     at = open_page("multi_head")
     shapes = at.dataframe[0].value.set_index("variable")["shape"]

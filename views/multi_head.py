@@ -1,6 +1,4 @@
 """Coursework Q3.1: multi-head attention with einsum, the coursework's variables and their shapes."""
-import functools
-
 import pandas as pd
 import streamlit as st
 
@@ -52,8 +50,9 @@ AXES = {
 }
 
 
-# drawn once per embedding size (16 MB at E = 1,024, so two kept), not on every batch, tokens, heads or mask move
-weights = functools.lru_cache(maxsize=2)(seeded_weights)
+# drawn once per embedding size (16 MB at E = 1,024, so two kept), not on every batch, tokens, heads or mask move;
+# kept by Streamlit, as this script's own definitions are made anew on every full run, and shared, never changed
+weights = st.cache_resource(max_entries=2, show_spinner=False)(seeded_weights)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

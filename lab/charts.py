@@ -902,7 +902,7 @@ def _head_split_frame(width: int) -> str:
     heads = box.transform_filter("datum.order >= 0").encode(  # one colour a head, in head order
         color=alt.Color("head:N", legend=None, scale=alt.Scale(scheme="tableau20"),
                         sort=alt.EncodingSortField(field="order", op="min")))
-    mixed = box.transform_filter("datum.order < 0").mark_rect(stroke="white", strokeWidth=0.5, color="#7f7f7f")
+    mixed = box.transform_filter("datum.order < 0").encode(color=alt.value("#7f7f7f"))  # after W_O: grey
     names = alt.Chart().transform_filter("datum.label != ''").mark_text(align="left", baseline="bottom",
                                                                          fontWeight="bold").encode(
         x=alt.value(0), y=alt.Y("label_y:Q", scale=ys), text="label:N")

@@ -150,9 +150,9 @@ def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str
     if select:
         rect = rect.add_params(alt.selection_point(name=select, fields=["row", "col"], on="click"))
     layers = [rect]
-    if annotate:
-        layers.append(base.mark_text().encode(text=alt.Text("shown:N"),
-                                              fill=alt.Fill("ink:N", scale=_INK, legend=None)))
+    if annotate:  # the numbers of the cells whose ``shown`` is not empty (all of them, or none)
+        layers.append(base.transform_filter("datum.shown !== ''").mark_text().encode(
+            text=alt.Text("shown:N"), fill=alt.Fill("ink:N", scale=_INK, legend=None)))
     if marked:  # an outline (shape, not only colour) around the chosen cell
         layers.append(base.transform_filter("datum.m === 1").mark_rect(fill=None, stroke="#E69F00", strokeWidth=3))
     return json.dumps(alt.LayerChart(layer=layers, data=alt.NamedData(name="cells")).to_dict(validate=False))
@@ -169,7 +169,10 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     n_rows, n_cols = values.shape
     height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
     width = height if max_width is None else max(6, min(height, max_width // n_cols))
-    annotate = (n_rows * n_cols <= 144 and width >= 26) if annotate is None else bool(annotate)
+    # printed numbers need large cells; up to ARIA_CELLS cells the text layer is there whether or not they are
+    # printed (empty ``shown``), so a matrix growing past 144 cells, or its cells narrower than 26 px, keeps its spec
+    printed = (n_rows * n_cols <= 144 and width >= 26) if annotate is None else bool(annotate)
+    text_layer = n_rows * n_cols <= ARIA_CELLS if annotate is None else printed
     lo, hi = domain if domain else (float(values.min()), float(values.max()))
     if scheme == "redblue":  # diverging scheme: dark at both ends
         dark = np.abs(values) > 0.6 * max(abs(lo), abs(hi))
@@ -178,10 +181,10 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     keep = ~np.asarray(blank, dtype=bool) if blank is not None else np.ones(values.shape, dtype=bool)
     rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
     cells = [{"row": rows[i], "col": cols[j], "r": i, "c": j, "value": float(values[i, j]),
-              "shown": format(values[i, j], fmt), "ink": "white" if dark[i, j] else "black",
+              "shown": format(values[i, j], fmt) if printed else "", "ink": "white" if dark[i, j] else "black",
               "m": int(mark is not None and (i, j) == tuple(mark))}
              for i in range(n_rows) for j in range(n_cols) if keep[i, j]]
-    frame = _heatmap_frame(row_title, col_title, value_title, scheme, annotate, hover_fmt, select,
+    frame = _heatmap_frame(row_title, col_title, value_title, scheme, text_layer, hover_fmt, select,
                            tuple(domain) if domain else None, mark is not None, width < 20,
                            n_rows * n_cols <= ARIA_CELLS)
     # the cells go in a named dataset: while the rest of the spec stays the same, the browser swaps the data into the

@@ -95,7 +95,7 @@ def test_every_page_through_the_navigation(app, page):
     links = page.locator('[data-testid="stSidebarNavLink"]')
     assert links.count() == len(PAGES)
     # page 2's √d_k chart is drawn only once its expander is opened
-    expect_charts = {"shapes": 2, "self_attention": 9, "multi_head": 1, "why_attention": 1}
+    expect_charts = {"shapes": 2, "self_attention": 7, "multi_head": 1, "why_attention": 1}
     for i in range(links.count()):
         link = page.locator('[data-testid="stSidebarNavLink"]').nth(i)
         href = link.get_attribute("href") or ""

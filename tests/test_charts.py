@@ -259,7 +259,22 @@ def test_wide_matrices_fit_their_width(d_k):
     s = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=860))
     assert s["width"]["step"] * d_k <= 860  # narrower cells, not a chart that runs off the page
     narrow = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=6 * d_k))
-    assert narrow["width"]["step"] * d_k <= 6 * d_k and len(narrow["layer"]) == 1  # no numbers in thin cells
+    assert narrow["width"]["step"] * d_k <= 6 * d_k
+    assert all(r["shown"] == "" for r in rows(narrow))  # no numbers in thin cells
+    if len(narrow["layer"]) > 1:  # the text layer (kept up to 256 cells, so the spec stays) draws only what is shown
+        assert narrow["layer"][1]["transform"] == [{"filter": "datum.shown !== ''"}]
+
+
+def test_a_matrix_growing_past_printed_numbers_keeps_its_spec():
+    """Page 2's Q/K/V at 6 x 4 (numbers printed) and 11 x 16 (too many cells to print): one spec, other data; the
+    text layer draws the numbers of the first and nothing for the second."""
+    def look(t, d):
+        s = charts.matrices_spec([(n, np.ones((t, d))) for n in "QKV"], charts.token_labels(["w"] * t),
+                                 [f"f{j}" for j in range(d)], cell=34, max_width=600, scheme="redblue", domain=(-3, 3))
+        return {k: v for k, v in s.items() if k != "datasets"}, s["datasets"]["cells"]
+    (small, printed), (large, blank) = look(6, 4), look(11, 16)
+    assert small == large
+    assert all(r["shown"] == "1.00" for r in printed) and all(r["shown"] == "" for r in blank)
 
 
 def test_every_token_label_is_shown():

@@ -71,17 +71,12 @@ WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 mo
 
 explain.section("Step 1 · Project every token to a query, a key and a value", f"q = x W_Q, k = x W_K, v = x W_V, "
                 f"with W_Q, W_K, W_V each [{d_model}, {d_k}]. Q, K and V are [{T}, {d_k}]: one row per token.")
-if d_k <= 4:  # narrow: Q, K and V side by side (on a phone, one under another)
-    for col, name, m in zip(st.columns(3), ["Q", "K", "V"], [steps.q, steps.k, steps.v], strict=True):
-        ui.chart(ui.figure("heatmap", m.numpy(), labels, features, title=name, row_title="token", col_title="feature",
-                           value_title="value", scheme="redblue", domain=(-3, 3), cell=ui.cell(34), max_width=150),
-                 into=col)
-else:  # wider: one chart, the matrix picked in the browser (a third of the cells to draw on every move)
-    with st.container():  # one slot, as the columns are, so the steps below keep their places when d_k crosses 4
-        ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
-                           features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
-                           domain=(-3, 3), cell=ui.cell(34), max_width=WIDE))
-        st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
+# one chart at every d_k and in either mode, the matrix picked in the browser: a third of the cells to draw, and one
+# spec, so a move of d_k or of the mode updates the chart the page has instead of building it again
+ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
+                   features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
+                   domain=(-3, 3), cell=ui.cell(34), max_width=WIDE))
+st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
 
 first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None  # learned: the pronoun
 explain.query_steps(steps, labels, features, min(link["query"] if first is None else first, T - 1), sentence_id, link,

@@ -357,3 +357,23 @@ def test_learned_mode_on_pages_2_and_3():
     assert len(roles) == 8 and roles.loc[head_name(layer, head), "role, measured"].startswith("pronoun")
     knocked = next(m.value for m in at.markdown if m.value.startswith("Without"))
     assert knocked.startswith(f"Without {head_name(layer, head)}: pronouns") and "needs it for this" in knocked
+
+
+def test_each_mode_keeps_its_own_sentence():
+    """Switching page 2 to learned mode with a sentence the model cannot read shows the language's example (not a
+    stop), and switching back brings the random sentence back; a sentence typed in learned mode stays."""
+    from lab.learned import EXAMPLE_SENTENCES
+
+    words = " ".join(f"w{i}" for i in range(12))
+    at = page_with("self_attention", {"sentence": words})
+    at.radio(key="mode").set_value("learned").run()
+    assert not at.error and at.text_input(key="sentence").value == EXAMPLE_SENTENCES[0]
+    assert any(s.label.startswith("token being") for s in at.selectbox)  # the five steps, on the example
+    at.radio(key="mode").set_value("random").run()
+    assert at.text_input(key="sentence").value == words and not at.exception
+    at.radio(key="mode").set_value("learned").run()
+    at.text_input(key="sentence").input("the cats near the dog were tired .").run()
+    at.radio(key="mode").set_value("random").run()
+    assert at.text_input(key="sentence").value == "the cats near the dog were tired ."
+    at.radio(key="mode").set_value("learned").run()  # a sentence of the language stays when switching either way
+    assert at.text_input(key="sentence").value == "the cats near the dog were tired ." and not at.error

@@ -26,7 +26,8 @@ link = links.Link("self_attention", {
     "mode": links.Choice(list(MODES), "random"), "head": links.Int(-1, 63, -1)})
 learned = st.radio("vectors and weights", list(MODES), format_func=MODES.get, index=link.index("mode", MODES),
                    key="mode", horizontal=True, help="learned: a small GPT trained live on a generated language of "
-                   "pronouns and agreement, so 'it' can find 'cat'") == "learned"
+                   "pronouns and agreement, so 'it' can find 'cat'", on_change=learned_ui.keep_sentences,
+                   args=(DEFAULT_SENTENCE,)) == "learned"  # each mode keeps its own sentence
 if learned:
     learned_ui.language_sentence(link["sentence"], DEFAULT_SENTENCE)
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,

@@ -63,6 +63,30 @@ def language_sentence(shown: str, random_default: str) -> None:
         st.session_state["sentence"] = learned.EXAMPLE_SENTENCES[0]
 
 
+def in_language(sentence: str) -> bool:
+    """Whether the trained model can read ``sentence``: every word in its vocabulary, and not too many of them."""
+    try:
+        return encode(sentence).shape[1] <= MAX_WORDS
+    except ValueError:
+        return False
+
+
+def keep_sentences(random_default: str, mode_key: str = "mode", key: str = "sentence") -> None:
+    """``on_change`` of page 2's mode switch: each mode keeps a sentence of its own. Switching to learned mode, a
+    sentence the model cannot read (or the random page's default) gives way to the language's first example, and
+    the random sentence is kept; switching back brings it back, unless the student has typed a new one since."""
+    state = st.session_state
+    sentence = state.get(key, random_default)
+    if state.get(mode_key) == "learned":
+        if sentence == random_default or not in_language(sentence):
+            state["random_sentence"], state[key] = sentence, learned.EXAMPLE_SENTENCES[0]
+            state["swapped_sentence"] = state[key]
+        return
+    kept, swapped = state.pop("random_sentence", None), state.pop("swapped_sentence", None)
+    if kept is not None and sentence == swapped:
+        state[key] = kept
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def _knockout(config_key: str, heads: tuple[tuple[int, int], ...], _model) -> dict[str, float]:
     return learned.knockout(_model, list(heads))

@@ -229,43 +229,53 @@ def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], **kwar
     return alt.LayerChart.from_dict(heatmap_spec(values, row_labels, col_labels, **kwargs), validate=False)
 
 
-@functools.lru_cache(maxsize=64)
-def _bars_frame(x_title: str, y_title: str, fmt: str) -> str:
-    """``bars`` without its rows and title, as JSON: built with Altair once per look (the keys keep their order
-    by their index ``i``, so no label is baked in). The legend names the paints the rows use, read from the first
-    row's ``legend`` field, so the causal mask coming or going changes the data, not the spec."""
+@functools.lru_cache(maxsize=16)
+def _stages_frame(x_title: str, y_titles: tuple[str, ...], fmt: str) -> str:
+    """``stages`` without its rows and titles, as JSON: one bar panel per stage, each filtering its rows from the one
+    dataset ``bars`` and reading its title from the first row, the legend shared (built once per look)."""
     shown = alt.ExprRef(expr="split(data('bars')[0].legend, '|')")
-    return json.dumps(alt.Chart(data=alt.NamedData(name="bars")).mark_bar().encode(
-        x=alt.X("label:N", sort=alt.EncodingSortField(field="i", op="min"), title=x_title,
-                axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
-        y=alt.Y("value:Q", title=y_title),
-        color=alt.Color("paint:N", scale=_PICK, title=None,
-                        legend=alt.Legend(orient="top", values=shown, labelLimit=200, columns=2)),
-        tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
-                 alt.Tooltip("status:N", title="causal mask")],
-    ).properties(height=220).to_dict(validate=False))
+
+    def panel(k: int, y_title: str) -> alt.Chart:
+        return alt.Chart(title=alt.TitleParams(alt.ExprRef(expr=f"data('bars')[0].{TITLE_FIELD}{k}"))).transform_filter(
+            f"datum.stage === {k}").mark_bar().encode(
+            x=alt.X("label:N", sort=alt.EncodingSortField(field="i", op="min"), title=x_title,
+                    axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),
+            y=alt.Y("value:Q", title=y_title),
+            color=alt.Color("paint:N", scale=_PICK, title=None,
+                            legend=alt.Legend(orient="top", values=shown, labelLimit=200, columns=2)),
+            tooltip=[alt.Tooltip("label:N", title=x_title), alt.Tooltip("value:Q", title=y_title, format=fmt),
+                     alt.Tooltip("status:N", title="causal mask")],
+        ).properties(height=140)
+
+    chart = alt.vconcat(*[panel(k, y) for k, y in enumerate(y_titles)], data=alt.NamedData(name="bars"), spacing=24)
+    return json.dumps(chart.resolve_scale(color="shared", y="independent").to_dict(validate=False))
 
 
-def bars_spec(labels: Sequence[str], values, *, title: str, x_title: str, y_title: str, fmt: str = ".4f",
-              highlight: int | None = None, masked: Sequence[bool] | None = None) -> dict:
-    """``bars``'s Vega-Lite spec, fast: the cached frame with these bars and this title filled in."""
-    values = np.asarray(values, dtype=float)
-    masked = list(masked) if masked is not None else [False] * len(values)
+def stages_spec(labels: Sequence[str], stages: Sequence[tuple[str, str, object]], *, x_title: str, fmt: str = ".4f",
+                highlight: int | None = None, masked: Sequence[bool] | None = None) -> dict:
+    """One query's row through the stages of attention (``stages``: (title, y-axis title, one value per key) each,
+    such as its scores, the scores / √d_k and the softmax weights), one bar panel under another in a single chart,
+    the keys lined up. The query's own key is orange (with a legend: red is the heatmaps' negative end), the keys
+    the causal mask removes grey (their hover says so), every label shown, the value on hover; titles and legend
+    travel in the data, so a new query, √d_k or mask changes the data, not the spec."""
+    masked = list(masked) if masked is not None else [False] * len(labels)
     paints = _PICK.domain
-    rows = [{"label": str(label), "i": i, "value": float(values[i]),
+    rows = [{"stage": k, "label": str(label), "i": i, "value": float(v),
              "paint": paints[2] if masked[i] else paints[0] if i == highlight else paints[1],
              "status": "masked (a later token): weight set to 0" if masked[i] else "used"}
-            for i, label in enumerate(labels)]
-    if rows:  # the legend names only what the bars show
-        rows[0]["legend"] = "|".join(p for p in paints if p in {r["paint"] for r in rows})
-    return _filled(_bars_frame(x_title, y_title, fmt), "bars", rows, title=title)
+            for k, (_, _, values) in enumerate(stages)
+            for i, (label, v) in enumerate(zip(labels, np.asarray(values, dtype=float).tolist(), strict=True))]
+    if rows:  # the legend names only what the bars show; each panel's title on the first row
+        rows[0] = {**rows[0], "legend": "|".join(p for p in paints if p in {r["paint"] for r in rows}),
+                   **{f"{TITLE_FIELD}{k}": title for k, (title, _, _) in enumerate(stages)}}
+    spec = json.loads(_stages_frame(x_title, tuple(y for _, y, _ in stages), fmt))
+    spec["datasets"] = {"bars": rows}
+    return spec
 
 
-def bars(labels: Sequence[str], values, **kwargs) -> alt.Chart:
-    """One bar per token (in order), every label shown, value on hover; ``highlight`` picks out the query's own key
-    (orange, with a legend: red is the heatmaps' negative end) and ``masked`` greys out the bars the causal mask
-    removes (their hover says so). Keyword arguments as ``bars_spec``, which pages use (through ``ui.figure``)."""
-    return alt.Chart.from_dict(bars_spec(labels, values, **kwargs), validate=False)
+def stages(labels: Sequence[str], stages: Sequence[tuple[str, str, object]], **kwargs) -> alt.VConcatChart:
+    """``stages_spec`` as an Altair chart (for the tests)."""
+    return alt.VConcatChart.from_dict(stages_spec(labels, stages, **kwargs), validate=False)
 
 
 _FAR = 987654.0  # a placeholder end of the shape diagram's scales in its cached frame, replaced by the real one

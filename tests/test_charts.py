@@ -10,6 +10,11 @@ import pytest
 from lab import charts
 
 
+def stage(labels, values, *, title="t", y_title="score", **kwargs) -> dict:
+    """One panel of ``charts.stages_spec`` (page 2's bars), as the page builds it, for tests of its bars."""
+    return charts.stages_spec(labels, [(title, y_title, values)], x_title="key", **kwargs)
+
+
 def spec(chart) -> dict:
     return chart.to_dict()  # validates against the Vega-Lite schema
 
@@ -38,10 +43,10 @@ def test_a_new_title_travels_with_the_data_not_the_spec():
     the title into the chart the browser has; drawn (and exported) as plain text, one line per line."""
     import vl_convert as vlc
 
-    a, b = (charts.bars_spec(["x", "y"], [1, 2], title=f"scores of query {q}", x_title="key", y_title="score")
-            for q in ("0: x", "1: y"))
+    a, b = (stage(["x", "y"], [1, 2], title=f"scores of query {q}") for q in ("0: x", "1: y"))
     assert {k: v for k, v in a.items() if k != "datasets"} == {k: v for k, v in b.items() if k != "datasets"}
-    assert charts.title_text(b) == "scores of query 1: y" and "scores of query 1: y" in vlc.vegalite_to_svg(b)
+    assert charts.title_text(b["vconcat"][0], b["datasets"]) == "scores of query 1: y"
+    assert "scores of query 1: y" in vlc.vegalite_to_svg(b)
     two = charts.heatmap_spec(np.eye(2), ["x", "y"], ["x", "y"], title=["softmax(QKᵀ)", "causal mask on"])
     assert charts.title_text(two) == ["softmax(QKᵀ)", "causal mask on"]
     svg = vlc.vegalite_to_svg(two)
@@ -79,8 +84,26 @@ def test_big_heatmap_drops_the_numbers():
 
 
 def test_bars_highlight_the_chosen_token():
-    s = spec(charts.bars(["a", "b"], [1.0, 2.0], title="t", x_title="key", y_title="score", highlight=1))
+    s = spec(charts.stages(["a", "b"], [("t", "score", [1.0, 2.0])], x_title="key", highlight=1))
     assert [v["paint"] for v in rows(s)] == ["other keys", charts.OWN_KEY]
+
+
+def test_the_stages_line_up_one_querys_row_in_one_chart():
+    """Page 2's steps 2 and 3 in one chart: a panel per stage, each its own rows, title and y axis, one legend."""
+    import vl_convert as vlc
+
+    s = spec(charts.stages(["a", "b", "c"], [("scores of query 0: a", "q · k", [1.0, 2.0, -1.0]),
+                                            ("softmax weights (sum to 1)", "weight", [0.3, 0.7, 0.0])],
+                           x_title="key token", highlight=0, masked=[False, False, True]))
+    assert [(r["stage"], r["label"], r["value"]) for r in rows(s)] == [
+        (0, "a", 1.0), (0, "b", 2.0), (0, "c", -1.0), (1, "a", 0.3), (1, "b", 0.7), (1, "c", 0.0)]
+    assert [p["transform"] for p in s["vconcat"]] == [[{"filter": "datum.stage === 0"}],
+                                                     [{"filter": "datum.stage === 1"}]]
+    assert [p["encoding"]["y"]["title"] for p in s["vconcat"]] == ["q · k", "weight"]
+    assert s["resolve"]["scale"] == {"color": "shared", "y": "independent"}
+    svg = vlc.vegalite_to_svg(json.dumps(s))
+    assert svg.index("scores of query 0: a") < svg.index("softmax weights (sum to 1)")
+    assert svg.count(">masked (a later token)<") == 1  # one legend for both panels
 
 
 def test_shape_diagram_has_one_box_per_matrix():
@@ -99,7 +122,7 @@ def test_fast_specs_fill_in_their_cached_frames():
     scales, and nothing of the call before."""
     import vl_convert as vlc
 
-    bars = charts.bars_spec(["z", "a", "m"], [1.0, 2.0, 3.0], title="t", x_title="key", y_title="score")
+    bars = stage(["z", "a", "m"], [1.0, 2.0, 3.0])
     svg = vlc.vegalite_to_svg(json.dumps(bars))  # the drawn axis keeps the tokens' order, not the alphabet's
     assert svg.index(">z<") < svg.index(">a<") < svg.index(">m<")
     small = charts.shape_diagram_spec([("A", (2, 3), "B", (3, 4), "C", (2, 4))])
@@ -167,7 +190,7 @@ def one_of_each() -> dict:
     return {
         "heatmap": charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"]),
         "matrices": charts.matrices([("Q", np.eye(2)), ("K", np.ones((2, 2)))], ["a", "b"], ["x", "y"]),
-        "bars": charts.bars(["a"], [1.0], title="t", x_title="x", y_title="y"),
+        "stages": charts.stages(["a"], [("t", "y", [1.0])], x_title="x"),
         "shape_diagram": charts.shape_diagram([("A", (2, 3), "B", (3, 4), "C", (2, 4))]),
         "cost_curve": charts.cost_curve([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2),
         "softmax_peak_chart": charts.softmax_peak_chart([1, 2], [0.3, 0.3], [0.3, 0.5], n_tokens=16, d_k=2),
@@ -280,15 +303,15 @@ def test_a_matrix_growing_past_printed_numbers_keeps_its_spec():
 def test_every_token_label_is_shown():
     labels = charts.token_labels([f"w{i}" for i in range(12)])
     for s in (spec(charts.heatmap(np.eye(12), labels, labels)),
-              spec(charts.bars(labels, np.arange(12), title="t", x_title="key", y_title="score"))):
-        encodings = [s["encoding"]] if "encoding" in s else [layer["encoding"] for layer in s["layer"]]
+              spec(charts.stages(labels, [("t", "score", np.arange(12))], x_title="key"))):
+        encodings = [part["encoding"] for part in s.get("layer", []) + s.get("vconcat", [])]
         for enc in encodings:
             assert enc["x"]["axis"]["labelOverlap"] is False  # Vega-Lite would drop every other label
 
 
 def test_masked_keys_are_marked_in_the_bars():
-    s = spec(charts.bars(["a", "b", "c"], [1.0, 2.0, 3.0], title="t", x_title="key", y_title="score", highlight=0,
-                         masked=[False, True, True]))
+    s = spec(charts.stages(["a", "b", "c"], [("t", "score", [1.0, 2.0, 3.0])], x_title="key", highlight=0,
+                           masked=[False, True, True]))
     assert [v["paint"] for v in rows(s)] == [charts.OWN_KEY, "masked (a later token)", "masked (a later token)"]
     assert rows(s)[1]["status"].startswith("masked")
 
@@ -396,9 +419,9 @@ def test_a_misread_digit_names_and_outlines_the_true_class():
 
 
 def test_the_query_key_is_not_red_and_has_a_legend():
-    s = spec(charts.bars(["a", "b", "c"], [1.0, -1.0, 0.5], title="t", x_title="key", y_title="s", highlight=0,
-                         masked=[False, False, True]))
-    colour = s["encoding"]["color"]
+    s = spec(charts.stages(["a", "b", "c"], [("t", "s", [1.0, -1.0, 0.5])], x_title="key", highlight=0,
+                           masked=[False, False, True]))
+    colour = s["vconcat"][0]["encoding"]["color"]
     own = dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True))[charts.OWN_KEY]
     assert own == "#E69F00"  # orange: the red-blue heatmaps' negative end is red
     assert colour["legend"] is not None and charts.OWN_KEY in rows(s)[0]["legend"].split("|")
@@ -410,8 +433,7 @@ def test_the_causal_mask_changes_the_bars_data_and_legend_not_their_spec():
     import vl_convert as vlc
 
     def bars(masked):
-        return charts.bars_spec(["a", "b", "c"], [1.0, -1.0, 0.5], title="t", x_title="key", y_title="s",
-                                highlight=0, masked=masked)
+        return stage(["a", "b", "c"], [1.0, -1.0, 0.5], highlight=0, masked=masked)
 
     off, on = bars([False, False, False]), bars([False, True, True])
     assert {k: v for k, v in off.items() if k != "datasets"} == {k: v for k, v in on.items() if k != "datasets"}

@@ -182,20 +182,20 @@ def test_figures_are_cached_on_their_inputs(monkeypatch):
 
     draw.figure.clear()
     built = []
-    real = charts.bars_spec
-    monkeypatch.setattr(charts, "bars_spec", lambda *a, **k: built.append(a) or real(*a, **k))
+    real = charts.stages_spec
+    monkeypatch.setattr(charts, "stages_spec", lambda *a, **k: built.append(a) or real(*a, **k))
     labels = ["a", "b"]
-    first = draw.figure("bars", labels, np.array([1.0, 2.0]), title="t", x_title="x", y_title="y")
-    again = draw.figure("bars", list(labels), np.array([1.0, 2.0]), title="t", x_title="x", y_title="y")
+    first = draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.0]))], x_title="x")
+    again = draw.figure("stages", list(labels), [("t", "y", np.array([1.0, 2.0]))], x_title="x")
     assert len(built) == 1 and again == first  # equal inputs, other objects: served from the cache
     again["autosize"] = "pad"
-    assert "autosize" not in draw.figure("bars", labels, np.array([1.0, 2.0]), title="t", x_title="x", y_title="y")
-    other = draw.figure("bars", labels, np.array([1.0, 2.5]), title="t", x_title="x", y_title="y")
+    assert "autosize" not in draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.0]))], x_title="x")
+    other = draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.5]))], x_title="x")
     assert len(built) == 2 and other["datasets"] != first["datasets"]  # one number changed: built again
-    draw.figure("bars", labels, np.array([1.0, 2.0]), title="t", x_title="x", y_title="other")
+    draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.0]))], x_title="other")
     assert len(built) == 3  # a keyword is part of the input too
     monkeypatch.setattr(draw, "MAX_FIGURES", 2)
-    draw.figure("bars", labels, np.array([9.0, 9.0]), title="t", x_title="x", y_title="y")
+    draw.figure("stages", labels, [("t", "y", np.array([9.0, 9.0]))], x_title="x")
     assert len(draw._FIGURES) == 2  # the oldest dropped
     draw.figure.clear()
     assert not draw._FIGURES

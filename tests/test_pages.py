@@ -93,9 +93,9 @@ def test_shapes_rows_layout_and_separate_d_k():
 
 # ---------------------------------------------------------------- 2. self-attention
 def headings(at: AppTest) -> list[str]:
-    """The page's section headings, whether drawn as headers or as a heading that opens a markdown block."""
+    """The page's section headings, whether drawn as headers or as headings in a markdown block."""
     found = [h.value for h in at.header]
-    return found + [m.value.splitlines()[0][3:] for m in at.markdown if m.value.startswith("## ")]
+    return found + [line[3:] for m in at.markdown for line in m.value.splitlines() if line.startswith("## ")]
 
 
 def test_self_attention_defaults_show_five_steps():

@@ -32,25 +32,27 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
         st.session_state["applied_click"] = clicked
         st.session_state[query_key], st.session_state[key_key] = clicked
     n = len(labels)
-    section("Step 2 · Score the query against every key", "The score of key token j for the query is the dot "
-            "product q·k_j." + (" Keys after the query are greyed out: the causal mask removes them in step 3."
-                                if causal else ""))
+    root = len(features) ** 0.5
+    # steps 2 and 3 in one block of text and one chart of three panels, the keys lined up: what scaling and the
+    # softmax do to the query's scores, seen bar by bar (one chart for the browser to redraw, not three)
+    st.markdown("## Step 2 · Score the query against every key\n\nThe score of key token j for the query is the dot "
+                "product q·k_j." + (" Keys after the query are greyed out: the causal mask removes them in step 3."
+                                    if causal else "") + "\n\n## Step 3 · "
+                + (f"Divide by √d_k, then softmax over the keys\n\nThe scores are divided by √d_k = {root:.2f}, "
+                   "then the softmax turns them into weights" if scale else "Softmax (scaling is off) over the keys"
+                   "\n\nThe softmax turns the scores, not divided by √d_k, into weights")
+                + " that are positive and sum to 1. The three panels below follow one query's row through both "
+                "steps, key by key.")
     query = st.selectbox("token being encoded (the query)", range(n), format_func=lambda i: labels[i], index=start,
                          key=query_key)
     query = query if isinstance(query, int) and 0 <= query < n else 0
     future = [causal and j > query for j in range(n)]
-    ui.chart(ui.figure("bars", labels, steps.scores[query].numpy(), title=f"scores of query {labels[query]}",
-                       x_title="key token", y_title="q · k", highlight=query, masked=future), stretch=True)
-
-    st.header(f"Step 3 · {'Divide by √d_k, then softmax' if scale else 'Softmax (scaling is off)'} over the keys")
-    s1, s2 = st.columns(2)
-    root = len(features) ** 0.5
-    ui.chart(ui.figure("bars", labels, steps.scaled[query].numpy(),
-                       title=(f"scores / √d_k, √d_k = {root:.2f}" if scale else "scores, not divided by √d_k"),
-                       x_title="key token", y_title="score into the softmax", highlight=query,
-                       masked=future), stretch=True, into=s1)
-    ui.chart(ui.figure("bars", labels, steps.weights[query].numpy(), title="softmax weights (sum to 1)",
-                       x_title="key token", y_title="weight", highlight=query, masked=future), stretch=True, into=s2)
+    ui.chart(ui.figure("stages", labels, [
+        (f"step 2 · scores of query {labels[query]}", "q · k", steps.scores[query].numpy()),
+        (f"step 3 · scores / √d_k, √d_k = {root:.2f}" if scale else "step 3 · scores, not divided by √d_k",
+         "score into the softmax", steps.scaled[query].numpy()),
+        ("step 3 · softmax weights (sum to 1)", "weight", steps.weights[query].numpy())],
+        x_title="key token", highlight=query, masked=future), stretch=True)
     scaled = "QKᵀ/√d_k" if scale else "QKᵀ"
     mode = ", ".join([f"scores {'÷ √d_k' if scale else 'not scaled'}", f"causal mask {'on' if causal else 'off'}"])
     # learned mode starts on the key the query weighs most (for "it": the noun it refers to)

@@ -135,26 +135,32 @@ def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str
     every matrix drawn that way (rows and columns are ordered by the cells' own indices, so no label is baked in).
     ``aria``: a screen-reader description per cell (built for every cell on every redraw, so large maps go without;
     their title and the hover keep the values)."""
-    tooltip = [alt.Tooltip("row:N", title=row_title or "row"), alt.Tooltip("col:N", title=col_title or "column"),
-               alt.Tooltip("value:Q", title=value_title, format=hover_fmt)]
+    # the hover and a screen reader's description as one short expression each, evaluated per cell on every
+    # redraw (Vega-Lite's own, built from the encodings, check and join every field, and are several times the work)
+    names = [json.dumps(t) for t in (row_title or "row", col_title or "column", value_title)]
+    value = f"format(datum.value, {json.dumps(hover_fmt)})"
+    tip = alt.ExprRef(expr=f"{{{names[0]}: datum.row, {names[1]}: datum.col, {names[2]}: {value}}}")
+    said = alt.ExprRef(expr=f"{names[0]} + ' ' + datum.row + ', ' + {names[1]} + ' ' + datum.col + ', ' + {names[2]} "
+                            f"+ ' ' + {value}")
     base = alt.Chart().encode(
         x=alt.X("col:N", sort=alt.EncodingSortField(field="c", op="min"), title=col_title,
                 axis=alt.Axis(labelAngle=-90 if steep else -45, labelLimit=120, labelOverlap=False)),
         y=alt.Y("row:N", sort=alt.EncodingSortField(field="r", op="min"), title=row_title or None,
                 axis=alt.Axis(labelLimit=160, labelOverlap=False)),
-        tooltip=tooltip,
     )
     scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
-    rect = base.mark_rect(cursor="pointer" if select else "default", aria=aria).encode(
+    rect = base.mark_rect(cursor="pointer" if select else "default", aria=aria, tooltip=tip,
+                          **({"description": said} if aria else {})).encode(
         color=alt.Color("value:Q", title=value_title, scale=scale))
     if select:
         rect = rect.add_params(alt.selection_point(name=select, fields=["row", "col"], on="click"))
     layers = [rect]
     if annotate:  # the numbers of the cells whose ``shown`` is not empty (all of them, or none)
-        layers.append(base.transform_filter("datum.shown !== ''").mark_text().encode(
+        layers.append(base.transform_filter("datum.shown !== ''").mark_text(tooltip=tip, aria=False).encode(
             text=alt.Text("shown:N"), fill=alt.Fill("ink:N", scale=_INK, legend=None)))
     if marked:  # an outline (shape, not only colour) around the chosen cell
-        layers.append(base.transform_filter("datum.m === 1").mark_rect(fill=None, stroke="#E69F00", strokeWidth=3))
+        layers.append(base.transform_filter("datum.m === 1").mark_rect(fill=None, stroke="#E69F00", strokeWidth=3,
+                                                                       tooltip=tip, aria=False))
     return json.dumps(alt.LayerChart(layer=layers, data=alt.NamedData(name="cells")).to_dict(validate=False))
 
 

@@ -317,9 +317,20 @@ def test_masked_keys_are_marked_in_the_bars():
 
 
 def test_hover_shows_more_digits_than_the_cells():
-    s = spec(charts.heatmap(np.full((2, 2), 0.123456), ["a", "b"], ["a", "b"]))
-    tip = {t["field"]: t for t in s["layer"][0]["encoding"]["tooltip"]}
-    assert tip["value"]["format"] == ".4f" and rows(s)[0]["shown"] == "0.12"
+    """The hover and the screen reader's description are one short expression each (cheap to evaluate for every cell
+    on every redraw): the row, the column and the value to four digits, where the cell prints two."""
+    import re
+
+    import vl_convert as vlc
+
+    s = spec(charts.heatmap(np.full((2, 2), 0.123456), ["a", "b"], ["a", "b"], mark=(0, 1)))
+    assert rows(s)[0]["shown"] == "0.12"
+    tips = {layer["mark"]["tooltip"]["expr"] for layer in s["layer"]}  # the cells, their numbers and the outline
+    assert tips == {'{"query token (row)": datum.row, "key token (column)": datum.col, "weight": '
+                    'format(datum.value, ".4f")}'}
+    said = re.findall(r'aria-label="([^"]*)"', vlc.vegalite_to_svg(json.dumps(s)))
+    assert "query token (row) b, key token (column) a, weight 0.1235" in said
+    assert not [a for a in said if "0.12;" in a or "ink" in a]  # the printed numbers are not read out again
 
 
 def test_shape_diagram_hover_names_the_matrix_only():

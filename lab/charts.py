@@ -148,7 +148,8 @@ def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str
         y=alt.Y("row:N", sort=alt.EncodingSortField(field="r", op="min"), title=row_title or None,
                 axis=alt.Axis(labelLimit=160, labelOverlap=False)),
     )
-    scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
+    # a value past a fixed domain gets the colour at its end (the cell's number and the hover keep the value)
+    scale = alt.Scale(scheme=scheme, domain=list(domain), clamp=True) if domain else alt.Scale(scheme=scheme)
     rect = base.mark_rect(cursor="pointer" if select else "default", aria=aria, tooltip=tip,
                           **({"description": said} if aria else {})).encode(
         color=alt.Color("value:Q", title=value_title, scale=scale))
@@ -198,6 +199,32 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     # word longer changes the data only, not the spec
     return _filled(frame, "cells", cells, width={"step": width}, height={"step": height}, title=title or None,
                    usermeta=_renderer(n_rows * n_cols))
+
+
+def heatmaps_spec(panels: Sequence[tuple[object, Sequence[str], Sequence[str], dict]], spacing: int = 16,
+                  row_axis: int = 130) -> dict:
+    """Several heatmaps one under another in a single chart (``panels``: each (values, row labels, column labels,
+    ``heatmap_spec``'s keywords)), each with its own cells, title and axes, one colour legend when their colour
+    scales agree: one chart for the browser to update instead of several. Drawn on a canvas if any panel would be.
+    Every panel's row labels get at least ``row_axis`` px, so panels with the same columns line them up."""
+    parts, datasets, canvas, top = [], {}, False, {}
+    for k, (values, rows, cols, kwargs) in enumerate(panels):
+        one = heatmap_spec(values, rows, cols, **kwargs)
+        name = f"cells{k}"  # each panel's own dataset, its title read from it
+        datasets[name] = one.pop("datasets")["cells"]
+        canvas = canvas or one.pop("usermeta", None) is not None
+        top.update({key: one.pop(key) for key in ("$schema", "config") if key in one})  # the chart's, not a panel's
+        parts.append(json.loads(json.dumps(one).replace("data('cells')", f"data('{name}')").replace(
+            '"data": {"name": "cells"}', f'"data": {{"name": "{name}"}}')))
+    config = top.get("config", {})
+    top["config"] = {**config, "axisY": {**config.get("axisY", {}), "minExtent": row_axis}}
+    return {**top, "vconcat": parts, "spacing": spacing, "datasets": datasets,
+            "resolve": {"scale": {"color": "shared"}}, **({"usermeta": _renderer(ARIA_CELLS + 1)} if canvas else {})}
+
+
+def heatmaps(panels, **kwargs) -> alt.VConcatChart:
+    """``heatmaps_spec`` as an Altair chart (for the tests)."""
+    return alt.VConcatChart.from_dict(heatmaps_spec(panels, **kwargs), validate=False)
 
 
 def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str],

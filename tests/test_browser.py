@@ -95,7 +95,7 @@ def test_every_page_through_the_navigation(app, page):
     links = page.locator('[data-testid="stSidebarNavLink"]')
     assert links.count() == len(PAGES)
     # page 2's √d_k chart is drawn only once its expander is opened
-    expect_charts = {"shapes": 2, "self_attention": 5, "multi_head": 1, "why_attention": 1}
+    expect_charts = {"shapes": 2, "self_attention": 4, "multi_head": 1, "why_attention": 1}
     for i in range(links.count()):
         link = page.locator('[data-testid="stSidebarNavLink"]').nth(i)
         href = link.get_attribute("href") or ""
@@ -291,7 +291,7 @@ def test_every_matrix_fits_and_none_overlap(app, page, d_k):
     main = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]').first.bounding_box()
     drawings = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks')
     boxes = [drawings.nth(i).bounding_box() for i in range(drawings.count())]
-    assert len(boxes) >= 5  # Q, K and V in one chart; steps 2 and 3's bars in another; the weights; steps 4 and 5
+    assert len(boxes) >= 4  # Q, K and V in one chart; steps 2 and 3's bars in another; the weights; steps 4 and 5
     for b in boxes:  # inside the page's column
         assert b["x"] >= main["x"] - 1 and b["x"] + b["width"] <= main["x"] + main["width"] + 1, (b, main)
     for i, a in enumerate(boxes):  # and no two drawings on top of each other

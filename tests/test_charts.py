@@ -190,6 +190,8 @@ def one_of_each() -> dict:
     return {
         "heatmap": charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"]),
         "matrices": charts.matrices([("Q", np.eye(2)), ("K", np.ones((2, 2)))], ["a", "b"], ["x", "y"]),
+        "heatmaps": charts.heatmaps([(np.eye(2), ["a", "b"], ["x", "y"], {"title": "t"}),
+                                     (np.ones((1, 2)), ["sum"], ["x", "y"], {})]),
         "stages": charts.stages(["a"], [("t", "y", [1.0])], x_title="x"),
         "shape_diagram": charts.shape_diagram([("A", (2, 3), "B", (3, 4), "C", (2, 4))]),
         "cost_curve": charts.cost_curve([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2),
@@ -532,3 +534,25 @@ def test_large_maps_skip_the_per_cell_screen_reader_text():
                                                list("abc"), what="x"))
     assert grid["spec"]["mark"]["aria"] is False
     assert spec(charts.head_maps(np.full((2, 3, 3), 0.3)))["spec"]["mark"]["aria"] is False
+
+
+def test_steps_four_and_five_are_one_chart_of_two_panels():
+    """Page 2's weighted values and their sum: one chart, each panel its own cells and title (read from its own
+    data), the features lined up (the row labels take the same room), one colour scale; canvas when a panel is big."""
+    import vl_convert as vlc
+
+    look = {"col_title": "feature", "scheme": "redblue", "domain": (-2, 2), "cell": 26, "max_width": 600}
+    weighted = np.array([[0.5, -3.0], [0.25, 1.0]])
+    s = charts.heatmaps_spec([(weighted, ["0: a", "1: b"], ["f0", "f1"], dict(look, title="step 4 · for a")),
+                              (weighted.sum(0, keepdims=True), ["Σ weighted values"], ["f0", "f1"],
+                               dict(look, title="step 5 · output for a"))])
+    assert [p["data"]["name"] for p in s["vconcat"]] == ["cells0", "cells1"]
+    assert [r["value"] for r in s["datasets"]["cells1"]] == [0.75, -2.0]
+    assert s["config"]["axisY"]["minExtent"] == 130 and s["resolve"] == {"scale": {"color": "shared"}}
+    svg = vlc.vegalite_to_svg(json.dumps(s))
+    assert svg.index("step 4 · for a") < svg.index("step 5 · output for a") and "usermeta" not in s
+    # past the domain's end a cell gets the end's colour (clamped), not black; its number keeps the value
+    assert s["vconcat"][0]["layer"][0]["encoding"]["color"]["scale"]["clamp"] is True and ">-3.00<" in svg
+    big = charts.heatmaps_spec([(np.zeros((12, 64)), [f"t{i}" for i in range(12)], [f"f{j}" for j in range(64)],
+                                 look), (np.zeros((1, 64)), ["sum"], [f"f{j}" for j in range(64)], look)])
+    assert big["usermeta"] == {"embedOptions": {"renderer": "canvas"}}

@@ -75,13 +75,7 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
     link.publish(query=query, key=key)
     derivation(explain_weight(steps, query, key), labels, scale)
 
-    weighted = steps.weighted_values(query)  # (T_key, d_v)
-    section("Step 4 · Weight each value vector", f"Each value vector v_j is multiplied by its weight "
-            f"a_{{{query},j}}. Keys with a small weight fade out.")
-    ui.chart(ui.figure("heatmap", weighted.numpy(), labels, features, title=f"weight × value, for query "
-                       f"{labels[query]}", row_title="key token", col_title="feature", value_title="weighted value",
-                       scheme="redblue", domain=(-2, 2), cell=ui.cell(26), max_width=wide))
-    step_five(weighted, steps.output, query, labels, features, scaled, causal, wide)
+    steps_four_five(steps.weighted_values(query), steps.output, query, labels, features, scaled, causal, wide)
 
 
 def section(title: str, text: str) -> None:
@@ -230,15 +224,23 @@ def _claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
     st.markdown(claim_sentence(claim_shares(tuple(tokens), d_model, d_k)))
 
 
-def step_five(weighted, output, query: int, labels: list[str], features: list[str], scaled: str, causal: bool,
-              wide: int) -> None:
-    """Step 5: the weighted values summed, against the row of the matrix product, with the difference measured."""
-    st.header("Step 5 · Sum: the output for this token")
+def steps_four_five(weighted, output, query: int, labels: list[str], features: list[str], scaled: str, causal: bool,
+                    wide: int) -> None:
+    """Steps 4 and 5 under one block of text, in one chart of two panels with the features lined up: each value
+    vector times its weight, and their sum against the row of the matrix product, with the difference measured."""
     summed, row = weighted.sum(0), output[query]  # (d_v,) each
     diff = float((summed - row).abs().max())
-    ui.chart(ui.figure("heatmap", np.stack([summed.numpy(), row.numpy()]), ["Σ weighted values", "row of weights · V"],
-                       features, title=f"output for {labels[query]}", row_title="", col_title="feature",
-                       value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(30), max_width=wide))
+    st.markdown(f"## Step 4 · Weight each value vector\n\nEach value vector v_j is multiplied by its weight "
+                f"a_{{{query},j}}. Keys with a small weight fade out.\n\n## Step 5 · Sum: the output for this token"
+                "\n\nThe weighted values summed over the keys, feature by feature, are the token's output: the lower "
+                "panel's first row, above the same row of the matrix product.")
+    look = dict(col_title="feature", value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(26),
+                max_width=wide)
+    ui.chart(ui.figure("heatmaps", [
+        (weighted.numpy(), labels, features, dict(look, title=f"step 4 · weight × value, for query {labels[query]}",
+                                                  row_title="key token")),
+        (np.stack([summed.numpy(), row.numpy()]), ["Σ weighted values", "row of weights · V"], features,
+         dict(look, title=f"step 5 · output for {labels[query]}", row_title=""))]))
     st.success(f"The sum of the weighted values equals row {query} of weights · V (largest difference {diff:.1e}). "
                f"Doing this for every token at once is the matrix product softmax({scaled}) V"
                + (" with the causal mask" if causal else "") + f", shape {list(output.shape)}.")

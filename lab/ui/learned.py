@@ -22,22 +22,30 @@ def trained_model() -> tuple[object, LanguageRecord]:
     return models[request.config], snap.records[-1]
 
 
-def sentence_ids(sentence: str):
-    """The sentence's token ids, or None after a message that lists the vocabulary and offers three examples."""
+def _read(sentence: str):
+    """(the sentence's token ids, None), or (None, why the trained model cannot read it)."""
     try:
         idx = encode(sentence)
-        if idx.shape[1] > MAX_WORDS:
-            raise ValueError(f"the model reads at most {MAX_WORDS} words at once; this has {idx.shape[1]}. For "
-                             f"example: {learned.EXAMPLE_SENTENCES[0]}")
-        return idx
     except ValueError as err:
-        st.error(f"In learned mode the sentence must be in the animal language: {err}", icon=":material/translate:")
-        st.caption(learned.vocabulary_note())
-        cols = st.columns(len(learned.EXAMPLE_SENTENCES))
-        for col, example in zip(cols, learned.EXAMPLE_SENTENCES, strict=True):
-            col.button(example, key=f"example_{example}", on_click=st.session_state.__setitem__,
-                       args=("sentence", example), help="Use this sentence")
-        return None
+        return None, str(err)
+    if idx.shape[1] > MAX_WORDS:
+        return None, (f"the model reads at most {MAX_WORDS} words at once; this has {idx.shape[1]}. For example: "
+                      f"{learned.EXAMPLE_SENTENCES[0]}")
+    return idx, None
+
+
+def sentence_ids(sentence: str):
+    """The sentence's token ids, or None after a message that lists the vocabulary and offers three examples."""
+    idx, err = _read(sentence)
+    if err is None:
+        return idx
+    st.error(f"In learned mode the sentence must be in the animal language: {err}", icon=":material/translate:")
+    st.caption(learned.vocabulary_note())
+    cols = st.columns(len(learned.EXAMPLE_SENTENCES))
+    for col, example in zip(cols, learned.EXAMPLE_SENTENCES, strict=True):
+        col.button(example, key=f"example_{example}", on_click=st.session_state.__setitem__,
+                   args=("sentence", example), help="Use this sentence")
+    return None
 
 
 def head_inputs(model, record: LanguageRecord, idx, chosen: int):
@@ -63,14 +71,6 @@ def language_sentence(shown: str, random_default: str) -> None:
         st.session_state["sentence"] = learned.EXAMPLE_SENTENCES[0]
 
 
-def in_language(sentence: str) -> bool:
-    """Whether the trained model can read ``sentence``: every word in its vocabulary, and not too many of them."""
-    try:
-        return encode(sentence).shape[1] <= MAX_WORDS
-    except ValueError:
-        return False
-
-
 def keep_sentences(random_default: str, mode_key: str = "mode", key: str = "sentence") -> None:
     """``on_change`` of page 2's mode switch: each mode keeps a sentence of its own. Switching to learned mode, a
     sentence the model cannot read (or the random page's default) gives way to the language's first example, and
@@ -78,7 +78,7 @@ def keep_sentences(random_default: str, mode_key: str = "mode", key: str = "sent
     state = st.session_state
     sentence = state.get(key, random_default)
     if state.get(mode_key) == "learned":
-        if sentence == random_default or not in_language(sentence):
+        if sentence == random_default or _read(sentence)[1] is not None:
             state["random_sentence"], state[key] = sentence, learned.EXAMPLE_SENTENCES[0]
             state["swapped_sentence"] = state[key]
         return

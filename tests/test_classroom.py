@@ -364,13 +364,18 @@ def test_each_mode_keeps_its_own_sentence():
     stop), and switching back brings the random sentence back; a sentence typed in learned mode stays."""
     from lab.learned import EXAMPLE_SENTENCES
 
+    def query(at):
+        box = next(s for s in at.selectbox if s.label.startswith("token being"))
+        return box, box.format_func(box.value)
+
     words = " ".join(f"w{i}" for i in range(12))
     at = page_with("self_attention", {"sentence": words})
+    query(at)[0].set_value(11).run()
     at.radio(key="mode").set_value("learned").run()
     assert not at.error and at.text_input(key="sentence").value == EXAMPLE_SENTENCES[0]
-    assert any(s.label.startswith("token being") for s in at.selectbox)  # the five steps, on the example
+    assert query(at)[1] == "7: it"  # the five steps on the example, from the pronoun (not query 11 of the other)
     at.radio(key="mode").set_value("random").run()
-    assert at.text_input(key="sentence").value == words and not at.exception
+    assert at.text_input(key="sentence").value == words and not at.exception and query(at)[1] == "0: w0"
     at.radio(key="mode").set_value("learned").run()
     at.text_input(key="sentence").input("the cats near the dog were tired .").run()
     at.radio(key="mode").set_value("random").run()

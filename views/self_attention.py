@@ -27,7 +27,7 @@ link = links.Link("self_attention", {
 learned = st.radio("vectors and weights", list(MODES), format_func=MODES.get, index=link.index("mode", MODES),
                    key="mode", horizontal=True, help="learned: a small GPT trained live on a generated language of "
                    "pronouns and agreement, so 'it' can find 'cat'", on_change=learned_ui.keep_sentences,
-                   args=(DEFAULT_SENTENCE,)) == "learned"  # each mode keeps its own sentence
+                   args=(DEFAULT_SENTENCE, link)) == "learned"  # each mode keeps its own sentence
 if learned:
     learned_ui.language_sentence(link["sentence"], DEFAULT_SENTENCE)
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,

@@ -71,10 +71,12 @@ def language_sentence(shown: str, random_default: str) -> None:
         st.session_state["sentence"] = learned.EXAMPLE_SENTENCES[0]
 
 
-def keep_sentences(random_default: str, mode_key: str = "mode", key: str = "sentence") -> None:
+def keep_sentences(random_default: str, link, mode_key: str = "mode", key: str = "sentence") -> None:
     """``on_change`` of page 2's mode switch: each mode keeps a sentence of its own. Switching to learned mode, a
     sentence the model cannot read (or the random page's default) gives way to the language's first example, and
-    the random sentence is kept; switching back brings it back, unless the student has typed a new one since."""
+    the random sentence is kept; switching back brings it back, unless the student has typed a new one since. The
+    query and key start afresh in the new mode (learned: the pronoun, and the key it weighs most)."""
+    link.forget("query", "key")
     state = st.session_state
     sentence = state.get(key, random_default)
     if state.get(mode_key) == "learned":

@@ -90,8 +90,9 @@ def parse_flag(raw: str | None) -> bool:
 class Link:
     def __init__(self, page: str, fields: dict[str, Field]):
         self.page, self.fields, self.values, bad = page, fields, {}, []
-        self._keep = f"_link_{page}"
+        self._keep, self._forget = f"_link_{page}", f"_forget_{page}"
         kept = st.session_state.get(self._keep, {})
+        forgotten = st.session_state.pop(self._forget, set())  # ``forget``: this run starts them at their defaults
         # teacher mode: ?only=lr,seed leaves students just those controls (the others show the link's values, locked);
         # ?only=presets leaves just the presets, ?only=none nothing but Train. Kept in the URL and for the session.
         only = st.query_params.get("only", st.session_state.get(f"_only_{page}"))
@@ -102,7 +103,7 @@ class Link:
         history = history_navigation()
         from_url = history or any(name in st.query_params for name in fields)
         for name, f in fields.items():
-            raw = st.query_params.get(name) if from_url else None
+            raw = st.query_params.get(name) if from_url and name not in forgotten else None
             try:
                 self.values[name] = f.parse(raw) if raw is not None else (
                     f.default if history else kept.get(name, f.default))
@@ -145,6 +146,15 @@ class Link:
         """Every setting as the page now shows it: widget values (by key), else ``overrides``, else the start."""
         return {name: overrides[name] if name in overrides else st.session_state.get(name, self.values[name])
                 for name in self.fields}
+
+    def forget(self, *names: str) -> None:
+        """Start these settings at their defaults on the next run, whatever the URL and the session kept (for a
+        callback, such as a switch that makes them mean something else). The URL is left as it is until that run
+        publishes, so Back still returns to the settings before."""
+        kept = st.session_state.get(self._keep, {})
+        for name in names:
+            kept.pop(name, None)
+        st.session_state[self._forget] = set(names)
 
     def publish(self, **overrides) -> None:
         """Write the current settings into the URL and keep them for this session. ``overrides`` are settings that

@@ -35,14 +35,14 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
     root = len(features) ** 0.5
     # steps 2 and 3 in one block of text and one chart of three panels, the keys lined up: what scaling and the
     # softmax do to the query's scores, seen bar by bar (one chart for the browser to redraw, not three)
-    st.markdown("## Step 2 · Score the query against every key\n\nThe score of key token j for the query is the dot "
-                "product q·k_j." + (" Keys after the query are greyed out: the causal mask removes them in step 3."
-                                    if causal else "") + "\n\n## Step 3 · "
-                + (f"Divide by √d_k, then softmax over the keys\n\nThe scores are divided by √d_k = {root:.2f}, "
-                   "then the softmax turns them into weights" if scale else "Softmax (scaling is off) over the keys"
-                   "\n\nThe softmax turns the scores, not divided by √d_k, into weights")
-                + " that are positive and sum to 1. The three panels below follow one query's row through both "
-                "steps, key by key.")
+    section("Step 2 · Score the query against every key", "The score of key token j for the query is the dot "
+            "product q·k_j." + (" Keys after the query are greyed out: the causal mask removes them in step 3."
+                                if causal else ""),
+            ("Step 3 · " + ("Divide by √d_k, then softmax over the keys" if scale else
+                            "Softmax (scaling is off) over the keys"),
+             (f"The scores are divided by √d_k = {root:.2f}, then the softmax turns them into weights" if scale else
+              "The softmax turns the scores, not divided by √d_k, into weights") + " that are positive and sum to 1. "
+             "The three panels below follow one query's row through both steps, key by key."))
     query = st.selectbox("token being encoded (the query)", range(n), format_func=lambda i: labels[i], index=start,
                          key=query_key)
     query = query if isinstance(query, int) and 0 <= query < n else 0
@@ -78,9 +78,10 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
     steps_four_five(steps.weighted_values(query), steps.output, query, labels, features, scaled, causal, wide)
 
 
-def section(title: str, text: str) -> None:
-    """A step's heading and its text in one element (one fewer for the browser to redraw on every move)."""
-    st.markdown(f"## {title}\n\n{text}")
+def section(title: str, text: str, *more: tuple[str, str]) -> None:
+    """A step's heading and its text, and those of the steps in ``more`` ((heading, text) each), in one element (one
+    fewer for the browser to redraw on every move)."""
+    st.markdown("\n\n".join(f"## {t}\n\n{body}" for t, body in ((title, text), *more)))
 
 
 def derivation(d: WeightDerivation, labels: list[str], scale: bool) -> None:
@@ -230,10 +231,10 @@ def steps_four_five(weighted, output, query: int, labels: list[str], features: l
     vector times its weight, and their sum against the row of the matrix product, with the difference measured."""
     summed, row = weighted.sum(0), output[query]  # (d_v,) each
     diff = float((summed - row).abs().max())
-    st.markdown(f"## Step 4 · Weight each value vector\n\nEach value vector v_j is multiplied by its weight "
-                f"a_{{{query},j}}. Keys with a small weight fade out.\n\n## Step 5 · Sum: the output for this token"
-                "\n\nThe weighted values summed over the keys, feature by feature, are the token's output: the lower "
-                "panel's first row, above the same row of the matrix product.")
+    section("Step 4 · Weight each value vector", f"Each value vector v_j is multiplied by its weight a_{{{query},j}}. "
+            "Keys with a small weight fade out.",
+            ("Step 5 · Sum: the output for this token", "The weighted values summed over the keys, feature by "
+             "feature, are the token's output: the lower panel's first row, above the same row of the matrix product."))
     look = dict(col_title="feature", value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(26),
                 max_width=wide)
     ui.chart(ui.figure("heatmaps", [

@@ -96,6 +96,12 @@ def _renderer(cells: int) -> dict | None:
 TITLE_FIELD = "title_line"  # a data title's lines, in fields title_line0, title_line1, ... of the first row
 
 
+def _title_ref(name: str, line: int) -> str:
+    """The Vega expression that reads line ``line`` of a title carried in dataset ``name`` (``title_text`` reads it
+    back)."""
+    return f"data('{name}')[0].{TITLE_FIELD}{line}"
+
+
 def _filled(frame: str, name: str, rows: list[dict], *, title: str | list[str] | None = None, **top) -> dict:
     """A cached chart frame (JSON, its data named ``name``) with this chart's rows, title and top-level settings.
 
@@ -106,7 +112,7 @@ def _filled(frame: str, name: str, rows: list[dict], *, title: str | list[str] |
     if title and rows:
         lines = [title] if isinstance(title, str) else list(title)
         rows[0] = {**rows[0], **{f"{TITLE_FIELD}{i}": line for i, line in enumerate(lines)}}
-        refs = [f"data('{name}')[0].{TITLE_FIELD}{i}" for i in range(len(lines))]
+        refs = [_title_ref(name, i) for i in range(len(lines))]
         top["title"] = {"text": {"expr": refs[0] if isinstance(title, str) else "[" + ", ".join(refs) + "]"}}
     spec.update(datasets={name: rows}, **{k: v for k, v in top.items() if v is not None})
     return spec
@@ -269,7 +275,7 @@ def _stages_frame(x_title: str, y_titles: tuple[str, ...], fmt: str) -> str:
     shown = alt.ExprRef(expr="split(data('bars')[0].legend, '|')")
 
     def panel(k: int, y_title: str) -> alt.Chart:
-        return alt.Chart(title=alt.TitleParams(alt.ExprRef(expr=f"data('bars')[0].{TITLE_FIELD}{k}"))).transform_filter(
+        return alt.Chart(title=alt.TitleParams(alt.ExprRef(expr=_title_ref("bars", k)))).transform_filter(
             f"datum.stage === {k}").mark_bar().encode(
             x=alt.X("label:N", sort=alt.EncodingSortField(field="i", op="min"), title=x_title,
                     axis=alt.Axis(labelAngle=-45, labelLimit=120, labelOverlap=False)),

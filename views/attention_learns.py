@@ -54,6 +54,33 @@ def settings():
     return progress.shown("seq_request", form_request, submitted, link, error)
 
 
+@st.fragment
+def own_input(model, config: SeqConfig, example: list[int]) -> None:
+    """The student's own prompt, the model's answer and where each head looked: a fragment, so typing a prompt reruns
+    this section only, not the curves and grids above it."""
+    st.subheader("Your own input")
+    start = "".join(str(d) for d in example[:config.length])
+    typed = st.text_input(f"{config.length} digits", start, key="seq_input", max_chars=3 * LENGTHS[1],
+                          help="Digits 0-9; spaces and commas are ignored.")
+    digits = seqruns.parse_digits(typed)
+    if model is None:
+        st.info("The trained model is not in this session (the run had ended before you opened the page). Press "
+                "**Train** to try your own input.")
+        return
+    if digits is None or len(digits) != config.length:
+        st.warning(f"Type exactly {config.length} digits (0-9), for example {start}; got {typed[:40]!r}.")
+        return
+    gen = seq.generate_steps(model, digits)
+    want = seq.answer_for(config.task, torch.tensor([digits]))[0].tolist()
+    marks = " ".join(f"**{t}**" if t == w else f"~~{t}~~ ({w})" for t, w in zip(gen.answer, want, strict=True))
+    st.markdown(f"Prompt {' '.join(map(str, digits))} → · the model writes: {marks}")
+    keys = labels(gen.prompt + gen.answer[:-1])
+    rows = [f"{i}: writes {t}" + ("" if t == w else f", not {w}") for i, (t, w) in enumerate(zip(gen.answer, want,
+                                                                                                  strict=True))]
+    ui.chart(ui.figure("attention_grid", gen.attention.permute(1, 2, 0, 3).numpy(), rows, keys, cell=ui.cell(18),
+                       title="where each head looked while writing each answer token", max_width=ui.room()))
+
+
 request = settings()
 status = st.empty()  # one place for what the page is doing: replaced as soon as Train is pressed
 if request is None:
@@ -94,29 +121,9 @@ ui.chart(ui.figure("head_share_chart", head_frame(snap.main, lambda r: r.share),
                    what="the digit being written"))
 st.markdown(seqruns.head_sentence(snap.main, config))
 
-knockout.section(models.get(config), config)
-
-st.subheader("Your own input")
 model = models.get(config)
-typed = st.text_input(f"{config.length} digits", "".join(str(d) for d in tokens[:config.length]), key="seq_input",
-                      max_chars=3 * LENGTHS[1], help="Digits 0-9; spaces and commas are ignored.")
-digits = seqruns.parse_digits(typed)
-if model is None:
-    st.info("The trained model is not in this session (the run had ended before you opened the page). Press "
-            "**Train** to try your own input.")
-elif digits is None or len(digits) != config.length:
-    st.warning(f"Type exactly {config.length} digits (0-9), for example "
-               f"{''.join(str(d) for d in tokens[:config.length])}; got {typed[:40]!r}.")
-else:
-    gen = seq.generate_steps(model, digits)
-    want = seq.answer_for(config.task, torch.tensor([digits]))[0].tolist()
-    marks = " ".join(f"**{t}**" if t == w else f"~~{t}~~ ({w})" for t, w in zip(gen.answer, want, strict=True))
-    st.markdown(f"Prompt {' '.join(map(str, digits))} → · the model writes: {marks}")
-    keys = labels(gen.prompt + gen.answer[:-1])
-    rows = [f"{i}: writes {t}" + ("" if t == w else f", not {w}") for i, (t, w) in enumerate(zip(gen.answer, want,
-                                                                                                  strict=True))]
-    ui.chart(ui.figure("attention_grid", gen.attention.permute(1, 2, 0, 3).numpy(), rows, keys, cell=ui.cell(18),
-                       title="where each head looked while writing each answer token", max_width=ui.room()))
+knockout.section(model, config)
+own_input(model, config, tokens)
 
 st.subheader("Check against torch.nn.TransformerEncoderLayer")
 diffs = seq.check_against_torch_layers(model) if model is not None else []

@@ -61,9 +61,10 @@ def page6(request, status) -> None:
     own_input(model, evaluation)
 
 
+@st.fragment
 def own_input(model, evaluation) -> None:
     """The student's own sequence: what the model predicts after every token, and where its best induction head
-    looks."""
+    looks. A fragment: typing a sequence reruns this section only."""
     st.subheader("Your own input")
     start = "".join(seqruns.LETTERS[int(t)] for t in evaluation.tokens[0, :-1])
     typed = st.text_input(f"a sequence of the letters a–x (at most {induction.LENGTH - 1}); repeat a run to see the "

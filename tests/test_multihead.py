@@ -47,6 +47,26 @@ def test_against_torch_multihead_attention(B, T, E, H, causal):
 
 
 
+def test_the_check_sees_a_wrong_attention(monkeypatch):
+    """Page 3's check is not vacuous: an implementation whose weights are off (here the softmax taken over the wrong
+    axis, a common slip) is reported as different from nn.MultiheadAttention."""
+    import dataclasses
+
+    import transformer.multihead as mh
+
+    right = mh.multi_head_attention
+
+    def wrong(*args, **kwargs):
+        r = right(*args, **kwargs)
+        return dataclasses.replace(r, attmat_mh=(r.scoremat_mh / 8**0.5).softmax(dim=-2))  # over queries
+
+    monkeypatch.setattr(mh, "multi_head_attention", wrong)
+    tokens = torch.randn(2, 6, 32, generator=torch.Generator().manual_seed(0))
+    wq, wk, wv = weights(32, 3)
+    check = check_against_torch(tokens, wq, wk, wv, torch.eye(32), 4)
+    assert check.weights_diff > 1e-2
+
+
 @pytest.mark.parametrize("B,T,E,H", CASES)
 @pytest.mark.parametrize("causal", [False, True])
 def test_against_scaled_dot_product_attention(B, T, E, H, causal):

@@ -118,7 +118,8 @@ def torch_check(weights_diff: float, output_diff: float) -> None:
     v2.metric("largest |difference| in output (after out_proj)", f"{output_diff:.1e}",
               "pass (< 1e-4)" if ok_o else "FAIL", delta_color="normal" if ok_o else "inverse")
     st.caption("PyTorch's module gets the same weights: in_proj_weight = cat([Wq, Wk, Wv], 1)ᵀ, out_proj.weight = "
-               "W_Oᵀ, no biases, average_attn_weights=False. Differences are float32 rounding.")
+               "W_Oᵀ, no biases, average_attn_weights=False. Any difference is float32 rounding (none where both sum "
+               "the same products in the same order).")
 
 
 @st.fragment

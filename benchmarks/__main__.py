@@ -792,7 +792,7 @@ def bench_controls() -> None:
     scrubber is a Vega-Lite parameter, timed to the grid's redraw, and must start no script run."""
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.controls import WATCH, measure_page, time_scrubber
+    from benchmarks.controls import DELIVERY, WATCH, measure_page, time_scrubber
     from scripts.browser import launch, settle, streamlit_server
 
     with streamlit_server(log_path=ROOT / "benchmarks" / ".controls.log") as (url, _), sync_playwright() as pw:
@@ -818,6 +818,9 @@ def bench_controls() -> None:
                     add("controls", f"{name}, {which}: {label}", f"{med:.0f} ms", ", ".join(f"{t:.0f}" for t in times),
                         check("a control's script run, key press to its end in Chromium, ms (median of 5)", med))
         browser.close()
+    wait = sorted(DELIVERY)
+    add("controls", "harness: from asking Playwright to press to Chromium receiving the key (not in the rows above)",
+        f"{statistics.median(wait):.0f} ms median", f"{wait[0]:.0f}-{wait[-1]:.0f} ms over {len(wait)} moves", "")
     (ROOT / "benchmarks" / ".controls.log").unlink(missing_ok=True)
 
 

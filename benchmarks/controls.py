@@ -2,6 +2,11 @@
 run it starts: the page's own script-state attribute leaving "running" and the first frame drawn after the run's
 ScriptFinished message, whichever comes later (``ENDED``). Used by `python -m benchmarks controls`.
 
+The clock starts at the key press as Chromium receives it: the keydown event's own time stamp (``KEY``, a capturing
+listener), as for page 6's scrubber, not when this script asks Playwright to press: the key then travels from Python
+through Playwright's driver and the DevTools protocol, 20-80 ms on this machine that no student waits for. That delivery
+time is kept (``DELIVERY``) and reported beside the rows.
+
 Every control on a page is found by its Streamlit test id and moved five times: a slider one step (away from the end
 it sits at, so each step is a new setting), a toggle, checkbox or radio flipped, a select box to another option, a
 text box given a new value. A control whose move starts no script run (a Vega-Lite parameter) is timed to the moment
@@ -34,6 +39,12 @@ WATCH = """(() => { window.__finished = [];
   window.WebSocket = class extends Socket { constructor(...args) { super(...args); this.binaryType = 'arraybuffer';
     this.addEventListener('message', (e) => { if (fields(e.data).includes(6))
       requestAnimationFrame(() => window.__finished.push(performance.now())); }); } }; })();"""
+
+# the next keydown's time stamp, in the page's clock (performance.now()): when Chromium received the key, so a page
+# still busy with earlier work makes the wait longer, as it would for a student
+KEY = """() => { window.__keyAt = null;
+  document.addEventListener('keydown', (e) => { window.__keyAt = e.timeStamp; }, {capture: true, once: true}); }"""
+DELIVERY: list[float] = []  # ms from asking Playwright to press to Chromium receiving the key, every timed move
 
 DEBUG = bool(os.environ.get("CONTROLS_DEBUG"))  # each move printed as it is timed
 TIMEOUT = 20_000
@@ -99,25 +110,25 @@ def _act(page, kind: str, index: int, step: int, within: str):
     return field, "Enter"
 
 
-# ms from t0 to the end of the run a move at t0 started, or null while it has not ended: the later of the script state
-# leaving "running" (after it was last drawn as "running") and the first frame drawn after the run's ScriptFinished
-# message (the state can leave "running" a frame before that message's work is drawn, or after it); a run too quick to
-# draw "running" at all ends at that frame
+# the end of the run a move after t0 started (page clock, ms), or null while it has not ended: the later of the script
+# state leaving "running" (after it was last drawn as "running") and the first frame drawn after the run's
+# ScriptFinished message (the state can leave "running" a frame before that message's work is drawn, or after it); a
+# run too quick to draw "running" at all ends at that frame
 ENDED = """(t0) => {
   const el = document.querySelector('[data-test-script-state]');
   if (!el || el.getAttribute('data-test-script-state') === 'running') return null;
   const starts = window.__starts.filter(t => t > t0), ends = window.__ends.filter(t => t > t0);
   const finished = window.__finished.filter(t => t > t0);
   if (!finished.length) return null;
-  if (!starts.length) return finished[0] - t0;
+  if (!starts.length) return finished[0];
   const end = ends.length ? ends[ends.length - 1] : -Infinity;
-  return end > starts[starts.length - 1] ? Math.max(end, finished[0]) - t0 : null; }"""
+  return end > starts[starts.length - 1] ? Math.max(end, finished[0]) : null; }"""
 
 
 def time_control(page, kind: str, index: int, settle, within: str = '[data-testid="stMain"]', moves: int = 5):
-    """Milliseconds from each of ``moves`` moves of one control to the end of the script run it starts (``ENDED``:
-    the script state leaving "running" and the first frame after the run's ScriptFinished message, whichever is later;
-    the page must have been opened with ``WATCH``)."""
+    """Milliseconds from each of ``moves`` key presses on one control (as Chromium receives it: ``KEY``) to the end
+    of the script run it starts (``ENDED``: the script state leaving "running" and the first frame after the run's
+    ScriptFinished message, whichever is later; the page must have been opened with ``WATCH``)."""
     if not page.evaluate("'__finished' in window"):
         raise RuntimeError("open the page with page.add_init_script(controls.WATCH) first")
     times = []
@@ -125,12 +136,18 @@ def time_control(page, kind: str, index: int, settle, within: str = '[data-testi
         page.evaluate(OBSERVE) if not page.evaluate("'__ends' in window") else None
         target, key = _act(page, kind, index, step, within)
         target.focus()
+        page.evaluate(KEY)
         t0 = page.evaluate("performance.now()")
         target.press(key)
-        times.append(page.wait_for_function(f"({ENDED})({t0})", timeout=TIMEOUT).json_value())
+        end = page.wait_for_function(f"({ENDED})({t0})", timeout=TIMEOUT).json_value()
+        pressed = page.evaluate("window.__keyAt")
+        if pressed is None or not t0 <= pressed <= end:
+            raise RuntimeError(f"no key press seen between the call ({t0:.0f}) and the run's end ({end:.0f})")
+        DELIVERY.append(pressed - t0)
+        times.append(end - pressed)
         page.wait_for_timeout(300)  # the run's last messages drawn before the next move (a benchmark, not a test)
         if DEBUG:
-            print("   end after", round(times[-1]), "ms", flush=True)
+            print(f"   end after {times[-1]:.0f} ms (key delivered after {pressed - t0:.0f} ms)", flush=True)
         settle(page)
     return times
 
@@ -175,14 +192,14 @@ def measure_page(page, url: str, settle, skip=(), warm=(), goto: bool = True) ->
     return out
 
 
-# the scrubber's slider is a Vega-Lite binding: the clock starts at its key press (a capturing listener) and stops
-# when the grid's title shows another step
+# the scrubber's slider is a Vega-Lite binding: the clock starts at its key press (the keydown's time stamp, as for
+# the other controls) and stops when the grid's title shows another step
 SCRUB = """() => { window.__scrub = new Promise((resolve) => {
   const title = () => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')]
       .map(t => t.textContent).find(t => /^step \\d+: every layer/.test(t));
   const before = title();
   let t0 = null;
-  document.addEventListener('keydown', () => { t0 = performance.now(); }, {capture: true, once: true});
+  document.addEventListener('keydown', (e) => { t0 = e.timeStamp; }, {capture: true, once: true});
   const check = () => { if (t0 !== null && title() !== before) resolve(performance.now() - t0);
                         else requestAnimationFrame(check); };
   requestAnimationFrame(check);

@@ -176,8 +176,9 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
                  scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
                  cell: int | None = None, max_width: int | None = None,
                  domain: tuple[float, float] | None = None, select: str | None = None,
-                 mark: tuple[int, int] | None = None, blank=None) -> dict:
-    """``heatmap``'s Vega-Lite spec, fast: the cached frame with this matrix's cells, size and title filled in."""
+                 mark: tuple[int, int] | None = None, blank=None, name: str = "cells") -> dict:
+    """``heatmap``'s Vega-Lite spec, fast: the cached frame with this matrix's cells, size and title filled in (its
+    dataset called ``name``)."""
     values = _matrix(values, row_labels, col_labels)
     n_rows, n_cols = values.shape
     height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
@@ -203,8 +204,8 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     # the cells go in a named dataset: while the rest of the spec stays the same, the browser swaps the data into the
     # chart it has, instead of building the chart again; the size is a step per row and column, so a sentence one
     # word longer changes the data only, not the spec
-    return _filled(frame, "cells", cells, width={"step": width}, height={"step": height}, title=title or None,
-                   usermeta=_renderer(n_rows * n_cols))
+    return _filled(frame, name, cells, data={"name": name}, width={"step": width}, height={"step": height},
+                   title=title or None, usermeta=_renderer(n_rows * n_cols))
 
 
 def heatmaps_spec(panels: Sequence[tuple[object, Sequence[str], Sequence[str], dict]], spacing: int = 16,
@@ -215,13 +216,11 @@ def heatmaps_spec(panels: Sequence[tuple[object, Sequence[str], Sequence[str], d
     Every panel's row labels get at least ``row_axis`` px, so panels with the same columns line them up."""
     parts, datasets, canvas, top = [], {}, False, {}
     for k, (values, rows, cols, kwargs) in enumerate(panels):
-        one = heatmap_spec(values, rows, cols, **kwargs)
-        name = f"cells{k}"  # each panel's own dataset, its title read from it
-        datasets[name] = one.pop("datasets")["cells"]
+        one = heatmap_spec(values, rows, cols, name=f"cells{k}", **kwargs)  # each panel's own dataset and title
+        datasets.update(one.pop("datasets"))
         canvas = canvas or one.pop("usermeta", None) is not None
         top.update({key: one.pop(key) for key in ("$schema", "config") if key in one})  # the chart's, not a panel's
-        parts.append(json.loads(json.dumps(one).replace("data('cells')", f"data('{name}')").replace(
-            '"data": {"name": "cells"}', f'"data": {{"name": "{name}"}}')))
+        parts.append(one)
     config = top.get("config", {})
     top["config"] = {**config, "axisY": {**config.get("axisY", {}), "minExtent": row_axis}}
     return {**top, "vconcat": parts, "spacing": spacing, "datasets": datasets,

@@ -174,19 +174,30 @@ def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str
 def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str | list[str] = "",
                  row_title: str = QUERY_AXIS, col_title: str = KEY_AXIS, value_title: str = "weight",
                  scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
-                 cell: int | None = None, max_width: int | None = None,
+                 cell: int | None = None, max_width: int | None = None, fill_from: int | None = None,
                  domain: tuple[float, float] | None = None, select: str | None = None,
                  mark: tuple[int, int] | None = None, blank=None, name: str = "cells") -> dict:
     """``heatmap``'s Vega-Lite spec, fast: the cached frame with this matrix's cells, size and title filled in (its
-    dataset called ``name``)."""
+    dataset called ``name``).
+
+    ``fill_from`` (with ``max_width``): from this many columns on, the plot is ``max_width`` wide whatever the count
+    (the columns share it), on a canvas, its column labels upright, without printed numbers or a screen-reader text
+    per cell (a canvas has none; the hover keeps the values): one spec for every such size, so a move between two of
+    them (page 2's d_k from 16 to 64, or its trained model's 16 and a random 64) swaps the data into the chart the
+    browser has instead of building it anew.
+    """
     values = _matrix(values, row_labels, col_labels)
     n_rows, n_cols = values.shape
+    fill = fill_from is not None and max_width is not None and n_cols >= fill_from
     height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
-    width = height if max_width is None else max(6, min(height, max_width // n_cols))
+    width = max_width / n_cols if fill else height if max_width is None else max(6, min(height, max_width // n_cols))
     # printed numbers need large cells; up to ARIA_CELLS cells the text layer is there whether or not they are
-    # printed (empty ``shown``), so a matrix growing past 144 cells, or its cells narrower than 26 px, keeps its spec
-    printed = (n_rows * n_cols <= 144 and width >= 26) if annotate is None else bool(annotate)
-    text_layer = n_rows * n_cols <= ARIA_CELLS if annotate is None else printed
+    # printed (empty ``shown``), so a matrix growing past 144 cells, or its cells narrower than 26 px, keeps its spec.
+    # A matrix filling its width prints none (hover shows them): on every new matrix Vega would run each of its
+    # cells through the text layer too (page 2's Q, K and V at 12 x 64: 2,304 cells; its mode switch took 363 ms
+    # median with the layer, 283 without, in one A/B run in Chromium)
+    printed = (not fill and n_rows * n_cols <= 144 and width >= 26) if annotate is None else bool(annotate)
+    text_layer = (not fill and n_rows * n_cols <= ARIA_CELLS) if annotate is None else printed
     lo, hi = domain if domain else (float(values.min()), float(values.max()))
     if scheme == "redblue":  # diverging scheme: dark at both ends
         dark = np.abs(values) > 0.6 * max(abs(lo), abs(hi))
@@ -199,13 +210,14 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
               "m": int(mark is not None and (i, j) == tuple(mark))}
              for i in range(n_rows) for j in range(n_cols) if keep[i, j]]
     frame = _heatmap_frame(row_title, col_title, value_title, scheme, text_layer, hover_fmt, select,
-                           tuple(domain) if domain else None, mark is not None, width < 20,
-                           n_rows * n_cols <= ARIA_CELLS)
+                           tuple(domain) if domain else None, mark is not None, fill or width < 20,
+                           not fill and n_rows * n_cols <= ARIA_CELLS)
     # the cells go in a named dataset: while the rest of the spec stays the same, the browser swaps the data into the
-    # chart it has, instead of building the chart again; the size is a step per row and column, so a sentence one
-    # word longer changes the data only, not the spec
-    return _filled(frame, name, cells, data={"name": name}, width={"step": width}, height={"step": height},
-                   title=title or None, usermeta=_renderer(n_rows * n_cols))
+    # chart it has, instead of building the chart again; the size is a step per row and column (or a fixed width the
+    # columns share), so a sentence one word longer changes the data only, not the spec
+    return _filled(frame, name, cells, data={"name": name}, width=max_width if fill else {"step": width},
+                   height={"step": height}, title=title or None,
+                   usermeta=_renderer(ARIA_CELLS + 1 if fill else n_rows * n_cols))
 
 
 def heatmaps_spec(panels: Sequence[tuple[object, Sequence[str], Sequence[str], dict]], spacing: int = 16,

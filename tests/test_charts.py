@@ -302,6 +302,34 @@ def test_a_matrix_growing_past_printed_numbers_keeps_its_spec():
     assert all(r["shown"] == "1.00" for r in printed) and all(r["shown"] == "" for r in blank)
 
 
+def test_matrices_that_fill_their_width_keep_one_spec():
+    """Page 2's Q/K/V and steps 4-5 from ``fill_from`` columns on: the trained model's 10 x 16 and random mode's
+    largest 12 x 64 make one spec (other data), so the browser swaps the numbers instead of building a new chart;
+    the plot is max_width wide, on a canvas, numbers not printed; below ``fill_from`` the cells keep their own size
+    and their printed numbers, as before."""
+    look = dict(cell=34, max_width=600, fill_from=16, scheme="redblue", domain=(-3, 3))
+
+    def qkv(t, d):
+        s = charts.matrices_spec([(n, np.ones((t, d))) for n in "QKV"], charts.token_labels(["w"] * t),
+                                 [f"f{j}" for j in range(d)], **look)
+        return {k: v for k, v in s.items() if k != "datasets"}
+
+    def steps45(t, d):
+        panel = dict(look, cell=26)
+        s = charts.heatmaps_spec([(np.ones((t, d)), [f"t{i}" for i in range(t)], [f"f{j}" for j in range(d)], panel),
+                                  (np.ones((2, d)), ["sum", "row"], [f"f{j}" for j in range(d)], panel)])
+        return {k: v for k, v in s.items() if k != "datasets"}
+
+    assert qkv(10, 16) == qkv(12, 64) == qkv(3, 40) and steps45(10, 16) == steps45(12, 64)
+    assert qkv(12, 64)["width"] == 600 and qkv(12, 64)["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    assert steps45(12, 64)["vconcat"][0]["width"] == 600
+    assert qkv(6, 15)["width"] == {"step": 34} and qkv(6, 15) != qkv(6, 16)
+    assert len(qkv(6, 15)["layer"]) == 2 and len(qkv(6, 16)["layer"]) == 1  # no text layer once the width is filled
+    cells = charts.matrices_spec([("Q", np.ones((6, 16)))], charts.token_labels(["w"] * 6),
+                                 [f"f{j}" for j in range(16)], **look)["datasets"]["cells"]
+    assert all(r["shown"] == "" for r in cells) and {r["value"] for r in cells} == {1.0}  # the hover has the values
+
+
 def test_every_token_label_is_shown():
     labels = charts.token_labels([f"w{i}" for i in range(12)])
     for s in (spec(charts.heatmap(np.eye(12), labels, labels)),

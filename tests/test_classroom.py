@@ -1,4 +1,5 @@
 """Issue 6 in the pages: shareable links, presets, self-check and exports."""
+import json
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -382,3 +383,20 @@ def test_each_mode_keeps_its_own_sentence():
     assert at.text_input(key="sentence").value == "the cats near the dog were tired ."
     at.radio(key="mode").set_value("learned").run()  # a sentence of the language stays when switching either way
     assert at.text_input(key="sentence").value == "the cats near the dog were tired ." and not at.error
+
+
+def test_the_mode_switch_keeps_page_2s_chart_specs():
+    """Switching page 2 between random and learned mode changes the charts' numbers, not their specs (which the
+    browser compares to decide between swapping the data in and building the chart anew), at the defaults (d_k 4,
+    cells of their own size) and at the largest d_k (64: Q, K, V and steps 4-5 fill their width, and so do the
+    learned head's 16 features)."""
+    words = "+".join(f"w{i}" for i in range(12))
+    for settings in ({}, {"d_model": "64", "d_k": "64", "sentence": words}):
+        at = page_with("self_attention", settings)
+        random = [c.proto.spec for c in at.get("vega_lite_chart")]
+        at.radio(key="mode").set_value("learned").run()
+        learned = [c.proto.spec for c in at.get("vega_lite_chart")]
+        assert not at.exception and len(random) == len(learned) == 4
+        assert random == learned, settings
+        width = json.loads(random[0])["width"]  # Q, K, V: filling the width at d_k 64 only
+        assert width == (600 if settings else {"step": 34}), width

@@ -69,9 +69,11 @@ features = [f"f{j}" for j in range(d_k)]
 # past them; a click on the weight matrix (step 3) chooses both
 sentence_id = zlib.crc32(repr(tokens).encode())
 WIDE = 600  # px of cells in a full-width matrix (labels and legend take ~200 more); more columns get narrower cells
-# from the trained model's head size on, Q, K, V and steps 4-5 take that whole width, the columns sharing it: one
-# chart spec for learned mode and random mode's larger d_k, so switching between them only swaps the numbers
+# From the trained model's head size on, Q, K, V and steps 4-5 take that whole width, the columns sharing it. Learned
+# mode draws its head's features as random mode draws the d_k kept for it (at a small d_k in cells of their own size,
+# at a large one filling the width): either way the mode switch keeps the charts' spec and only swaps the numbers
 FILL_FROM = LanguageConfig().d_model // LanguageConfig().n_heads
+fill_from = FILL_FROM if (link["d_k"] if learned else d_k) >= FILL_FROM else None
 
 explain.section("Step 1 · Project every token to a query, a key and a value", f"q = x W_Q, k = x W_K, v = x W_V, "
                 f"with W_Q, W_K, W_V each [{d_model}, {d_k}]. Q, K and V are [{T}, {d_k}]: one row per token.")
@@ -79,12 +81,12 @@ explain.section("Step 1 · Project every token to a query, a key and a value", f
 # spec, so a move of d_k or of the mode updates the chart the page has instead of building it again
 ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
                    features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
-                   domain=(-3, 3), cell=ui.cell(34), max_width=WIDE, fill_from=FILL_FROM))
+                   domain=(-3, 3), cell=ui.cell(34), max_width=WIDE, fill_from=fill_from))
 st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
 
 first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None  # learned: the pronoun
 explain.query_steps(steps, labels, features, min(link["query"] if first is None else first, T - 1), sentence_id, link,
-                    scale=scale, causal=causal, learned=learned, wide=(WIDE, FILL_FROM))
+                    scale=scale, causal=causal, learned=learned, wide=(WIDE, fill_from))
 explain.why_scale(d_k)
 
 explain.claims(tokens, d_model, d_k, int(seed))

@@ -22,7 +22,7 @@ def clicked_cell(key: str, labels: list[str]) -> tuple[int, int] | None:
 
 @st.fragment
 def query_steps(steps, labels: list[str], features: list[str], start: int, sentence_id: int, link, *, scale: bool,
-                causal: bool, learned: bool, wide: tuple[int, int]) -> None:
+                causal: bool, learned: bool, wide: tuple[int, int | None]) -> None:
     """Steps 2-5 for one query, with the query's and the key's pickers: a fragment, so choosing another query or key,
     or clicking a weight, reruns these steps only (step 1 and everything above stay as they are). ``start``: the
     query to begin on; ``sentence_id`` names this sentence's two select boxes; ``wide``: steps 4-5's width in px,
@@ -227,7 +227,7 @@ def _claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
 
 
 def steps_four_five(weighted, output, query: int, labels: list[str], features: list[str], scaled: str, causal: bool,
-                    wide: tuple[int, int]) -> None:
+                    wide: tuple[int, int | None]) -> None:
     """Steps 4 and 5 under one block of text, in one chart of two panels with the features lined up: each value
     vector times its weight, and their sum against the row of the matrix product, with the difference measured."""
     summed, row = weighted.sum(0), output[query]  # (d_v,) each

@@ -205,10 +205,17 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
         dark = values > lo + 0.6 * (hi - lo)
     keep = ~np.asarray(blank, dtype=bool) if blank is not None else np.ones(values.shape, dtype=bool)
     rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
-    cells = [{"row": rows[i], "col": cols[j], "r": i, "c": j, "value": float(values[i, j]),
-              "shown": format(values[i, j], fmt) if printed else "", "ink": "white" if dark[i, j] else "black",
-              "m": int(mark is not None and (i, j) == tuple(mark))}
+    # each cell carries only the fields its layers read (the printed number and its ink for the text layer, the
+    # outline's flag for the marked cell): fewer values for the browser to decode and hand to Vega on every redraw
+    cells = [{"row": rows[i], "col": cols[j], "r": i, "c": j, "value": float(values[i, j])}
              for i in range(n_rows) for j in range(n_cols) if keep[i, j]]
+    if text_layer:
+        for cell_ in cells:
+            i, j = cell_["r"], cell_["c"]
+            cell_.update(shown=format(values[i, j], fmt) if printed else "", ink="white" if dark[i, j] else "black")
+    if mark is not None:
+        for cell_ in cells:
+            cell_["m"] = int((cell_["r"], cell_["c"]) == tuple(mark))
     frame = _heatmap_frame(row_title, col_title, value_title, scheme, text_layer, hover_fmt, select,
                            tuple(domain) if domain else None, mark is not None, fill or width < 20,
                            not fill and n_rows * n_cols <= ARIA_CELLS)

@@ -258,10 +258,17 @@ def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[s
     One view for the browser to update, and a third of the cells to draw, instead of three wide charts."""
     names = [name for name, _ in matrices]
     specs = [heatmap_spec(m, row_labels, col_labels, **kwargs) for _, m in matrices]
-    cells = [{**c, "matrix": name} for name, s in zip(names, specs, strict=True) for c in s["datasets"]["cells"]]
+    per = [s["datasets"]["cells"] for s in specs]  # the same cells in the same order, each matrix its own numbers
+    varying = [k for k in ("value", "shown", "ink") if k in per[0][0]]
+    # one row per cell holding every matrix's number (value_Q, value_K, ...), the shown one picked by a calculation:
+    # a third of the rows for the browser to decode and for Vega to run, and no filter over all of them
+    cells = [{**{k: v for k, v in first.items() if k not in varying},
+              **{f"{k}_{name}": rows[i][k] for name, rows in zip(names, per, strict=True) for k in varying}}
+             for i, first in enumerate(per[0])]
     title = {"expr": "'matrix ' + matrix + ' (pick another under the chart)'"}
     return {k: v for k, v in specs[0].items() if k != "title"} | {
-        "datasets": {"cells": cells}, "title": {"text": title}, "transform": [{"filter": "datum.matrix === matrix"}],
+        "datasets": {"cells": cells}, "title": {"text": title},
+        "transform": [{"calculate": f"datum['{k}_' + matrix]", "as": k} for k in varying],
         "params": [{"name": "matrix", "value": names[0],
                     "bind": {"input": "radio", "options": names, "name": "matrix shown: "}}]}
 

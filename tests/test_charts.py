@@ -299,7 +299,7 @@ def test_a_matrix_growing_past_printed_numbers_keeps_its_spec():
         return {k: v for k, v in s.items() if k != "datasets"}, s["datasets"]["cells"]
     (small, printed), (large, blank) = look(6, 4), look(11, 16)
     assert small == large
-    assert all(r["shown"] == "1.00" for r in printed) and all(r["shown"] == "" for r in blank)
+    assert all(r["shown_Q"] == "1.00" for r in printed) and all(r["shown_Q"] == "" for r in blank)
 
 
 def test_matrices_that_fill_their_width_keep_one_spec():
@@ -327,7 +327,7 @@ def test_matrices_that_fill_their_width_keep_one_spec():
     assert len(qkv(6, 15)["layer"]) == 2 and len(qkv(6, 16)["layer"]) == 1  # no text layer once the width is filled
     cells = charts.matrices_spec([("Q", np.ones((6, 16)))], charts.token_labels(["w"] * 6),
                                  [f"f{j}" for j in range(16)], **look)["datasets"]["cells"]
-    assert {r["value"] for r in cells} == {1.0} and not any("shown" in r for r in cells)  # values for the hover only
+    assert {r["value_Q"] for r in cells} == {1.0} and not any("shown_Q" in r for r in cells)  # hover values only
 
 
 def test_every_token_label_is_shown():
@@ -531,10 +531,14 @@ def test_several_matrices_make_one_view():
                                domain=(-3, 3)))
     (param,) = one["params"]  # radio buttons in the browser choose the matrix drawn
     assert param["bind"] == {"input": "radio", "options": ["Q", "K", "V"], "name": "matrix shown: "}
-    assert param["value"] == "Q" and one["transform"] == [{"filter": "datum.matrix === matrix"}]
+    assert param["value"] == "Q" and one["transform"][0] == {"calculate": "datum['value_' + matrix]", "as": "value"}
     assert "matrix" in one["title"]["text"]["expr"]
-    cells = {(c["matrix"], c["r"], c["c"]): c["value"] for c in rows(one)}
-    assert len(cells) == 18 and cells[("Q", 1, 2)] == 5.0 and cells[("K", 0, 0)] == -1.0 and cells[("V", 1, 1)] == 1
+    cells = {(m, c["r"], c["c"]): c[f"value_{m}"] for c in rows(one) for m in "QKV"}  # one row a cell, every matrix
+    assert len(rows(one)) == 6 and cells[("Q", 1, 2)] == 5.0 and cells[("K", 0, 0)] == -1.0 and cells[("V", 1, 1)] == 1
+    import vl_convert as vlc
+
+    drawn = vlc.vegalite_to_svg(json.dumps(one))  # the chosen matrix's numbers, printed from its own columns
+    assert ">5.00<" in drawn and ">-1.00<" not in drawn
 
 
 def test_the_enlarged_head_is_picked_in_the_browser():

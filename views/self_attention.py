@@ -86,7 +86,7 @@ st.caption("One matrix at a time: the buttons under the chart switch between Q, 
 
 first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None  # learned: the pronoun
 explain.query_steps(steps, labels, features, min(link["query"] if first is None else first, T - 1), sentence_id, link,
-                    scale=scale, causal=causal, learned=learned, wide=(WIDE, fill_from))
+                    scale=scale, causal=causal, learned=learned, wide=WIDE, fill_from=fill_from)
 explain.why_scale(d_k)
 
 explain.claims(tokens, d_model, d_k, int(seed))

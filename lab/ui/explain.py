@@ -22,11 +22,12 @@ def clicked_cell(key: str, labels: list[str]) -> tuple[int, int] | None:
 
 @st.fragment
 def query_steps(steps, labels: list[str], features: list[str], start: int, sentence_id: int, link, *, scale: bool,
-                causal: bool, learned: bool, wide: tuple[int, int | None]) -> None:
+                causal: bool, learned: bool, wide: int, fill_from: int | None) -> None:
     """Steps 2-5 for one query, with the query's and the key's pickers: a fragment, so choosing another query or key,
     or clicking a weight, reruns these steps only (step 1 and everything above stay as they are). ``start``: the
-    query to begin on; ``sentence_id`` names this sentence's two select boxes; ``wide``: steps 4-5's width in px,
-    and the number of features from which they fill it (``heatmap_spec``'s ``max_width`` and ``fill_from``)."""
+    query to begin on; ``sentence_id`` names this sentence's two select boxes; ``wide`` and ``fill_from``: steps
+    4-5's width in px and the number of features from which they fill it (``heatmap_spec``'s ``max_width`` and
+    ``fill_from``)."""
     query_key, key_key = f"query_{sentence_id}", f"key_{sentence_id}"
     clicked = clicked_cell("weights_click", labels)
     if clicked and clicked != st.session_state.get("applied_click"):  # a new click chooses the query and the key
@@ -76,7 +77,8 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
     link.publish(query=query, key=key)
     derivation(explain_weight(steps, query, key), labels, scale)
 
-    steps_four_five(steps.weighted_values(query), steps.output, query, labels, features, scaled, causal, wide)
+    steps_four_five(steps.weighted_values(query), steps.output, query, labels, features, scaled, causal, wide,
+                    fill_from)
 
 
 def section(title: str, text: str, *more: tuple[str, str]) -> None:
@@ -227,7 +229,7 @@ def _claims(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
 
 
 def steps_four_five(weighted, output, query: int, labels: list[str], features: list[str], scaled: str, causal: bool,
-                    wide: tuple[int, int | None]) -> None:
+                    wide: int, fill_from: int | None) -> None:
     """Steps 4 and 5 under one block of text, in one chart of two panels with the features lined up: each value
     vector times its weight, and their sum against the row of the matrix product, with the difference measured."""
     summed, row = weighted.sum(0), output[query]  # (d_v,) each
@@ -237,7 +239,7 @@ def steps_four_five(weighted, output, query: int, labels: list[str], features: l
             ("Step 5 · Sum: the output for this token", "The weighted values summed over the keys, feature by "
              "feature, are the token's output: the lower panel's first row, above the same row of the matrix product."))
     look = dict(col_title="feature", value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(26),
-                max_width=wide[0], fill_from=wide[1])
+                max_width=wide, fill_from=fill_from)
     ui.chart(ui.figure("heatmaps", [
         (weighted.numpy(), labels, features, dict(look, title=f"step 4 · weight × value, for query {labels[query]}",
                                                   row_title="key token")),

@@ -28,10 +28,12 @@ PROJECTOR_CSS = """<style>
 
 
 # Every chart fits its column, down to a phone's 358 px: a chart wider than the column is scaled down as a whole
-# (Streamlit draws Vega-Lite as SVG, which scales cleanly and keeps its hover and click targets).
+# (an SVG scales cleanly and keeps its hover and click targets). Vega writes a canvas's size into its inline style,
+# so its height is freed with !important: without it a canvas chart shrank in width only, squashing its labels.
 FIT_CSS = """<style>
   [data-testid="stVegaLiteChart"] { max-width: 100%; }
   [data-testid="stVegaLiteChart"] svg, [data-testid="stVegaLiteChart"] canvas { max-width: 100%; height: auto; }
+  [data-testid="stVegaLiteChart"] canvas { height: auto !important; }
 </style>"""
 
 

@@ -62,7 +62,11 @@ _warm_up_thread: threading.Thread | None = None
 def warm_up() -> threading.Thread | None:
     """Once per server process, after the landing page is drawn: import torch and the package and run one
     meta-device operation in a background thread, so the first teaching page opens without that wait (about
-    2 s on a 2-core laptop). The landing page itself never waits for it. LAB_WARM_UP=0 turns it off."""
+    2 s on a 2-core laptop). The landing page itself never waits for it. LAB_WARM_UP=0 turns it off.
+
+    What it imported is then frozen (``freeze_long_lived``) in the same thread, so the collection that takes (about
+    0.1 s) is not paid by the first teaching page's run; and Altair is among it, which page 2 first imported on its
+    switch to learned mode, whose run then paid a collection of its own (36-65 ms)."""
     global _warm_up_thread
     if os.environ.get("LAB_WARM_UP", "1") == "0":
         return None
@@ -71,6 +75,8 @@ def warm_up() -> threading.Thread | None:
             def work():
                 import torch
 
+                import lab.charts  # noqa: F401  (Altair and pandas)
+                import lab.learned  # noqa: F401  (the language model behind pages 2 and 3's learned heads)
                 import transformer.train  # noqa: F401  (torch, the model and the data loader)
                 from transformer.shapes import self_attention_shapes
 
@@ -81,6 +87,7 @@ def warm_up() -> threading.Thread | None:
                 weight = torch.nn.Parameter(torch.zeros(2))
                 weight.grad = torch.ones(2)
                 torch.optim.AdamW([weight], fused=True).step()
+                freeze_long_lived()  # here, while the landing page is read, not in the first teaching page's run
 
             _warm_up_thread = threading.Thread(target=work, name="warm-up", daemon=True)
             _warm_up_thread.start()

@@ -462,6 +462,28 @@ def test_self_attention_positions_and_claims_are_measured():
     assert any("sinusoidal positional encodings" in str(chart_title(c)) for c in at.get("vega_lite_chart"))
 
 
+def test_self_attention_keeps_its_positions_chart_hidden_while_they_are_off():
+    """Turned off, the positions chart stays in the page, hidden, with the spec it had (the browser keeps its view);
+    a page that never showed it has none."""
+    from lab.ui.explain import HIDE_POSITIONS
+
+    def positions(at):
+        specs = [c.proto.spec for c in at.get("vega_lite_chart") if "sinusoidal positional" in str(chart_title(c))]
+        hidden = any(HIDE_POSITIONS in h.proto.body for h in at.get("html"))
+        return specs, hidden
+
+    at = open_page("self_attention")
+    assert positions(at) == ([], False)
+    at.toggle(key="positions").set_value(True)
+    shown, hidden = positions(settle(at))
+    assert len(shown) == 1 and not hidden
+    at.toggle(key="positions").set_value(False)
+    assert positions(settle(at)) == (shown, True)
+    assert "no positions added" in text_of(at)
+    at.toggle(key="positions").set_value(True)
+    assert positions(settle(at)) == (shown, False)
+
+
 def test_multi_head_draws_its_weights_once_per_embedding_size(monkeypatch):
     """A batch or tokens move runs the page again with new settings; the seeded W_Q, W_K, W_V, W_O (4 x E x E random
     numbers) are drawn for the first run only, not made anew with the script's own definitions on every run."""

@@ -7,6 +7,8 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab import charts
+
 from conftest import ROOT, chart_title, open_page
 from conftest import run as settle
 
@@ -209,6 +211,10 @@ def test_multi_head_extremes(batch, tokens, embdim, heads):
     shapes = at.dataframe[0].value.set_index("variable")["shape"]
     assert shapes["attmat_mh"] == f"[{batch}, {heads}, {tokens}, {tokens}]"
     assert all("pass" in m.proto.delta for m in at.metric)
+    maps = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "attmat_mh[0, head]" in c.proto.spec)
+    pictures = tokens * tokens > charts.RASTER_CELLS  # one head drawn at 64 tokens, so pictures there only
+    assert (maps["spec"]["layer"][0]["mark"]["type"] == "image") if pictures else maps["spec"]["mark"]["type"] == "rect"
+    assert any(("a pixel a weight" in c.value) == pictures and "Batch item 0" in c.value for c in at.caption)
 
 
 # ---------------------------------------------------------------- 4. training

@@ -182,9 +182,9 @@ figure.clear = _FIGURES.clear  # with st.cache_data.clear(): the app tests start
 
 
 # Streamlit swaps new data into a chart whose spec is unchanged; Vega then removes every old mark and adds every new
-# one, which for thousands of cells costs more than building the view afresh (page 3's maps at 64 tokens: a rerun of
-# ~400 ms swapping, ~230 ms afresh, measured in Chromium). Above this many rows a chart's spec carries its data's
-# fingerprint, so new data means a new view.
+# one, which for thousands of cells costs more than building the view afresh (page 3's maps at 64 tokens, when they
+# were drawn a rectangle a weight: a rerun of ~400 ms swapping, ~230 ms afresh, measured in Chromium). Above this many
+# rows a chart's spec carries its data's fingerprint, so new data means a new view.
 FRESH_ROWS = 1000
 
 

@@ -4,6 +4,7 @@ Streamlit-free (unit-tested without a server; ``tests/test_repo.py`` checks that
 
 - ``pages``    -- the one list of pages: path, title, icon, section and the coursework question each answers
 - ``charts``   -- every chart, as pure functions returning ``alt.Chart``; PNG/SVG export
+- ``raster``   -- a matrix as a picture, a pixel a cell in Vega's colours, for heatmaps too big to draw cell by cell
 - ``quiz``     -- test-yourself questions (answers from the package) and their marking
 - ``jobs``     -- background training jobs shared by every session, and the fair queue in front of the cores
 - ``estimate`` -- how long a training will take, from its settings, corrected by the trainings this server ran

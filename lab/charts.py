@@ -171,12 +171,67 @@ def _heatmap_frame(row_title: str, col_title: str, value_title: str, scheme: str
     return json.dumps(alt.LayerChart(layer=layers, data=alt.NamedData(name="cells")).to_dict(validate=False))
 
 
+_PICTURED = re.compile(r"url|t\d+")  # a picture's fields that differ from matrix to matrix
+TIP_ROWS = 16  # a heatmap drawn as a picture lists a column's numbers on hover, one line a row, up to this many rows
+
+
+@functools.lru_cache(maxsize=64)
+def _picture_frame(row_title: str, col_title: str, value_title: str, scheme: str, domain: tuple[float, float],
+                   steep: bool, picked: str | None) -> str:
+    """A wide heatmap's spec as a picture (``lab.raster``: one pixel a cell, coloured as the cells would be, drawn
+    unsmoothed over the whole plot) instead of a rectangle a cell: one image for the browser to draw, and a
+    transparent strip over each column whose hover lists that column's numbers, row by row. Page 2's Q, K, V and
+    steps 4-5 at 12 tokens x 64 features: 2,560 rectangles fewer to build on every move. The axes and the colour legend
+    are those of the cell-by-cell heatmap. One dataset, its rows told apart by ``kind``: the picture ("p"), a
+    column ("c": its label, its index ``c`` and its hover lines ``t0``, ``t1``, ...), a row ("r": label, index ``r``).
+    ``picked``: a parameter naming which of several matrices' pictures and numbers to show (``matrices_spec``)."""
+    suffix = f"'_' + {picked}" if picked else "''"
+
+    def field(name: str) -> str:
+        return f"datum['{name}' + {suffix}]"
+
+    lines = ", ".join(f"'{i}': {field(f't{i}')}" for i in range(TIP_ROWS))
+    heading = (f"{picked} + ', ' + " if picked else "") + json.dumps(f"{col_title} " if col_title else "")
+    only = [{"filter": f"datum.kind === '{kind}'"} for kind in "pcr"]
+    picture = {"transform": [only[0], {"calculate": field("url"), "as": "picture"}],
+               "mark": {"type": "image", "align": "left", "baseline": "top", "smooth": False, "aspect": False},
+               "encoding": {"url": {"field": "picture", "type": "nominal"}, "x": {"value": 0},
+                            "x2": {"value": "width"}, "y": {"value": 0}, "y2": {"value": "height"}}}
+    columns = {"transform": [only[1]],
+               "mark": {"type": "rect", "opacity": 0, "cursor": "default",
+                        "tooltip": {"expr": f"{{'title': {heading} + datum.col, {lines}}}"}},
+               "encoding": {"x": {"field": "col", "type": "nominal", "sort": {"field": "c", "op": "min"},
+                                  "title": col_title, "axis": {"labelAngle": -90 if steep else -45, "labelLimit": 120,
+                                                               "labelOverlap": False}},
+                            "y": {"value": 0}, "y2": {"value": "height"}}}
+    rows = {"transform": [only[2]], "mark": {"type": "rect", "opacity": 0},
+            "encoding": {"y": {"field": "row", "type": "nominal", "sort": {"field": "r", "op": "min"},
+                               "title": row_title or None, "axis": {"labelLimit": 160, "labelOverlap": False}},
+                         "x": {"value": 0}, "x2": {"value": "width"},
+                         "color": {"field": "r", "type": "quantitative", "title": value_title,
+                                   "scale": {"scheme": scheme, "domain": list(domain), "clamp": True}}}}
+    return json.dumps({"$schema": alt.SCHEMA_URL, "layer": [picture, rows, columns], "data": {"name": "cells"}})
+
+
+def _picture_rows(values: np.ndarray, rows: list[str], cols: list[str], scheme: str, domain: tuple[float, float],
+                  hover_fmt: str) -> list[dict]:
+    """``_picture_frame``'s dataset: the picture, each column with its numbers row by row, each row."""
+    from lab import raster
+
+    words = [label.removeprefix(f"{i}: ") for i, label in enumerate(rows)]  # a token's label carries its position
+    return ([{"kind": "p", "url": raster.data_url(values, scheme, domain)}]
+            + [{"kind": "c", "col": col, "c": j, **{f"t{i}": f"{words[i]}: {format(values[i, j], hover_fmt)}"
+                                                    for i in range(len(rows))}} for j, col in enumerate(cols)]
+            + [{"kind": "r", "row": row, "r": i} for i, row in enumerate(rows)])
+
+
 def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *, title: str | list[str] = "",
                  row_title: str = QUERY_AXIS, col_title: str = KEY_AXIS, value_title: str = "weight",
                  scheme: str = "blues", annotate: bool | None = None, fmt: str = ".2f", hover_fmt: str = ".4f",
                  cell: int | None = None, max_width: int | None = None, fill_from: int | None = None,
                  domain: tuple[float, float] | None = None, select: str | None = None,
-                 mark: tuple[int, int] | None = None, blank=None, name: str = "cells") -> dict:
+                 mark: tuple[int, int] | None = None, blank=None, name: str = "cells",
+                 picked: str | None = None) -> dict:
     """``heatmap``'s Vega-Lite spec, fast: the cached frame with this matrix's cells, size and title filled in (its
     dataset called ``name``).
 
@@ -184,12 +239,21 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     (the columns share it), on a canvas, its column labels upright, without printed numbers or a screen-reader text
     per cell (a canvas has none; the hover keeps the values): one spec for every such size, so a move between two of
     them (page 2's d_k from 16 to 64, or its trained model's 16 and a random 64) swaps the data into the chart the
-    browser has instead of building it anew.
+    browser has instead of building it anew. Such a matrix of up to ``TIP_ROWS`` rows, with no cell to click, outline
+    or leave blank, is drawn as a picture (``_picture_frame``), its hover listing a column's numbers. ``picked``: see
+    ``_picture_frame`` (``matrices_spec`` sets it).
     """
     values = _matrix(values, row_labels, col_labels)
     n_rows, n_cols = values.shape
     fill = fill_from is not None and max_width is not None and n_cols >= fill_from
     height = cell or max(18, min(48, 480 // max(n_rows, n_cols)))
+    rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
+    if fill and n_rows <= TIP_ROWS and select is None and mark is None and blank is None and not annotate:
+        lo_hi = (float(domain[0]), float(domain[1])) if domain else (float(values.min()), float(values.max()))
+        frame = _picture_frame(row_title, col_title, value_title, scheme, lo_hi, True, picked)
+        return _filled(frame, name, _picture_rows(values, rows, cols, scheme, lo_hi, hover_fmt), data={"name": name},
+                       width=max_width, height={"step": height}, title=title or None,
+                       usermeta=_renderer(ARIA_CELLS + 1))
     width = max_width / n_cols if fill else height if max_width is None else max(6, min(height, max_width // n_cols))
     # printed numbers need large cells; up to ARIA_CELLS cells the text layer is there whether or not they are
     # printed (empty ``shown``), so a matrix growing past 144 cells, or its cells narrower than 26 px, keeps its spec.
@@ -204,7 +268,6 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     else:
         dark = values > lo + 0.6 * (hi - lo)
     keep = ~np.asarray(blank, dtype=bool) if blank is not None else np.ones(values.shape, dtype=bool)
-    rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
     # each cell carries only the fields its layers read (the printed number and its ink for the text layer, the
     # outline's flag for the marked cell): fewer values for the browser to decode and hand to Vega on every redraw
     cells = [{"row": rows[i], "col": cols[j], "r": i, "c": j, "value": float(values[i, j])}
@@ -237,7 +300,8 @@ def heatmaps_spec(panels: Sequence[tuple[object, Sequence[str], Sequence[str], d
     for k, (values, rows, cols, kwargs) in enumerate(panels):
         one = heatmap_spec(values, rows, cols, name=f"cells{k}", **kwargs)  # each panel's own dataset and title
         datasets.update(one.pop("datasets"))
-        canvas = canvas or one.pop("usermeta", None) is not None
+        on_canvas = one.pop("usermeta", None) is not None  # a panel's renderer is the chart's: taken off every one
+        canvas = canvas or on_canvas
         top.update({key: one.pop(key) for key in ("$schema", "config") if key in one})  # the chart's, not a panel's
         parts.append(one)
     config = top.get("config", {})
@@ -257,20 +321,27 @@ def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[s
     time, chosen by radio buttons under the chart that work in the browser (a Vega-Lite parameter: no script run).
     One view for the browser to update, and a third of the cells to draw, instead of three wide charts."""
     names = [name for name, _ in matrices]
-    specs = [heatmap_spec(m, row_labels, col_labels, **kwargs) for _, m in matrices]
+    specs = [heatmap_spec(m, row_labels, col_labels, picked="matrix", **kwargs) for _, m in matrices]
     per = [s["datasets"]["cells"] for s in specs]  # the same cells in the same order, each matrix its own numbers
+    title = {"expr": "'matrix ' + matrix + ' (pick another under the chart)'"}
+    params = [{"name": "matrix", "value": names[0], "bind": {"input": "radio", "options": names,
+                                                             "name": "matrix shown: "}}]
+    if per[0][0].get("kind") == "p":  # pictures (``_picture_frame``): each matrix's picture and hover lines, picked
+        # by the frame itself (url_Q, t0_Q, ...)
+        cells = [{**{k: v for k, v in first.items() if not _PICTURED.fullmatch(k)},
+                  **{f"{k}_{name}": rows[i][k] for name, rows in zip(names, per, strict=True) for k in rows[i]
+                     if _PICTURED.fullmatch(k)}} for i, first in enumerate(per[0])]
+        return {k: v for k, v in specs[0].items() if k != "title"} | {"datasets": {"cells": cells},
+                                                                    "title": {"text": title}, "params": params}
     varying = [k for k in ("value", "shown", "ink") if k in per[0][0]]
     # one row per cell holding every matrix's number (value_Q, value_K, ...), the shown one picked by a calculation:
     # a third of the rows for the browser to decode and for Vega to run, and no filter over all of them
     cells = [{**{k: v for k, v in first.items() if k not in varying},
               **{f"{k}_{name}": rows[i][k] for name, rows in zip(names, per, strict=True) for k in varying}}
              for i, first in enumerate(per[0])]
-    title = {"expr": "'matrix ' + matrix + ' (pick another under the chart)'"}
     return {k: v for k, v in specs[0].items() if k != "title"} | {
         "datasets": {"cells": cells}, "title": {"text": title},
-        "transform": [{"calculate": f"datum['{k}_' + matrix]", "as": k} for k in varying],
-        "params": [{"name": "matrix", "value": names[0],
-                    "bind": {"input": "radio", "options": names, "name": "matrix shown: "}}]}
+        "transform": [{"calculate": f"datum['{k}_' + matrix]", "as": k} for k in varying], "params": params}
 
 
 def matrices(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str],
@@ -562,6 +633,14 @@ def head_maps_spec(maps, *, head_ids: Sequence[int] | None = None, columns: int 
     rows = [{"head": f"head {i}", "h": i, "query": q, "key": k, "weight": weights[h][q][k]}
             for h, i in enumerate(head_ids) for q in range(n) for k in range(n)]
     return _filled(frame, "maps", rows, usermeta=_renderer(len(rows)))
+
+
+def head_maps_hover(cells: int) -> str:
+    """What hovering ``head_maps`` of ``cells`` weights in all shows, for the caption under them."""
+    if cells <= RASTER_CELLS:
+        return "Hover a cell for its weight."
+    return (f"{cells:,} weights are more than the {RASTER_CELLS:,} drawn one rectangle each, so each map is a picture, "
+            "a pixel a weight: hover it for its largest weight, or use fewer tokens or heads to hover each weight.")
 
 
 def head_maps(maps, **kwargs) -> alt.FacetChart:

@@ -9,23 +9,26 @@ import zlib
 
 import numpy as np
 
-# Vega's "blues" scheme: the colours it interpolates between, evenly spaced, in RGB (vega-scale's continuous schemes;
+# Vega's continuous schemes as the colours it interpolates between, evenly spaced, in RGB (vega-scale's definitions;
 # tests/test_raster.py checks the colours below against the fills Vega itself gives a heatmap's cells)
-BLUES = "cfe1f2bed8eca8cee58fc1de74b2d75ba3cf4592c63181bd206fb2125ca40a4a90"
+SCHEMES = {"blues": "cfe1f2bed8eca8cee58fc1de74b2d75ba3cf4592c63181bd206fb2125ca40a4a90",
+           "redblue": "8c0d25bf363adf745ef4ae91fbdbc9f2efeed2e5ef9dcae15da2cb2f78b3134b85"}
+BLUES = SCHEMES["blues"]
 
 
 def stops(scheme: str) -> np.ndarray:
-    """A scheme's colours, (n, 3) in 0..255."""
+    """A scheme's colours (its name in ``SCHEMES``, or its colours as hex), (n, 3) in 0..255."""
+    scheme = SCHEMES.get(scheme, scheme)
     return np.array([[int(scheme[i + j:i + j + 2], 16) for j in (0, 2, 4)] for i in range(0, len(scheme), 6)],
                     dtype=float)
 
 
 def colours(values, scheme: str = BLUES, domain: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """``values`` (any shape) as RGB, shape (..., 3) uint8: clamped to ``domain`` and interpolated linearly between
-    the scheme's colours, as Vega's sequential scales do (d3's piecewise RGB interpolation, rounded)."""
+    the scheme's colours, as Vega's continuous colour scales do (d3's piecewise RGB interpolation, rounded)."""
     points = stops(scheme)
     lo, hi = domain
-    t = np.clip((np.asarray(values, dtype=float) - lo) / (hi - lo), 0.0, 1.0) * (len(points) - 1)
+    t = np.clip((np.asarray(values, dtype=float) - lo) / ((hi - lo) or 1.0), 0.0, 1.0) * (len(points) - 1)
     i = np.minimum(t.astype(int), len(points) - 2)  # the stop at or below t (the last segment includes its end)
     frac = (t - i)[..., None]
     return np.rint(points[i] + (points[i + 1] - points[i]) * frac).astype(np.uint8)

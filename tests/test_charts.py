@@ -271,7 +271,7 @@ def test_every_builder_returns_a_valid_altair_chart():
     public = {name for name, f in inspect.getmembers(charts, inspect.isfunction)
               if f.__module__ == charts.__name__ and not name.startswith("_")}
     returns_charts = {name for name in public if not name.endswith("_spec")} - {
-        "token_labels", "to_png", "to_svg", "projector_style", "title_text"}
+        "token_labels", "to_png", "to_svg", "projector_style", "title_text", "head_maps_hover"}
     assert returns_charts == {name.split()[0] for name in built}  # a new builder gets a line in one_of_each()
     for name, chart in built.items():
         assert isinstance(chart, alt.TopLevelMixin), name
@@ -358,10 +358,53 @@ def test_matrices_that_fill_their_width_keep_one_spec():
     assert qkv(12, 64)["width"] == 600 and qkv(12, 64)["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
     assert steps45(12, 64)["vconcat"][0]["width"] == 600
     assert qkv(6, 15)["width"] == {"step": 34} and qkv(6, 15) != qkv(6, 16)
-    assert len(qkv(6, 15)["layer"]) == 2 and len(qkv(6, 16)["layer"]) == 1  # no text layer once the width is filled
-    cells = charts.matrices_spec([("Q", np.ones((6, 16)))], charts.token_labels(["w"] * 6),
+    assert len(qkv(6, 15)["layer"]) == 2  # cells and their printed numbers; once the width is filled, a picture:
+    assert [layer["mark"]["type"] for layer in qkv(6, 16)["layer"]] == ["image", "rect", "rect"]
+    cells = charts.matrices_spec([("Q", np.ones((6, 16))), ("K", np.zeros((6, 16)))], charts.token_labels(["w"] * 6),
                                  [f"f{j}" for j in range(16)], **look)["datasets"]["cells"]
-    assert {r["value_Q"] for r in cells} == {1.0} and not any("shown_Q" in r for r in cells)  # hover values only
+    columns = [r for r in cells if r["kind"] == "c"]  # each column's hover lines, for either matrix
+    assert len(columns) == 16 and (columns[3]["t5_Q"], columns[3]["t5_K"]) == ("w: 1.0000", "w: 0.0000")
+    assert not any("t6_Q" in r for r in cells)  # six rows, six lines
+
+
+def test_a_wide_heatmap_is_a_picture_of_its_cells():
+    """From ``fill_from`` columns on, a heatmap is one picture, a pixel a cell, coloured as the cell-by-cell chart's
+    scale colours it (clamped at the domain's ends), drawn over exactly the plot's area; a strip over each column
+    lists its numbers row by row on hover. A matrix with a cell to click, outline or blank, or more rows than the
+    hover lists, keeps a rectangle a cell."""
+    import base64
+    import io
+
+    import vl_convert as vlc
+    from PIL import Image
+
+    from lab import raster
+
+    values = np.random.default_rng(2).normal(size=(5, 20)) * 2
+    values[1, 7] = 9.0  # past the domain: the colour at its end
+    rows_, cols = charts.token_labels(["the", "cat", "sat", "on", "it"]), [f"f{j}" for j in range(20)]
+    look = dict(cell=30, max_width=400, fill_from=16, scheme="redblue", domain=(-3, 3), row_title="token",
+                col_title="feature", value_title="value")
+    s = spec(charts.heatmap(values, rows_, cols, **look))
+    data = rows(s)
+    url = next(r["url"] for r in data if r["kind"] == "p")
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    assert pixels.shape == (5, 20, 3) and (pixels == raster.colours(values, "redblue", (-3, 3))).all()
+    assert tuple(pixels[1, 7]) == tuple(raster.colours(3.0, "redblue", (-3, 3)))
+    column = next(r for r in data if r["kind"] == "c" and r["c"] == 7)
+    assert [column[f"t{i}"] for i in range(5)] == [f"{w}: {v:.4f}" for w, v in zip(
+        ["the", "cat", "sat", "on", "it"], values[:, 7], strict=True)]
+    assert [r["row"] for r in data if r["kind"] == "r"] == rows_
+    svg = vlc.vegalite_to_svg(json.dumps(s))
+    frame = re.search(r'class="background"[^>]*d="M0.5,0.5h([\d.]+)v([\d.]+)', svg)
+    image = re.search(r'<image[^>]*width="([\d.]+)" height="([\d.]+)"', svg)
+    assert (float(frame[1]), float(frame[2])) == (400, 5 * 30) == (float(image[1]), float(image[2]))
+    assert ">f19<" in svg and ">4: it<" in svg  # every column and row keeps its label
+    for fallback in (dict(select="pick"), dict(mark=(0, 0)), dict(blank=np.zeros((5, 20), bool))):
+        assert spec(charts.heatmap(values, rows_, cols, **look, **fallback))["layer"][0]["mark"]["type"] == "rect"
+    tall = np.zeros((charts.TIP_ROWS + 1, 20))
+    assert spec(charts.heatmap(tall, [str(i) for i in range(len(tall))], cols, **look))["layer"][0]["mark"][
+        "type"] == "rect"
 
 
 def test_every_token_label_is_shown():

@@ -5,24 +5,28 @@ import json
 import re
 
 import numpy as np
+import pytest
 
 from lab import raster
 
 
-def test_colours_are_the_ones_vega_gives_a_heatmaps_cells():
-    """Vega's own fills for 41 weights from 0 to 1 (and two outside the domain, clamped) under the "blues" scheme,
-    against ``raster.colours``: the pictures and the cell-by-cell maps (and the legend) agree to a unit of RGB."""
+@pytest.mark.parametrize("scheme,domain", [("blues", (0, 1)), ("redblue", (-3, 3))])
+def test_colours_are_the_ones_vega_gives_a_heatmaps_cells(scheme, domain):
+    """Vega's own fills for 101 values across the domain (and two outside it, clamped) under each scheme the app
+    draws pictures with, against ``raster.colours``: the pictures, the cell-by-cell maps and the legend agree to a
+    unit of RGB."""
     import vl_convert as vlc
 
-    values = [i / 40 for i in range(41)] + [-0.2, 1.3]
+    lo, hi = domain
+    values = [lo + (hi - lo) * i / 100 for i in range(101)] + [lo - 1, hi + 1]
     spec = {"data": {"values": [{"i": i, "w": v} for i, v in enumerate(values)]}, "mark": "rect",
             "encoding": {"x": {"field": "i", "type": "ordinal"},
                          "color": {"field": "w", "type": "quantitative",
-                                   "scale": {"scheme": "blues", "domain": [0, 1], "clamp": True}}}}
+                                   "scale": {"scheme": scheme, "domain": list(domain), "clamp": True}}}}
     fills = re.findall(r'<path[^>]*fill="rgb\((\d+), (\d+), (\d+)\)"', vlc.vegalite_to_svg(json.dumps(spec)))
     assert len(fills) == len(values)
     vega = np.array(fills, dtype=int)
-    assert np.abs(raster.colours(values).astype(int) - vega).max() <= 1
+    assert np.abs(raster.colours(values, scheme, domain).astype(int) - vega).max() <= 1
 
 
 def test_png_decodes_to_the_same_pixels():

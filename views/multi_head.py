@@ -6,8 +6,7 @@ from lab import charts, quiz, ui
 from lab.ui import learned, links
 from transformer.multihead import check_against_torch, check_heads, multi_head_attention, seeded_weights
 
-MAX_CELLS = 4_500  # attention-map cells drawn at once: at 64 tokens one map (a tokens move at the largest, ~105 ms in
-# Chromium; all 16 heads, drawn as pictures too: ~190 ms, too near the 250 ms budget for a noisy machine)
+MAX_CELLS = 4_500  # maps' cells drawn at once: one map at 64 tokens (all 16, as pictures: ~190 ms a tokens move)
 
 st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
@@ -99,18 +98,14 @@ def head_maps(maps, n_tokens: int, headcnt: int, causal: bool) -> None:
         key="shown_heads")
     if not shown:
         return
-    mode = " (causal mask on)" if causal else ""
     maps_chart = ui.figure("head_maps", maps[shown], head_ids=tuple(shown),
                            cell=ui.cell(max(4, min(22, 200 // n_tokens))),
-                           title=f"attmat_mh[0, head]{mode}: rows are queries, columns are keys")
+                           title=f"attmat_mh[0, head]{' (causal mask)' * causal}: rows are queries, columns are keys")
     ui.chart(maps_chart)
     ui.exports(maps_chart, "attention_maps_per_head")
-    cells = len(shown) * n_tokens * n_tokens
-    pictures = (f" {cells:,} weights are more than the {charts.RASTER_CELLS:,} drawn one rectangle each, so each map "
-                "is a picture, a pixel a weight: hover it for its largest weight, or use fewer tokens or heads to "
-                "hover each weight." if cells > charts.RASTER_CELLS else " Hover a cell for its weight.")
     st.caption("Batch item 0. Each head has its own W_Q, W_K slices, so each learns (here: is initialised with) "
-               "a different pattern. With random weights the maps are noisy; trained heads specialise." + pictures)
+               "a different pattern. With random weights the maps are noisy; trained heads specialise. "
+               + charts.head_maps_hover(len(shown) * n_tokens * n_tokens))
 
 
 def torch_check(weights_diff: float, output_diff: float) -> None:

@@ -181,7 +181,7 @@ def _picture_frame(row_title: str, col_title: str, value_title: str, scheme: str
     """A wide heatmap's spec as a picture (``lab.raster``: one pixel a cell, coloured as the cells would be, drawn
     unsmoothed over the whole plot) instead of a rectangle a cell: one image for the browser to draw, and a
     transparent strip over each column whose hover lists that column's numbers, row by row. Page 2's Q, K, V and
-    steps 4-5 at 12 tokens x 64 features: 2,560 rectangles fewer to build on every move. The axes and the colour legend
+    steps 4-5 at 12 tokens x 64 features: 1,664 rectangles fewer to build on every move. The axes and the colour legend
     are those of the cell-by-cell heatmap. One dataset, its rows told apart by ``kind``: the picture ("p"), a
     column ("c": its label, its index ``c`` and its hover lines ``t0``, ``t1``, ...), a row ("r": label, index ``r``).
     ``picked``: a parameter naming which of several matrices' pictures and numbers to show (``matrices_spec``)."""
@@ -590,7 +590,7 @@ def _head_maps_picture_frame(n: int, cell: int, columns: int, title: str) -> str
     token up to 16 and fewer above; a transparent rectangle over each map carries the colour legend and the hover
     (its head, its largest weight and where that weight is)."""
     size = n * cell
-    step = next(s for s in (1, 2, 4, 8, 16) if n <= 16 * s)  # at most 16 labels (8 from 17 tokens up)
+    step = next(s for s in (1, 2, 4, 8, 16) if n <= 16 * s)  # at most 16 labels: every token up to 16, then fewer
     ticks = list(range(0, n, step))
 
     def position(title_: str, reverse: bool) -> dict:

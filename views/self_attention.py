@@ -32,7 +32,8 @@ if learned:
     learned_ui.language_sentence(link["sentence"], DEFAULT_SENTENCE)
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,
                          help=f"Words and punctuation become tokens; at most {MAX_TOKENS} are used.")
-# either mode's controls in one slot of the page, so what follows keeps its place, and its charts update in place
+random_settings = explain.random_controls(link, hidden=learned)  # in the page in both modes: hidden in learned mode
+# learned mode's controls in one slot of the page, so what follows keeps its place, and its charts update in place
 # rather than being drawn anew, when the mode changes
 with st.container():
     if learned:  # the trained model fixes the sizes, the causal mask, the scaling and the positions
@@ -45,8 +46,8 @@ with st.container():
         layer, head, x, (w_q, w_k, w_v) = learned_ui.head_inputs(model, record, idx, link["head"])
         d_k = w_q.shape[1]
     else:  # seeded random vectors for any sentence, and the settings to play with
-        tokens, x, (w_q, w_k, w_v), (d_model, d_k, seed, scale, causal, positions) = explain.random_inputs(
-            link, sentence, MAX_TOKENS)
+        d_model, d_k, seed, scale, causal, positions = random_settings
+        tokens, x, (w_q, w_k, w_v) = explain.random_inputs(link, random_settings, sentence, MAX_TOKENS)
 T = len(tokens)
 labels = charts.token_labels(tokens)
 pe = sinusoidal_positions(T, d_model)  # (T, d_model)

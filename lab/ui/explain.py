@@ -284,11 +284,22 @@ def _why_scale(d_k: int) -> None:
                "d_k is.")
 
 
-def random_inputs(link, sentence: str, max_tokens: int):
-    """Random mode's controls and inputs: (tokens, x (T, d_model), (W_Q, W_K, W_V) each (d_model, d_k),
-    (d_model, d_k, seed, scale, causal, positions)). Stops the page, with a message, when there is no word."""
-    from transformer.text import sinusoidal_positions, tokenize
+HIDE_RANDOM = '<style>[data-testid="stLayoutWrapper"]:has(> .st-key-random_controls) { display: none; }</style>'
 
+
+def random_controls(link, hidden: bool) -> tuple[int, int, int, bool, bool, bool]:
+    """Random mode's six controls: (d_model, d_k, seed, scale, causal, positions). In the page in either mode, hidden
+    in learned mode (``hidden``), which fixes those settings: a mode switch then shows or hides the controls the browser
+    has instead of building six widgets anew (or throwing them away), and the random settings are kept for the
+    return."""
+    with st.container(key="random_controls"):
+        settings = _random_controls(link)
+    if hidden:
+        st.html(HIDE_RANDOM)  # a style only: Streamlit puts it outside the page's flow, so nothing after it moves
+    return settings
+
+
+def _random_controls(link) -> tuple[int, int, int, bool, bool, bool]:
     c1, c2, c3 = st.columns(3)  # each control over the switch it goes with: embeddings, d_k, the seed's inputs
     d_model = c1.slider("d_model (embedding size)", 2, 64, link["d_model"], key="d_model")
     positions = c1.toggle("add positions (sinusoidal)", value=link["positions"], key="positions",
@@ -299,6 +310,15 @@ def random_inputs(link, sentence: str, max_tokens: int):
                                help="Fixes the random embeddings and projections."))
     causal = c3.toggle("causal mask", value=link["causal"], key="causal",
                        help="A token sees only itself and earlier tokens, as in a GPT.")
+    return d_model, d_k, seed, scale, causal, positions
+
+
+def random_inputs(link, settings: tuple[int, int, int, bool, bool, bool], sentence: str, max_tokens: int):
+    """Random mode's inputs for ``random_controls``'s settings: (tokens, x (T, d_model), (W_Q, W_K, W_V) each
+    (d_model, d_k)). Stops the page, with a message, when there is no word."""
+    from transformer.text import sinusoidal_positions, tokenize
+
+    d_model, d_k, seed, _, _, positions = settings
     tok = tokenize(sentence, max_tokens)
     if not tok.tokens:
         link.publish()
@@ -310,4 +330,4 @@ def random_inputs(link, sentence: str, max_tokens: int):
         note.info(f"The sentence has {tok.total} tokens; only the first {max_tokens} are used, to keep the charts "
                   "readable.")
     x = embed(tok.tokens, d_model, seed) + (sinusoidal_positions(len(tok.tokens), d_model) if positions else 0)
-    return tok.tokens, x, projections(d_model, d_k, seed), (d_model, d_k, seed, scale, causal, positions)
+    return tok.tokens, x, projections(d_model, d_k, seed)

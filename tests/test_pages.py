@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -442,6 +443,34 @@ def test_self_attention_explains_the_chosen_weight():
     assert "**Weight of key 4\\: the for query 2\\: sat**" in text  # markdown-escaped labels
     assert f"q·k = **{d.score:.4f}**" in text and f"**{d.scaled:.4f}**" in text
     assert f"= **{float(steps.weights[2, 4]):.4f}**, the cell you chose" in text
+
+
+def test_self_attention_wide_matrices_are_pictures_of_the_packages_numbers():
+    """At d_k = 64, page 2's Q, K, V are pictures: each pixel is its number's colour, and each column's hover lists
+    the numbers row by row, the package's own (the same the derivation panel prints for the query)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from lab import raster
+    from lab.ui import draw
+    from transformer.attention import self_attention_steps
+    from transformer.text import embed, projections
+
+    words = [f"w{i}" for i in range(12)]
+    at = open_page("self_attention", {"d_model": "64", "d_k": "64", "sentence": " ".join(words)})
+    chart = next(c for c in at.get("vega_lite_chart") if "pick another under the chart" in c.proto.spec)
+    sent = draw._json_datasets({"datasets": {d.name: d.data.data for d in chart.proto.datasets}})["datasets"]
+    cells = sent["cells"]
+    steps = self_attention_steps(embed(words, 64, 0), *projections(64, 64, 0))
+    for name, matrix in (("Q", steps.q), ("K", steps.k), ("V", steps.v)):
+        url = next(r[f"url_{name}"] for r in cells if r["kind"] == "p")
+        pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+        assert (pixels == raster.colours(matrix.numpy(), "redblue", (-3, 3))).all()
+    column = next(r for r in cells if r["kind"] == "c" and r["c"] == 37)
+    assert [column[f"t{i}_K"] for i in range(12)] == [f"w{i}: {float(steps.k[i, 37]):.4f}" for i in range(12)]
+    assert f"{float(steps.q[0, 37]):.4f}" in text_of(at)  # the derivation's q_0, feature 37: the same number
 
 
 def test_self_attention_masked_weight_is_explained_as_zero():

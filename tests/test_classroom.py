@@ -400,3 +400,19 @@ def test_the_mode_switch_keeps_page_2s_chart_specs():
         assert random == learned, settings
         width = json.loads(random[0])["width"]  # Q, K, V: filling the width at d_k 64 only
         assert width == (600 if settings else {"step": 34}), width
+
+
+def test_learned_mode_keeps_random_modes_controls_hidden():
+    """In learned mode page 2's six random-mode controls stay in the page, hidden, with their settings (the browser
+    keeps the widgets for the switch back); in random mode they show."""
+    from lab.ui.explain import hiding
+
+    def hidden(at):
+        return any(hiding("random_controls") in h.proto.body for h in at.get("html"))
+
+    at = page_with("self_attention", {"d_model": "12", "causal": "true"})
+    assert not hidden(at)
+    at.radio(key="mode").set_value("learned").run()
+    assert hidden(at) and at.slider(key="d_model").value == 12 and at.toggle(key="causal").value
+    at.radio(key="mode").set_value("random").run()
+    assert not hidden(at) and at.slider(key="d_model").value == 12 and not at.exception

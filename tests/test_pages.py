@@ -500,11 +500,11 @@ def test_self_attention_positions_and_claims_are_measured():
 def test_self_attention_keeps_its_positions_chart_hidden_while_they_are_off():
     """Turned off, the positions chart stays in the page, hidden, with the spec it had (the browser keeps its view);
     a page that never showed it has none."""
-    from lab.ui.explain import HIDE_POSITIONS
+    from lab.ui.explain import hiding
 
     def positions(at):
         specs = [c.proto.spec for c in at.get("vega_lite_chart") if "sinusoidal positional" in str(chart_title(c))]
-        hidden = any(HIDE_POSITIONS in h.proto.body for h in at.get("html"))
+        hidden = any(hiding("positions_chart") in h.proto.body for h in at.get("html"))
         return specs, hidden
 
     at = open_page("self_attention")

@@ -191,8 +191,11 @@ def repeat_note(tokens: list[str], steps, positions: bool, learned: bool = False
     return repeat_sentence(ui.md_escape(tokens[i]), i, j, gap, positions, learned)
 
 
-# hides the slot of page 2's positions chart, wrapper and all (so it leaves no gap in the page)
-HIDE_POSITIONS = '<style>[data-testid="stLayoutWrapper"]:has(> .st-key-positions_chart) { display: none; }</style>'
+def hiding(key: str) -> str:
+    """The style that hides the slot of the container keyed ``key``, wrapper and all (so it leaves no gap in the
+    page). Sent with ``st.html``: a style only, which Streamlit puts outside the page's flow, so nothing after it
+    moves."""
+    return f'<style>[data-testid="stLayoutWrapper"]:has(> .st-key-{key}) {{ display: none; }}</style>'
 
 
 def positions_chart(labels: list[str], pe, shown: bool) -> None:
@@ -211,7 +214,7 @@ def positions_chart(labels: list[str], pe, shown: bool) -> None:
         if last is not None:
             ui.chart(last)
     if last is not None and not shown:
-        st.html(HIDE_POSITIONS)
+        st.html(hiding("positions_chart"))
 
 
 def shuffle_demo(tokens: list[str], d_model: int, d_k: int, seed: int) -> None:
@@ -284,9 +287,6 @@ def _why_scale(d_k: int) -> None:
                "d_k is.")
 
 
-HIDE_RANDOM = '<style>[data-testid="stLayoutWrapper"]:has(> .st-key-random_controls) { display: none; }</style>'
-
-
 def random_controls(link, hidden: bool) -> tuple[int, int, int, bool, bool, bool]:
     """Random mode's six controls: (d_model, d_k, seed, scale, causal, positions). In the page in either mode, hidden
     in learned mode (``hidden``), which fixes those settings: a mode switch then shows or hides the controls the browser
@@ -295,7 +295,7 @@ def random_controls(link, hidden: bool) -> tuple[int, int, int, bool, bool, bool
     with st.container(key="random_controls"):
         settings = _random_controls(link)
     if hidden:
-        st.html(HIDE_RANDOM)  # a style only: Streamlit puts it outside the page's flow, so nothing after it moves
+        st.html(hiding("random_controls"))
     return settings
 
 

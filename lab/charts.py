@@ -177,7 +177,7 @@ TIP_ROWS = 16  # a heatmap drawn as a picture lists a column's numbers on hover,
 
 @functools.lru_cache(maxsize=64)
 def _picture_frame(row_title: str, col_title: str, value_title: str, scheme: str, domain: tuple[float, float],
-                   steep: bool, picked: str | None) -> str:
+                   picked: str | None) -> str:
     """A wide heatmap's spec as a picture (``lab.raster``: one pixel a cell, coloured as the cells would be, drawn
     unsmoothed over the whole plot) instead of a rectangle a cell: one image for the browser to draw, and a
     transparent strip over each column whose hover lists that column's numbers, row by row. Page 2's Q, K, V and
@@ -201,8 +201,8 @@ def _picture_frame(row_title: str, col_title: str, value_title: str, scheme: str
                "mark": {"type": "rect", "opacity": 0, "cursor": "default",
                         "tooltip": {"expr": f"{{'title': {heading} + datum.col, {lines}}}"}},
                "encoding": {"x": {"field": "col", "type": "nominal", "sort": {"field": "c", "op": "min"},
-                                  "title": col_title, "axis": {"labelAngle": -90 if steep else -45, "labelLimit": 120,
-                                                               "labelOverlap": False}},
+                                  "title": col_title,  # upright labels, as a heatmap filling its width has
+                                  "axis": {"labelAngle": -90, "labelLimit": 120, "labelOverlap": False}},
                             "y": {"value": 0}, "y2": {"value": "height"}}}
     rows = {"transform": [only[2]], "mark": {"type": "rect", "opacity": 0},
             "encoding": {"y": {"field": "row", "type": "nominal", "sort": {"field": "r", "op": "min"},
@@ -250,7 +250,7 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     rows, cols = [str(x) for x in row_labels], [str(x) for x in col_labels]
     if fill and n_rows <= TIP_ROWS and select is None and mark is None and blank is None and not annotate:
         lo_hi = (float(domain[0]), float(domain[1])) if domain else (float(values.min()), float(values.max()))
-        frame = _picture_frame(row_title, col_title, value_title, scheme, lo_hi, True, picked)
+        frame = _picture_frame(row_title, col_title, value_title, scheme, lo_hi, picked)
         return _filled(frame, name, _picture_rows(values, rows, cols, scheme, lo_hi, hover_fmt), data={"name": name},
                        width=max_width, height={"step": height}, title=title or None,
                        usermeta=_renderer(ARIA_CELLS + 1))

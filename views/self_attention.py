@@ -32,10 +32,10 @@ if learned:
     learned_ui.language_sentence(link["sentence"], DEFAULT_SENTENCE)
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,
                          help=f"Words and punctuation become tokens; at most {MAX_TOKENS} are used.")
-random_settings = explain.random_controls(link, hidden=learned)  # in the page in both modes: hidden in learned mode
-# learned mode's controls in one slot of the page, so what follows keeps its place, and its charts update in place
-# rather than being drawn anew, when the mode changes
+# either mode's controls in one slot of the page, so what follows keeps its place, and its charts update in place
+# rather than being drawn anew, when the mode changes; random mode's in both modes, hidden in learned mode
 with st.container():
+    random_settings = explain.random_controls(link, hidden=learned)
     if learned:  # the trained model fixes the sizes, the causal mask, the scaling and the positions
         model, record = learned_ui.trained_model()
         idx = learned_ui.sentence_ids(sentence)

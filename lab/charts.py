@@ -326,22 +326,22 @@ def matrices_spec(matrices: Sequence[tuple[str, object]], row_labels: Sequence[s
     title = {"expr": "'matrix ' + matrix + ' (pick another under the chart)'"}
     params = [{"name": "matrix", "value": names[0], "bind": {"input": "radio", "options": names,
                                                              "name": "matrix shown: "}}]
-    if per[0][0].get("kind") == "p":  # pictures (``_picture_frame``): each matrix's picture and hover lines, picked
-        # by the frame itself (url_Q, t0_Q, ...)
-        cells = [{**{k: v for k, v in first.items() if not _PICTURED.fullmatch(k)},
-                  **{f"{k}_{name}": rows[i][k] for name, rows in zip(names, per, strict=True) for k in rows[i]
-                     if _PICTURED.fullmatch(k)}} for i, first in enumerate(per[0])]
-        return {k: v for k, v in specs[0].items() if k != "title"} | {"datasets": {"cells": cells},
-                                                                    "title": {"text": title}, "params": params}
-    varying = [k for k in ("value", "shown", "ink") if k in per[0][0]]
+    pictures = per[0][0].get("kind") == "p"
     # one row per cell holding every matrix's number (value_Q, value_K, ...), the shown one picked by a calculation:
-    # a third of the rows for the browser to decode and for Vega to run, and no filter over all of them
-    cells = [{**{k: v for k, v in first.items() if k not in varying},
-              **{f"{k}_{name}": rows[i][k] for name, rows in zip(names, per, strict=True) for k in varying}}
-             for i, first in enumerate(per[0])]
+    # a third of the rows for the browser to decode and for Vega to run, and no filter over all of them. Pictures
+    # (``_picture_frame``) hold each matrix's picture and hover lines the same way (url_Q, t0_Q, ...), picked by the
+    # frame itself
+    shown = [k for k in ("value", "shown", "ink") if k in per[0][0]]
+
+    def varying(k: str) -> bool:
+        return bool(_PICTURED.fullmatch(k)) if pictures else k in shown
+
+    cells = [{**{k: v for k, v in first.items() if not varying(k)},
+              **{f"{k}_{name}": rows[i][k] for name, rows in zip(names, per, strict=True) for k in rows[i]
+                 if varying(k)}} for i, first in enumerate(per[0])]
     return {k: v for k, v in specs[0].items() if k != "title"} | {
-        "datasets": {"cells": cells}, "title": {"text": title},
-        "transform": [{"calculate": f"datum['{k}_' + matrix]", "as": k} for k in varying], "params": params}
+        "datasets": {"cells": cells}, "title": {"text": title}, "params": params,
+        **({} if pictures else {"transform": [{"calculate": f"datum['{k}_' + matrix]", "as": k} for k in shown]})}
 
 
 def matrices(matrices: Sequence[tuple[str, object]], row_labels: Sequence[str], col_labels: Sequence[str],

@@ -3,7 +3,7 @@ lab/pages.py)."""
 import streamlit as st
 
 from lab.pages import PAGES
-from lab.runtime import set_up_process
+from lab.server.runtime import set_up_process
 from lab.ui import app_frame
 
 st.set_page_config(page_title="Transformer from Scratch", page_icon=":material/neurology:", layout="wide")

@@ -469,7 +469,7 @@ def bench_language() -> None:
     costs the pronouns."""
     import torch
 
-    from lab.learned import best_head, knockout
+    from lab.analyses.learned_heads import best_head, knockout
     from transformer.language import LanguageConfig, build_language_model, train_language_model
 
     torch.set_num_threads(1)
@@ -577,8 +577,8 @@ def bench_estimates() -> None:
     busy class runs them (each finished one corrects later estimates)."""
     import torch
 
-    from lab import estimate, runtime
-    from lab.jobs import TrainingJob
+    from lab.server import estimate, runtime
+    from lab.server.jobs import TrainingJob
     from transformer.sequence import SeqConfig
     from transformer.train import TrainConfig
 
@@ -620,7 +620,7 @@ def bench_class30(sessions: int = 30, repeats: int = 3) -> None:
     budget holds the worst run, and the spread is reported."""
     import asyncio
 
-    from lab.jobs import CORES
+    from lab.server.jobs import CORES
     from scripts.browser import streamlit_server
     from scripts.streamlit_ws import Session
 
@@ -652,7 +652,8 @@ def bench_class30(sessions: int = 30, repeats: int = 3) -> None:
     for _ in range(repeats):
         with streamlit_server(log_path=log) as (url, proc), PeakRSS(proc) as rss:
             results = [asyncio.run(press_all(url, seeds)) for seeds in groups]
-        started = [line for line in log.read_text().splitlines() if line.startswith("lab.jobs: training started")]
+        started = [line for line in log.read_text().splitlines()
+                   if line.startswith("lab.server.jobs: training started")]
         log.unlink()
         alone = [results[i][0].get(0, float("inf")) for i in (1, 2, 3, 5, 6, 7)]
         waits, errors, shown = results[4]
@@ -694,9 +695,9 @@ def bench_study() -> None:
     import torch
 
     from benchmarks.reference import PlainCNN
-    from lab.jobs import JobRegistry
-    from lab.requests import follow
-    from lab.study import StudyRequest, summary
+    from lab.analyses.study import StudyRequest, summary
+    from lab.server.jobs import JobRegistry
+    from lab.server.requests import follow
     from transformer.train import train_classifier
 
     torch.set_num_threads(1)
@@ -731,8 +732,8 @@ def bench_robust() -> None:
     and the other measurements with their verdicts, as the page shows them."""
     import torch
 
-    from lab import robust
-    from lab.study import StudyRequest
+    from lab.analyses import claims
+    from lab.analyses.study import StudyRequest
     from transformer.data import VAL_IMAGES
     from transformer.timing import layer_times
     from transformer.train import build_model, train_classifier
@@ -746,30 +747,30 @@ def bench_robust() -> None:
         if config.train_fraction == 1.0:
             models[config] = build_model(config)
             list(train_classifier(config, models[config]))
-    pairs = robust.trained_pairs(models)
+    pairs = claims.trained_pairs(models)
     t0 = time.process_time()
-    table = robust.perturbation_table(pairs)
+    table = claims.perturbation_table(pairs)
     took = time.process_time() - t0
     add("robust", "every perturbation curve: 3 kinds x 5 strengths x 3 seeds x 2 models, CPU seconds (one thread)",
         f"{took:.2f} s", f"{len(table)} accuracies on {VAL_IMAGES} validation digits",
         check("page 5's claims, all perturbation curves (5 strengths x 3 seeds), seconds", took))
-    lost = robust.losses(table)
+    lost = claims.losses(table)
     add("robust", "points lost on average over the perturbed strengths (transformer / CNN)", " · ".join(
         f"{r.kind} {r.transformer:.1f} / {r.CNN:.1f}" for r in lost.itertuples()), "", "")
-    add("robust", "verdict on robustness", plain(robust.robustness_verdict(table)).split(".")[0], "", "")
+    add("robust", "verdict on robustness", plain(claims.robustness_verdict(table)).split(".")[0], "", "")
     t0 = time.process_time()
-    after, before, area = robust.attention_share(pairs["transformer"])
-    shifts, sizes = robust.shift_table(pairs), robust.size_table(pairs)
-    errors = {name: robust.runs_as_trained(ms[0], robust.CANVAS) for name, ms in pairs.items()}
+    after, before, area = claims.attention_share(pairs["transformer"])
+    shifts, sizes = claims.shift_table(pairs), claims.size_table(pairs)
+    errors = {name: claims.runs_as_trained(ms[0], claims.CANVAS) for name, ms in pairs.items()}
     rest = time.process_time() - t0
     add("robust", "attention share on the occluded area: with the square / clean / area", f"{after:.0%} / {before:.0%}"
-        f" / {area:.0%}", plain(robust.attention_verdict(after, before, area)).split(":")[0], "")
-    shift = plain(robust.shift_verdict(shifts))
+        f" / {area:.0%}", plain(claims.attention_verdict(after, before, area)).split(":")[0], "")
+    shift = plain(claims.shift_verdict(shifts))
     add("robust", "verdict on shifts", shift.split(":")[0], shift.split("directions: ")[1], "")
-    add("robust", "verdict on sizes (12x12 canvas)", plain(robust.size_verdict(sizes, errors)).split(".")[0],
+    add("robust", "verdict on sizes (12x12 canvas)", plain(claims.size_verdict(sizes, errors)).split(".")[0],
         f"shifts, sizes and attention: {rest:.2f} CPU s", "")
     times = layer_times()
-    add("robust", "one layer's time against tokens (fitted from 1,024 up)", plain(robust.cost_verdict(times)).split(
+    add("robust", "one layer's time against tokens (fitted from 1,024 up)", plain(claims.cost_verdict(times)).split(
         ":")[1].split(";")[0].strip(), f"attention at 4,096 tokens {1000 * times.attention[-1]:.1f} ms, convolution "
         f"{1000 * times.convolution[-1]:.2f} ms", "")
 

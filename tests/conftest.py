@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(autouse=True)
 def _same_start(monkeypatch):
     """Every test starts from the same global RNG state, and with an estimator that has learned nothing yet."""
-    from lab import estimate
+    from lab.server import estimate
 
     torch.manual_seed(0)
     monkeypatch.setattr(estimate, "_factors", {})
@@ -44,7 +44,7 @@ def _empty_caches(request):
     if request.node.get_closest_marker("app"):
         import streamlit as st
 
-        from lab.jobs import REGISTRY
+        from lab.server.jobs import REGISTRY
         from lab.ui import draw
 
         st.cache_data.clear()

@@ -16,7 +16,8 @@ def stage(labels, values, *, title="t", y_title="score", **kwargs) -> dict:
 
 
 def spec(chart) -> dict:
-    return chart.to_dict()  # validates against the Vega-Lite schema
+    """The chart's spec, validated against the Vega-Lite schema (a chart function's spec through its Altair form)."""
+    return (charts.altair(chart) if isinstance(chart, dict) else chart).to_dict()
 
 
 def rows(s: dict, part: dict | None = None) -> list[dict]:
@@ -56,7 +57,7 @@ def test_a_new_title_travels_with_the_data_not_the_spec():
 def test_heatmap_is_labelled_queries_by_keys():
     labels = charts.token_labels(["the", "cat", "the"])
     assert labels == ["0: the", "1: cat", "2: the"]  # a repeated word keeps its own row
-    s = spec(charts.heatmap(np.eye(3), labels, labels, title="weights"))
+    s = spec(charts.heatmap_spec(np.eye(3), labels, labels, title="weights"))
     text = json.dumps(s)
     assert "query token (row)" in text and "key token (column)" in text
     values = rows(s)
@@ -68,7 +69,7 @@ def test_heatmap_spec_is_heatmap_and_keeps_the_label_order():
     labels = ["z", "a", "m"]  # not alphabetical: the axes follow the cells' indices, not the labels' order
     values = np.arange(9.0).reshape(3, 3)
     fast = charts.heatmap_spec(values, labels, labels, title="t", mark=(0, 2))
-    chart = spec(charts.heatmap(values, labels, labels, title="t", mark=(0, 2)))  # validated against the schema
+    chart = spec(charts.heatmap_spec(values, labels, labels, title="t", mark=(0, 2)))  # validated against the schema
     assert rows(chart) == rows(fast) and chart["width"] == fast["width"] and charts.title_text(chart) == "t"
     assert fast["layer"][0]["encoding"]["x"]["sort"] == {"field": "c", "op": "min"}
     assert [(r["row"], r["col"], r["value"]) for r in rows(fast)][:2] == [("z", "z", 0.0), ("z", "a", 1.0)]
@@ -80,11 +81,11 @@ def test_heatmap_spec_is_heatmap_and_keeps_the_label_order():
 
 def test_big_heatmap_drops_the_numbers():
     labels = [str(i) for i in range(20)]
-    assert len(spec(charts.heatmap(np.zeros((20, 20)), labels, labels))["layer"]) == 1
+    assert len(spec(charts.heatmap_spec(np.zeros((20, 20)), labels, labels))["layer"]) == 1
 
 
 def test_bars_highlight_the_chosen_token():
-    s = spec(charts.stages(["a", "b"], [("t", "score", [1.0, 2.0])], x_title="key", highlight=1))
+    s = spec(charts.stages_spec(["a", "b"], [("t", "score", [1.0, 2.0])], x_title="key", highlight=1))
     assert [v["paint"] for v in rows(s)] == ["other keys", charts.OWN_KEY]
 
 
@@ -92,7 +93,7 @@ def test_the_stages_line_up_one_querys_row_in_one_chart():
     """Page 2's steps 2 and 3 in one chart: a panel per stage, each its own rows, title and y axis, one legend."""
     import vl_convert as vlc
 
-    s = spec(charts.stages(["a", "b", "c"], [("scores of query 0: a", "q · k", [1.0, 2.0, -1.0]),
+    s = spec(charts.stages_spec(["a", "b", "c"], [("scores of query 0: a", "q · k", [1.0, 2.0, -1.0]),
                                             ("softmax weights (sum to 1)", "weight", [0.3, 0.7, 0.0])],
                            x_title="key token", highlight=0, masked=[False, False, True]))
     assert [(r["stage"], r["label"], r["value"]) for r in rows(s)] == [
@@ -108,7 +109,7 @@ def test_the_stages_line_up_one_querys_row_in_one_chart():
 
 def test_shape_diagram_has_one_box_per_matrix():
     eq = [("W^Q", (768, 768), "X", (768, 6), "Q", (768, 6)), ("K^T", (6, 768), "Q", (768, 6), "scores", (6, 6))]
-    s = spec(charts.shape_diagram(eq))
+    s = spec(charts.shape_diagram_spec(eq))
     boxes = [r for r in rows(s) if r["kind"] == "box"]
     assert [b["shape"] for b in boxes] == ["[768, 768]", "[768, 6]", "[768, 6]", "[6, 768]", "[768, 6]", "[6, 6]"]
     q = boxes[2]
@@ -127,7 +128,7 @@ def test_fast_specs_fill_in_their_cached_frames():
     assert svg.index(">z<") < svg.index(">a<") < svg.index(">m<")
     small = charts.shape_diagram_spec([("A", (2, 3), "B", (3, 4), "C", (2, 4))])
     big = charts.shape_diagram_spec([("A", (768, 768), "B", (768, 6), "C", (768, 6))])
-    assert str(charts._FAR) not in json.dumps(small) and big["width"] > small["width"]
+    assert str(charts.diagrams._FAR) not in json.dumps(small) and big["width"] > small["width"]
     x_domains = {json.dumps(layer["encoding"]["x"]["scale"]["domain"]) for layer in big["layer"]
                  if "scale" in layer["encoding"]["x"]}
     assert x_domains == {json.dumps([-4, max(r["x2"] for r in rows(big) if r["kind"] == "box") + 4])}
@@ -139,14 +140,14 @@ def test_fast_specs_fill_in_their_cached_frames():
 
 
 def test_cost_curve_and_peak_chart():
-    spec(charts.cost_curve([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2))
+    spec(charts.cost_curve_spec([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2))
     spec(charts.softmax_peak_chart([1, 2], [0.3, 0.3], [0.3, 0.5], n_tokens=16, d_k=2))
     spec(charts.receptive_field_chart([1, 2], [8, 8], [3, 5], n_tokens=8, kernel=3))
 
 
 def test_head_maps_one_panel_per_head():
     maps = np.random.default_rng(0).random((3, 4, 4))
-    s = spec(charts.head_maps(maps, head_ids=[0, 2, 5]))
+    s = spec(charts.head_maps_spec(maps, head_ids=[0, 2, 5]))
     assert s["facet"]["field"] == "head"
     assert sorted({v["head"] for v in rows(s)}) == ["head 0", "head 2", "head 5"]
     first = [v for v in rows(s) if v["head"] == "head 2" and v["query"] == 1 and v["key"] == 3][0]
@@ -179,13 +180,13 @@ def test_head_maps_above_raster_cells_are_pictures_of_the_same_weights():
     import vl_convert as vlc
     from PIL import Image
 
-    from lab import raster
+    from lab.charts import raster
 
     maps = np.random.default_rng(1).dirichlet(np.ones(40), size=(2, 40))  # (heads, queries, keys), rows sum to 1
     maps[1, 3, :] = 0.0
     maps[1, 3, 7] = 1.0
     assert maps.size > charts.RASTER_CELLS
-    s = spec(charts.head_maps(maps, head_ids=[4, 9], cell=5))
+    s = spec(charts.head_maps_spec(maps, head_ids=[4, 9], cell=5))
     layer = s["spec"]["layer"]
     assert layer[0]["mark"]["type"] == "image" and layer[0]["mark"]["smooth"] is False
     assert layer[1]["encoding"]["color"]["scale"] == {"scheme": "blues", "domain": [0, 1]}
@@ -215,22 +216,23 @@ def test_training_curves_one_panel_per_run():
 
 
 def one_of_each() -> dict:
-    """Every public chart builder in lab/charts.py, called once with small plain numbers."""
+    """Every public chart builder in lab/charts/, called once with small plain numbers."""
     rng = np.random.default_rng(0)
     records = pd.DataFrame({"run": ["2 epochs"] * 2, "epoch": [1, 2], "train_loss": [2.0, 1.0], "val_loss": [2.1, 1.2],
                             "train_acc": [0.3, 0.6], "val_acc": [0.4, 0.5]})
     models = records.drop(columns="run").assign(model="CNN")
     return {
-        "heatmap": charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"]),
-        "matrices": charts.matrices([("Q", np.eye(2)), ("K", np.ones((2, 2)))], ["a", "b"], ["x", "y"]),
-        "heatmaps": charts.heatmaps([(np.eye(2), ["a", "b"], ["x", "y"], {"title": "t"}),
-                                     (np.ones((1, 2)), ["sum"], ["x", "y"], {})]),
-        "stages": charts.stages(["a"], [("t", "y", [1.0])], x_title="x"),
-        "shape_diagram": charts.shape_diagram([("A", (2, 3), "B", (3, 4), "C", (2, 4))]),
-        "cost_curve": charts.cost_curve([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2),
+        "heatmap_spec": charts.heatmap_spec(np.eye(2), ["a", "b"], ["a", "b"]),
+        "matrices_spec": charts.matrices_spec([("Q", np.eye(2)), ("K", np.ones((2, 2)))], ["a", "b"], ["x", "y"]),
+        "heatmaps_spec": charts.heatmaps_spec([(np.eye(2), ["a", "b"], ["x", "y"], {"title": "t"}),
+                                               (np.ones((1, 2)), ["sum"], ["x", "y"], {})]),
+        "stages_spec": charts.stages_spec(["a"], [("t", "y", [1.0])], x_title="x"),
+        "shape_diagram_spec": charts.shape_diagram_spec([("A", (2, 3), "B", (3, 4), "C", (2, 4))]),
+        "cost_curve_spec": charts.cost_curve_spec([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2),
         "softmax_peak_chart": charts.softmax_peak_chart([1, 2], [0.3, 0.3], [0.3, 0.5], n_tokens=16, d_k=2),
-        "head_maps": charts.head_maps(rng.random((2, 3, 3))),  # and as pictures, past RASTER_CELLS cells:
-        "head_maps (pictures)": charts.head_maps(rng.random((1, 40, 40))),
+        # and as pictures, past RASTER_CELLS cells:
+        "head_maps_spec": charts.head_maps_spec(rng.random((2, 3, 3))),
+        "head_maps_spec (pictures)": charts.head_maps_spec(rng.random((1, 40, 40))),
         "training_curves": charts.training_curves(records, "acc", title="t"),
         "comparison_figure": charts.comparison_figure(records),
         "live_curves": charts.live_curves(records),
@@ -241,7 +243,7 @@ def one_of_each() -> dict:
         "confusion_chart": charts.confusion_chart(np.eye(10, dtype=int)),
         "model_comparison": charts.model_comparison(models),
         "digit_overlays": charts.digit_overlays(rng.random((8, 8)), {"a": rng.random((2, 2))}),
-        "head_split_diagram": charts.head_split_diagram(5, 768, 12),
+        "head_split_diagram_spec": charts.head_split_diagram_spec(5, 768, 12),
         "data_efficiency_chart": charts.data_efficiency_chart(pd.DataFrame({
             "model": ["CNN", "transformer"], "share": [0.05, 0.05], "mean": [0.8, 0.7], "low": [0.78, 0.65],
             "high": [0.82, 0.74], "runs": [3, 3], "cpu_seconds": [0.5, 0.6]}), train_images=1438),
@@ -268,16 +270,16 @@ def test_every_builder_returns_a_valid_altair_chart():
     import inspect
 
     built = one_of_each()
-    public = {name for name, f in inspect.getmembers(charts, inspect.isfunction)
-              if f.__module__ == charts.__name__ and not name.startswith("_")}
-    returns_charts = {name for name in public if not name.endswith("_spec")} - {
-        "token_labels", "to_png", "to_svg", "projector_style", "title_text", "head_maps_hover"}
-    assert returns_charts == {name.split()[0] for name in built}  # a new builder gets a line in one_of_each()
+    families = ("heatmaps", "heads", "diagrams", "curves", "digits", "comparisons")
+    builders = {name for family in families
+                for name, f in inspect.getmembers(getattr(charts, family), inspect.isfunction)
+                if f.__module__ == f"lab.charts.{family}" and not name.startswith("_")} - {"head_maps_hover"}
+    assert builders == {name.split()[0] for name in built}  # a new builder gets a line in one_of_each()
     for name, chart in built.items():
-        assert isinstance(chart, alt.TopLevelMixin), name
+        assert isinstance(chart, dict if name.split()[0].endswith("_spec") else alt.TopLevelMixin), name
         spec(chart)  # validates against the Vega-Lite schema
     with pytest.raises(ValueError):
-        charts.heatmap(np.eye(2), ["a"], ["a", "b"])  # labels must match the matrix
+        charts.altair(charts.heatmap_spec(np.eye(2), ["a"], ["a", "b"]))  # labels must match the matrix
 
 
 def test_inside_the_model_charts():
@@ -315,9 +317,9 @@ def test_inside_the_model_charts():
 @pytest.mark.parametrize("d_k", [9, 16, 64])
 def test_wide_matrices_fit_their_width(d_k):
     labels = charts.token_labels(["w"] * 12)
-    s = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=860))
+    s = spec(charts.heatmap_spec(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=860))
     assert s["width"]["step"] * d_k <= 860  # narrower cells, not a chart that runs off the page
-    narrow = spec(charts.heatmap(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=6 * d_k))
+    narrow = spec(charts.heatmap_spec(np.zeros((12, d_k)), labels, [f"f{j}" for j in range(d_k)], max_width=6 * d_k))
     assert narrow["width"]["step"] * d_k <= 6 * d_k
     assert all(r.get("shown", "") == "" for r in rows(narrow))  # no numbers in thin cells
     if len(narrow["layer"]) > 1:  # the text layer (kept up to 256 cells, so the spec stays) draws only what is shown
@@ -378,14 +380,14 @@ def test_a_wide_heatmap_is_a_picture_of_its_cells():
     import vl_convert as vlc
     from PIL import Image
 
-    from lab import raster
+    from lab.charts import raster
 
     values = np.random.default_rng(2).normal(size=(5, 20)) * 2
     values[1, 7] = 9.0  # past the domain: the colour at its end
     rows_, cols = charts.token_labels(["the", "cat", "sat", "on", "it"]), [f"f{j}" for j in range(20)]
     look = dict(cell=30, max_width=400, fill_from=16, scheme="redblue", domain=(-3, 3), row_title="token",
                 col_title="feature", value_title="value")
-    s = spec(charts.heatmap(values, rows_, cols, **look))
+    s = spec(charts.heatmap_spec(values, rows_, cols, **look))
     data = rows(s)
     url = next(r["url"] for r in data if r["kind"] == "p")
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
@@ -401,23 +403,23 @@ def test_a_wide_heatmap_is_a_picture_of_its_cells():
     assert (float(frame[1]), float(frame[2])) == (400, 5 * 30) == (float(image[1]), float(image[2]))
     assert ">f19<" in svg and ">4: it<" in svg  # every column and row keeps its label
     for fallback in (dict(select="pick"), dict(mark=(0, 0)), dict(blank=np.zeros((5, 20), bool))):
-        assert spec(charts.heatmap(values, rows_, cols, **look, **fallback))["layer"][0]["mark"]["type"] == "rect"
+        assert spec(charts.heatmap_spec(values, rows_, cols, **look, **fallback))["layer"][0]["mark"]["type"] == "rect"
     tall = np.zeros((charts.TIP_ROWS + 1, 20))
-    assert spec(charts.heatmap(tall, [str(i) for i in range(len(tall))], cols, **look))["layer"][0]["mark"][
+    assert spec(charts.heatmap_spec(tall, [str(i) for i in range(len(tall))], cols, **look))["layer"][0]["mark"][
         "type"] == "rect"
 
 
 def test_every_token_label_is_shown():
     labels = charts.token_labels([f"w{i}" for i in range(12)])
-    for s in (spec(charts.heatmap(np.eye(12), labels, labels)),
-              spec(charts.stages(labels, [("t", "score", np.arange(12))], x_title="key"))):
+    for s in (spec(charts.heatmap_spec(np.eye(12), labels, labels)),
+              spec(charts.stages_spec(labels, [("t", "score", np.arange(12))], x_title="key"))):
         encodings = [part["encoding"] for part in s.get("layer", []) + s.get("vconcat", [])]
         for enc in encodings:
             assert enc["x"]["axis"]["labelOverlap"] is False  # Vega-Lite would drop every other label
 
 
 def test_masked_keys_are_marked_in_the_bars():
-    s = spec(charts.stages(["a", "b", "c"], [("t", "score", [1.0, 2.0, 3.0])], x_title="key", highlight=0,
+    s = spec(charts.stages_spec(["a", "b", "c"], [("t", "score", [1.0, 2.0, 3.0])], x_title="key", highlight=0,
                            masked=[False, True, True]))
     assert [v["paint"] for v in rows(s)] == [charts.OWN_KEY, "masked (a later token)", "masked (a later token)"]
     assert rows(s)[1]["status"].startswith("masked")
@@ -430,7 +432,7 @@ def test_hover_shows_more_digits_than_the_cells():
 
     import vl_convert as vlc
 
-    s = spec(charts.heatmap(np.full((2, 2), 0.123456), ["a", "b"], ["a", "b"], mark=(0, 1)))
+    s = spec(charts.heatmap_spec(np.full((2, 2), 0.123456), ["a", "b"], ["a", "b"], mark=(0, 1)))
     assert rows(s)[0]["shown"] == "0.12"
     tips = {layer["mark"]["tooltip"]["expr"] for layer in s["layer"]}  # the cells, their numbers and the outline
     assert tips == {'{"query token (row)": datum.row, "key token (column)": datum.col, "weight": '
@@ -441,7 +443,7 @@ def test_hover_shows_more_digits_than_the_cells():
 
 
 def test_shape_diagram_hover_names_the_matrix_only():
-    s = spec(charts.shape_diagram([("W^Q", (768, 768), "X", (768, 6), "Q", (768, 6))], title="t"))
+    s = spec(charts.shape_diagram_spec([("W^Q", (768, 768), "X", (768, 6), "Q", (768, 6))], title="t"))
     for layer in s["layer"]:
         tooltip = layer["encoding"].get("tooltip")
         assert tooltip is not None  # no layer falls back to showing its internal fields (cx, below, ...)
@@ -459,7 +461,7 @@ def test_softmax_peak_marks_are_labelled_and_distinct():
 
 
 def test_projector_style_enlarges_and_darkens_text():
-    s = charts.projector_style(spec(charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"])))
+    s = charts.projector_style(spec(charts.heatmap_spec(np.eye(2), ["a", "b"], ["a", "b"])))
     assert s["config"]["axis"]["labelFontSize"] >= 15 and s["config"]["axis"]["labelColor"] == "#111111"
     assert s["config"]["text"]["fontSize"] >= 15
 
@@ -490,7 +492,7 @@ def test_attention_grid_names_every_other_token_where_cells_are_thin():
 
 
 def test_head_split_diagram_is_to_scale():
-    s = spec(charts.head_split_diagram(5, 768, 12))
+    s = spec(charts.head_split_diagram_spec(5, 768, 12))
     boxes = rows(s)
     split = [b for b in boxes if b["step"].startswith("qis_mh")]
     joined = [b for b in boxes if b["step"].startswith("qis [")]  # the same 12 slices of qis, side by side
@@ -500,9 +502,9 @@ def test_head_split_diagram_is_to_scale():
     assert len(widths) == 1  # every head has 64 of the 768 features
     assert abs(12 * widths.pop() - (out[0]["x2"] - out[0]["x"])) < 1e-3  # 12 x 64 = 768, drawn to the same scale
     assert split[1]["x"] > joined[1]["x"]  # split apart, joined again
-    widest = charts.title_text(spec(charts.head_split_diagram(64, 1024, 64)))  # on a phone (390 px): no line cut off
+    widest = charts.title_text(spec(charts.head_split_diagram_spec(64, 1024, 64)))  # on a phone (390 px): none cut off
     assert len(widest) == 2 and all(len(line) <= 40 for line in widest)
-    assert all(b["x2"] <= 640 + 1e-6 for b in rows(spec(charts.head_split_diagram(64, 1024, 64))))  # within its width
+    assert all(b["x2"] <= 640 + 1e-6 for b in rows(spec(charts.head_split_diagram_spec(64, 1024, 64))))  # in its width
 
 
 def test_head_split_diagram_keeps_one_spec_for_every_setting():
@@ -513,7 +515,7 @@ def test_head_split_diagram_keeps_one_spec_for_every_setting():
         return {k: v for k, v in s.items() if k != "datasets"}
 
     assert frame(5, 768, 12) == frame(6, 768, 12) == frame(64, 1024, 16) == frame(1, 8, 1)
-    short, tall = (rows(spec(charts.head_split_diagram(t, 768, 12)))[0] for t in (1, 7))
+    short, tall = (rows(spec(charts.head_split_diagram_spec(t, 768, 12)))[0] for t in (1, 7))
     assert (short["y2"] - short["y"], tall["y2"] - tall["y"]) == (14, 40)  # 6 px a token, within 14 to 40
 
 
@@ -537,7 +539,7 @@ def test_a_misread_digit_names_and_outlines_the_true_class():
 
 
 def test_the_query_key_is_not_red_and_has_a_legend():
-    s = spec(charts.stages(["a", "b", "c"], [("t", "s", [1.0, -1.0, 0.5])], x_title="key", highlight=0,
+    s = spec(charts.stages_spec(["a", "b", "c"], [("t", "s", [1.0, -1.0, 0.5])], x_title="key", highlight=0,
                            masked=[False, False, True]))
     colour = s["vconcat"][0]["encoding"]["color"]
     own = dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True))[charts.OWN_KEY]
@@ -564,7 +566,7 @@ def test_the_causal_mask_changes_the_bars_data_and_legend_not_their_spec():
 def test_weight_matrix_marks_the_chosen_cell_and_blanks_masked_ones():
     labels = charts.token_labels(["a", "b", "c"])
     w = np.tril(np.full((3, 3), 0.5))
-    s = spec(charts.heatmap(w, labels, labels, mark=(2, 1), blank=np.triu(np.ones((3, 3), bool), 1)))
+    s = spec(charts.heatmap_spec(w, labels, labels, mark=(2, 1), blank=np.triu(np.ones((3, 3), bool), 1)))
     assert len(rows(s)) == 6  # the three masked cells are left blank, not drawn as 0.00
     outline = s["layer"][-1]
     assert outline["mark"]["fill"] is None and outline["mark"]["strokeWidth"] >= 2
@@ -604,7 +606,7 @@ def test_scrubbing_the_training_steps_happens_in_the_browser():
 
 def test_several_matrices_make_one_view():
     q, k, v = np.arange(6.0).reshape(2, 3), -np.ones((2, 3)), np.eye(2, 3)
-    one = spec(charts.matrices([("Q", q), ("K", k), ("V", v)], ["a", "b"], ["x", "y", "z"], scheme="redblue",
+    one = spec(charts.matrices_spec([("Q", q), ("K", k), ("V", v)], ["a", "b"], ["x", "y", "z"], scheme="redblue",
                                domain=(-3, 3)))
     (param,) = one["params"]  # radio buttons in the browser choose the matrix drawn
     assert param["bind"] == {"input": "radio", "options": ["Q", "K", "V"], "name": "matrix shown: "}
@@ -635,14 +637,14 @@ def test_the_enlarged_head_is_picked_in_the_browser():
 def test_large_maps_skip_the_per_cell_screen_reader_text():
     """Vega-Lite writes a description for every cell on every redraw; large maps go without (their title and hover
     keep the values), small ones keep it."""
-    small = spec(charts.heatmap(np.eye(6), list("abcdef"), list("abcdef")))
+    small = spec(charts.heatmap_spec(np.eye(6), list("abcdef"), list("abcdef")))
     labels = [f"t{i}" for i in range(20)]
-    large = spec(charts.heatmap(np.eye(20), labels, labels))
+    large = spec(charts.heatmap_spec(np.eye(20), labels, labels))
     assert small["layer"][0]["mark"].get("aria", True) is True and large["layer"][0]["mark"]["aria"] is False
     grid = spec(charts.attention_over_training(np.tril(np.full((2, 1, 2, 3, 3), 0.3)), [0, 5], list("abc"),
                                                list("abc"), what="x"))
     assert grid["spec"]["mark"]["aria"] is False
-    assert spec(charts.head_maps(np.full((2, 3, 3), 0.3)))["spec"]["mark"]["aria"] is False
+    assert spec(charts.head_maps_spec(np.full((2, 3, 3), 0.3)))["spec"]["mark"]["aria"] is False
 
 
 def test_steps_four_and_five_are_one_chart_of_two_panels():

@@ -5,12 +5,13 @@ import threading
 import pandas as pd
 import torch
 
-from lab import estimate
-from lab.jobs import JobRegistry, TrainingJob
-from lab.requests import Bar, Progress, bound, progress_of
-from lab.runs import TrainingRequest, live_frame
-from lab.seqruns import SeqRequest, spread_sentence
-from lab.study import StudyRequest
+from lab import charts
+from lab.analyses.classifier_runs import TrainingRequest, live_frame
+from lab.analyses.sequence_runs import SeqRequest, spread_sentence
+from lab.analyses.study import StudyRequest
+from lab.server import estimate
+from lab.server.jobs import JobRegistry, TrainingJob
+from lab.server.requests import Bar, Progress, bound, progress_of
 from transformer.sequence import SeqConfig, build_sequence_model
 from transformer.train import TrainConfig, build_model
 
@@ -64,7 +65,7 @@ def test_two_sessions_that_differ_only_in_learning_rate_see_their_own_live_curve
     specs = []
     for req, loss in ((request, 2.0), (other, 1.0)):
         data, title = live_frame(snap(req, loss), req)
-        specs.append(ui.figure("live_curves", data, title=title))
+        specs.append(ui.figure(charts.live_curves, data, title=title))
     assert specs[0] != specs[1]  # the same run name at the same epoch, but each its own records
     assert "epoch 1" in str(specs[0]["title"])
 

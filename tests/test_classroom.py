@@ -116,7 +116,7 @@ def score_caption(at) -> str:
 
 
 def test_self_check_right_answers_score_once():
-    from lab import quiz
+    from lab.analyses import quiz
 
     at = page_with("shapes")
     question = quiz.shapes_question(0)
@@ -141,12 +141,12 @@ def test_answer_boxes_hint_the_number_of_axes():
 
 
 def test_exports_are_valid_files():
-    chart = charts.heatmap(np.eye(3), ["a", "b", "c"], ["a", "b", "c"], title="weights")
+    chart = charts.altair(charts.heatmap_spec(np.eye(3), ["a", "b", "c"], ["a", "b", "c"], title="weights"))
     png = charts.to_png(chart)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
     root = ET.fromstring(charts.to_svg(chart))
     assert root.tag.endswith("svg")
-    maps = charts.head_maps(np.random.default_rng(0).random((2, 3, 3)))
+    maps = charts.altair(charts.head_maps_spec(np.random.default_rng(0).random((2, 3, 3))))
     assert charts.to_png(maps)[:4] == b"\x89PNG"
 
 
@@ -157,7 +157,7 @@ def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
 
     labels = ["a", "b", "c"]
     values = np.random.default_rng(0).random((3, 3))
-    drawn = draw.figure("heatmap", values, labels, labels, title="weights")
+    drawn = draw.figure(charts.heatmap_spec, values, labels, labels, title="weights")
     assert isinstance(drawn["datasets"]["cells"], bytes)
     back = draw._json_datasets(drawn)
     made = charts.heatmap_spec(values, labels, labels, title="weights")
@@ -167,13 +167,13 @@ def test_a_drawn_figure_sends_arrow_and_exports_the_same_cells():
     assert charts.to_png(back)[:4] == b"\x89PNG"
     assert "usermeta" not in drawn  # a small chart keeps its spec: new data is swapped into the view it has
     big = [f"t{i}" for i in range(40)]  # 1,600 cells: new data makes a new spec, so the browser builds a new view
-    a, b = (draw.figure("heatmap", np.full((40, 40), v), big, big) for v in (0.1, 0.2))
+    a, b = (draw.figure(charts.heatmap_spec, np.full((40, 40), v), big, big) for v in (0.1, 0.2))
     assert a["usermeta"]["data"] != b["usermeta"]["data"]
-    assert draw.figure("heatmap", np.full((40, 40), 0.1), big, big)["usermeta"] == a["usermeta"]
-    picked = draw.figure("matrices", (("Q", np.full((40, 40), 0.1)), ("K", np.zeros((40, 40)))), big, big)
+    assert draw.figure(charts.heatmap_spec, np.full((40, 40), 0.1), big, big)["usermeta"] == a["usermeta"]
+    picked = draw.figure(charts.matrices_spec, (("Q", np.full((40, 40), 0.1)), ("K", np.zeros((40, 40)))), big, big)
     assert "data" not in picked.get("usermeta", {})  # its view keeps the matrix the student picked in it
     assert a["usermeta"]["embedOptions"] == {"renderer": "canvas"}  # 1,600 cells: one canvas, not 1,600 SVG nodes
-    assert "usermeta" not in draw.figure("heatmap", np.eye(16), big[:16], big[:16])  # 256 cells: SVG, described
+    assert "usermeta" not in draw.figure(charts.heatmap_spec, np.eye(16), big[:16], big[:16])  # 256 cells: SVG
 
 
 def test_figures_are_cached_on_their_inputs(monkeypatch):
@@ -186,17 +186,17 @@ def test_figures_are_cached_on_their_inputs(monkeypatch):
     real = charts.stages_spec
     monkeypatch.setattr(charts, "stages_spec", lambda *a, **k: built.append(a) or real(*a, **k))
     labels = ["a", "b"]
-    first = draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.0]))], x_title="x")
-    again = draw.figure("stages", list(labels), [("t", "y", np.array([1.0, 2.0]))], x_title="x")
+    first = draw.figure(charts.stages_spec, labels, [("t", "y", np.array([1.0, 2.0]))], x_title="x")
+    again = draw.figure(charts.stages_spec, list(labels), [("t", "y", np.array([1.0, 2.0]))], x_title="x")
     assert len(built) == 1 and again == first  # equal inputs, other objects: served from the cache
     again["autosize"] = "pad"
-    assert "autosize" not in draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.0]))], x_title="x")
-    other = draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.5]))], x_title="x")
+    assert "autosize" not in draw.figure(charts.stages_spec, labels, [("t", "y", np.array([1.0, 2.0]))], x_title="x")
+    other = draw.figure(charts.stages_spec, labels, [("t", "y", np.array([1.0, 2.5]))], x_title="x")
     assert len(built) == 2 and other["datasets"] != first["datasets"]  # one number changed: built again
-    draw.figure("stages", labels, [("t", "y", np.array([1.0, 2.0]))], x_title="other")
+    draw.figure(charts.stages_spec, labels, [("t", "y", np.array([1.0, 2.0]))], x_title="other")
     assert len(built) == 3  # a keyword is part of the input too
     monkeypatch.setattr(draw, "MAX_FIGURES", 2)
-    draw.figure("stages", labels, [("t", "y", np.array([9.0, 9.0]))], x_title="x")
+    draw.figure(charts.stages_spec, labels, [("t", "y", np.array([9.0, 9.0]))], x_title="x")
     assert len(draw._FIGURES) == 2  # the oldest dropped
     draw.figure.clear()
     assert not draw._FIGURES
@@ -211,8 +211,8 @@ def test_export_buttons_on_the_pages():
 
 # ---------------------------------------------------------------- issue 15: a class on one server
 def test_the_estimate_sits_next_to_train():
-    from lab.requests import request_estimate
-    from lab.runs import DEFAULTS, TrainingRequest
+    from lab.analyses.classifier_runs import DEFAULTS, TrainingRequest
+    from lab.server.requests import request_estimate
 
     at = page_with("training")
     note = next(c.value for c in at.caption if c.value.startswith("Estimated training time"))
@@ -221,7 +221,7 @@ def test_the_estimate_sits_next_to_train():
 
 
 def test_a_request_over_the_bound_is_refused_on_a_shared_server(monkeypatch):
-    from lab.jobs import REGISTRY
+    from lab.server.jobs import REGISTRY
 
     monkeypatch.setenv("LAB_SHARED", "1")
     link = {"epochs_a": "98", "epochs_b": "99", "epochs_c": "100", "schedule": "cosine", "d_model": "64",
@@ -329,9 +329,9 @@ def test_one_word_tests_no_claim_and_the_derivation_has_one_format():
 def test_learned_mode_on_pages_2_and_3():
     """One training of the language serves both pages: page 2 runs the five steps on the trained head, page 3
     shows every head's role and knocks the pronoun head out."""
-    from lab.jobs import REGISTRY
-    from lab.learned import LanguageRequest, best_head
-    from lab.requests import head_name
+    from lab.analyses.learned_heads import LanguageRequest, best_head
+    from lab.server.jobs import REGISTRY
+    from lab.server.requests import head_name
 
     at = page_with("self_attention", {"mode": "learned"})
     assert at.text_input(key="sentence").value == "the cat chased the dogs . then it meowed ."
@@ -363,7 +363,7 @@ def test_learned_mode_on_pages_2_and_3():
 def test_each_mode_keeps_its_own_sentence():
     """Switching page 2 to learned mode with a sentence the model cannot read shows the language's example (not a
     stop), and switching back brings the random sentence back; a sentence typed in learned mode stays."""
-    from lab.learned import EXAMPLE_SENTENCES
+    from lab.analyses.learned_heads import EXAMPLE_SENTENCES
 
     def query(at):
         box = next(s for s in at.selectbox if s.label.startswith("token being"))

@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from lab.jobs import TrainingJob
-from lab.runs import plan
+from lab.analyses.classifier_runs import plan
+from lab.server.jobs import TrainingJob
 from transformer.train import TrainConfig
 
 TINY = TrainConfig(epochs=2, d_model=8, n_heads=2, n_layers=1)
@@ -48,7 +48,7 @@ def test_a_failing_job_reports_instead_of_raising():
 
 # ---------------------------------------------------------------- the registry and the page's orchestration
 def test_the_registry_shares_a_job_and_never_drops_one_in_progress():
-    from lab.jobs import JobRegistry
+    from lab.server.jobs import JobRegistry
 
     registry = JobRegistry(keep=1, slots=0)  # no core free: every job stays in progress (waiting) until we say
     first = registry.start(TINY.replace(seed=11))
@@ -65,9 +65,9 @@ def test_the_registry_shares_a_job_and_never_drops_one_in_progress():
 
 
 def test_follow_reports_progress_per_requested_run():
-    from lab.jobs import JobRegistry
-    from lab.requests import follow
-    from lab.runs import TrainingRequest, check_difference
+    from lab.analyses.classifier_runs import TrainingRequest, check_difference
+    from lab.server.jobs import JobRegistry
+    from lab.server.requests import follow
 
     request = TrainingRequest.from_settings((1, 2, 3), d_model=8, n_heads=2, n_layers=1, seed=4)
     snaps = list(follow(request, JobRegistry(), "s", pace=0))
@@ -81,7 +81,7 @@ def test_follow_reports_progress_per_requested_run():
 
 
 def test_a_request_names_how_it_differs():
-    from lab.runs import TrainingRequest
+    from lab.analyses.classifier_runs import TrainingRequest
 
     a = TrainingRequest.from_settings((10, 30, 50))
     b = TrainingRequest.from_settings((10, 50, 100), train_fraction=0.05)
@@ -90,7 +90,7 @@ def test_a_request_names_how_it_differs():
 
 def test_the_too_high_learning_rate_preset_does_what_it_says():
     """Measured, not promised: after 10 epochs the preset's rate is far below the default on validation."""
-    from lab.runs import PRESETS
+    from lab.analyses.classifier_runs import PRESETS
     from transformer.train import TrainConfig, train_classifier
 
     lr = PRESETS["Learning rate too high"][0]["lr"]
@@ -101,7 +101,7 @@ def test_the_too_high_learning_rate_preset_does_what_it_says():
 
 # ---------------------------------------------------------------- issue 15: a fair queue, cancelling, estimates
 def test_the_queue_is_first_come_first_served_with_places_and_estimates():
-    from lab.jobs import JobRegistry
+    from lab.server.jobs import JobRegistry
 
     registry = JobRegistry(slots=1)
     a = registry.start(TINY.replace(seed=21, epochs=30), "s1")
@@ -117,7 +117,7 @@ def test_the_queue_is_first_come_first_served_with_places_and_estimates():
 
 
 def test_identical_settings_share_one_training():
-    from lab.jobs import JobRegistry
+    from lab.server.jobs import JobRegistry
 
     registry = JobRegistry()
     jobs = [registry.start(TINY.replace(seed=31), f"student {i}") for i in range(5)]
@@ -126,7 +126,7 @@ def test_identical_settings_share_one_training():
 
 
 def test_cancel_stops_only_what_nobody_else_watches():
-    from lab.jobs import JobRegistry
+    from lab.server.jobs import JobRegistry
 
     registry = JobRegistry(slots=1)
     running = registry.start(TINY.replace(seed=41, epochs=200), "s1")
@@ -142,10 +142,10 @@ def test_cancel_stops_only_what_nobody_else_watches():
 
 
 def test_a_job_nobody_watches_stops(monkeypatch):
-    import lab.jobs
-    from lab.jobs import JobRegistry
+    import lab.server.jobs
+    from lab.server.jobs import JobRegistry
 
-    monkeypatch.setattr(lab.jobs, "GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(lab.server.jobs, "GRACE_SECONDS", 0.0)
     registry = JobRegistry()
     job = registry.start(TINY.replace(seed=51, epochs=300), "s1")
     job.unwatch("s1")  # the tab was closed
@@ -154,7 +154,7 @@ def test_a_job_nobody_watches_stops(monkeypatch):
 
 
 def test_estimates_follow_the_settings_and_learn_from_this_machine():
-    from lab import estimate
+    from lab.server import estimate
     from transformer.sequence import SeqConfig
     from transformer.train import TrainConfig
 
@@ -173,8 +173,8 @@ def test_estimates_follow_the_settings_and_learn_from_this_machine():
 def test_waits_follow_the_pace_of_the_running_jobs():
     """A running job 2x slower than estimated (a busy server) says so in its remaining time, and the wait of the
     jobs behind it grows to match, instead of reading "starting…" while nothing moves. The arithmetic is
-    lab.estimate's; the queue only hands it the jobs as they stand."""
-    from lab import estimate
+    lab.server.estimate's; the queue only hands it the jobs as they stand."""
+    from lab.server import estimate
 
     running = [(8.0, 0.4, 10.0)]  # 8 s in and 4 of 10 epochs done: 20 s where 10 were estimated
     assert estimate.pace(8.0, 0.4, 10.0) == pytest.approx(2.0)

@@ -43,7 +43,7 @@ def test_home_does_not_import_torch():
 
 
 def test_home_warms_torch_up_in_the_background():
-    code = ("import sys; from streamlit.testing.v1 import AppTest; from lab import runtime; "
+    code = ("import sys; from streamlit.testing.v1 import AppTest; from lab.server import runtime; "
             "at = AppTest.from_file('app.py'); at.run(); assert not at.exception; "
             "runtime._warm_up_thread.join(120); print('torch' in sys.modules, 'torch._dynamo' in sys.modules, "
             "'altair' in sys.modules, runtime.freeze_long_lived())")
@@ -410,8 +410,8 @@ def test_attention_learns_own_input():
 def test_why_attention_study_reading_is_built_from_its_numbers():
     from test_study import results
 
-    from lab.requests import Bar
-    from lab.study import StudyRequest, StudySnapshot
+    from lab.analyses.study import StudyRequest, StudySnapshot
+    from lab.server.requests import Bar
 
     at = open_page("why_attention")
     assert any("Run the study" in i.value for i in at.info)
@@ -453,7 +453,7 @@ def test_self_attention_wide_matrices_are_pictures_of_the_packages_numbers():
 
     from PIL import Image
 
-    from lab import raster
+    from lab.charts import raster
     from lab.ui import draw
     from transformer.attention import self_attention_steps
     from transformer.text import embed, projections
@@ -566,7 +566,7 @@ def test_attention_learns_the_animal_language():
 
 
 def test_attention_learns_knocks_heads_out():
-    from lab.jobs import REGISTRY
+    from lab.server.jobs import REGISTRY
     from transformer.ablation import without_heads
     from transformer.sequence import SeqConfig, evaluate_sequences, held_out
 
@@ -605,9 +605,9 @@ def test_attention_learns_induction():
 def test_why_attention_tests_the_claims_on_the_study_models():
     from test_study import results
 
-    from lab import robust
-    from lab.requests import Bar
-    from lab.study import StudyRequest, StudySnapshot
+    from lab.analyses import claims
+    from lab.analyses.study import StudyRequest, StudySnapshot
+    from lab.server.requests import Bar
     from transformer.train import build_model, train_classifier
 
     at = open_page("why_attention")
@@ -624,12 +624,12 @@ def test_why_attention_tests_the_claims_on_the_study_models():
     at.session_state["study_result"] = (request, snap, models)
     settle(at)
     infos = [i.value for i in at.info]
-    pairs = robust.trained_pairs(models)
+    pairs = claims.trained_pairs(models)
     assert len(pairs["transformer"]) == len(pairs["CNN"]) == 3
-    assert robust.robustness_verdict(robust.perturbation_table(pairs)) in infos
-    assert robust.shift_verdict(robust.shift_table(pairs)) in infos
-    errors = {name: robust.runs_as_trained(ms[0], robust.CANVAS) for name, ms in pairs.items()}
-    assert robust.size_verdict(robust.size_table(pairs), errors) in infos
+    assert claims.robustness_verdict(claims.perturbation_table(pairs)) in infos
+    assert claims.shift_verdict(claims.shift_table(pairs)) in infos
+    errors = {name: claims.runs_as_trained(ms[0], claims.CANVAS) for name, ms in pairs.items()}
+    assert claims.size_verdict(claims.size_table(pairs), errors) in infos
     assert any(i.startswith("**Attention") for i in infos)
     assert not at.exception
     at.button(key="time_layers").click()

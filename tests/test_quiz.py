@@ -1,6 +1,6 @@
 import pytest
 
-from lab.quiz import Item, explain, multihead_question, parse_shape, shapes_question
+from lab.analyses.quiz import Item, explain, multihead_question, parse_shape, shapes_question
 
 
 @pytest.mark.parametrize("text", ["768, 6", "[768, 6]", "(768,6)", "768x6", "768 X 6", "768 × 6", " [768,6] ", "768*6"])

@@ -1,4 +1,4 @@
-"""lab.raster: a matrix as a picture, coloured as Vega colours a heatmap's cells."""
+"""lab.charts.raster: a matrix as a picture, coloured as Vega colours a heatmap's cells."""
 import base64
 import io
 import json
@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from lab import raster
+from lab.charts import raster
 
 
 @pytest.mark.parametrize("scheme,domain", [("blues", (0, 1)), ("redblue", (-3, 3))])

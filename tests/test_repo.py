@@ -93,7 +93,7 @@ def docstring_modules(package: str) -> set[str]:
 
 
 def test_the_package_docstrings_list_every_module():
-    for package in ("lab", "lab.ui", "transformer"):
+    for package in ("lab", "lab.ui", "lab.server", "lab.analyses", "lab.charts", "transformer"):
         folder = ROOT.joinpath(*package.split("."))
         files = {p.stem for p in folder.glob("*.py") if not p.name.startswith("_")}
         files |= {p.name for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
@@ -101,7 +101,7 @@ def test_the_package_docstrings_list_every_module():
 
 
 def test_the_readme_states_the_kept_jobs_and_shows_every_page():
-    from lab.jobs import JobRegistry
+    from lab.server.jobs import JobRegistry
 
     readme = (ROOT / "README.md").read_text()
     keep = JobRegistry().keep

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lab import robust
+from lab.analyses import claims
 from transformer import robustness as R
 from transformer.data import digits_split, patchify
 from transformer.model import ModelConfig, PatchClassifier, SmallCNN
@@ -67,8 +67,8 @@ def test_the_models_run_at_their_own_size_exactly_as_trained_and_at_a_larger_one
     assert table.shape == (1, 10, 32) and torch.equal(table[:, 0], vit.pos_embed[:, 0])
     grid = vit.pos_embed[0, 1:].reshape(2, 2, -1)
     assert torch.allclose(table[0, 1], grid[0, 0]) and torch.allclose(table[0, 9], grid[1, 1])  # corners kept
-    assert robust.runs_as_trained(cnn, 12) and robust.runs_as_trained(vit, 12)  # neither runs unchanged
-    assert robust.runs_as_trained(cnn, 8) is None and robust.runs_as_trained(vit, 8) is None
+    assert claims.runs_as_trained(cnn, 12) and claims.runs_as_trained(vit, 12)  # neither runs unchanged
+    assert claims.runs_as_trained(cnn, 8) is None and claims.runs_as_trained(vit, 8) is None
 
 
 def test_the_attention_share_on_a_hand_made_case():
@@ -86,8 +86,8 @@ def test_trained_pairs_match_seeds_and_take_all_the_images():
     models = {TrainConfig(model=m, seed=s, train_fraction=f): f"{m}{s}{f}" for m in ("transformer", "cnn")
               for s in (0, 1) for f in (0.5, 1.0)}
     del models[TrainConfig(model="cnn", seed=1)]
-    assert robust.trained_pairs(models) == {"transformer": ["transformer01.0"], "CNN": ["cnn01.0"]}
-    assert robust.trained_pairs({}) == {}
+    assert claims.trained_pairs(models) == {"transformer": ["transformer01.0"], "CNN": ["cnn01.0"]}
+    assert claims.trained_pairs({}) == {}
 
 
 def test_the_slope_of_made_up_timings_and_a_real_timing():
@@ -118,7 +118,7 @@ def perturbed(lost: dict[str, tuple[float, float]]) -> pd.DataFrame:
     ({"noise": (20, 10), "occlusion": (10, 21), "distractor": (5, 4)}, "**Mixed: each model holds up better"),
 ])
 def test_robustness_verdict_every_branch(lost, start):
-    verdict = robust.robustness_verdict(perturbed(lost))
+    verdict = claims.robustness_verdict(perturbed(lost))
     assert verdict.startswith(start)
     t, c = lost["noise"]
     assert f"noise: the transformer loses {t:.1f} points on average, the CNN {c:.1f}" in verdict
@@ -135,7 +135,7 @@ def by(column: str, values, acc: dict[str, list[float]]) -> pd.DataFrame:
     ({"transformer": [0.97, 0.70, 0.50], "CNN": [0.99, 0.71, 0.20]}, "**Both models lose about the same"),
 ])
 def test_shift_verdict_every_branch(acc, start):
-    verdict = robust.shift_verdict(by("shift", robust.SHIFTS, acc))
+    verdict = claims.shift_verdict(by("shift", claims.SHIFTS, acc))
     assert verdict.startswith(start)
     assert f"1 pixel: transformer {acc['transformer'][1]:.0%}, CNN {acc['CNN'][1]:.0%}" in verdict
 
@@ -147,17 +147,17 @@ def test_shift_verdict_every_branch(acc, start):
 ])
 def test_size_verdict_every_branch(acc, start):
     places = ["8×8, as trained", "12×12, centred", "12×12, top-left corner"]
-    verdict = robust.size_verdict(by("placement", places, acc), {"transformer": "size mismatch", "CNN": "mat1"})
+    verdict = claims.size_verdict(by("placement", places, acc), {"transformer": "size mismatch", "CNN": "mat1"})
     assert verdict.startswith(start) and "Neither trained model runs on a larger image as it is" in verdict
     assert f"the transformer keeps {acc['transformer'][1]:.0%} and the CNN {acc['CNN'][1]:.0%}" in verdict
-    assert "As trained, the transformer fails and the CNN runs" in robust.size_verdict(
+    assert "As trained, the transformer fails and the CNN runs" in claims.size_verdict(
         by("placement", places, acc), {"transformer": "size mismatch", "CNN": None})
 
 
 @pytest.mark.parametrize("after, start", [(0.10, "**Attention moves away"), (0.40, "**Attention does not ignore"),
                                           (0.26, "**Attention barely moves")])
 def test_attention_verdict_every_branch(after, start):
-    verdict = robust.attention_verdict(after, 0.25, 0.25)
+    verdict = claims.attention_verdict(after, 0.25, 0.25)
     assert verdict.startswith(start) and f"{after:.0%} with the square" in verdict
 
 
@@ -165,7 +165,7 @@ def test_attention_verdict_every_branch(after, start):
 def test_cost_verdict_both_branches(power, start):
     sizes = (256, 512, 1024, 2048, 4096)
     times = LayerTimes(sizes, tuple(n**power * 1e-9 for n in sizes), tuple(n * 1e-8 for n in sizes), 64, 3)
-    verdict = robust.cost_verdict(times)
+    verdict = claims.cost_verdict(times)
     assert verdict.startswith(start) and f"n^{power:.2f}" in verdict
 
 
@@ -178,11 +178,11 @@ def values(spec: dict) -> list:
 def test_the_charts_are_valid_vega_lite_with_what_they_show():
     from lab import charts
 
-    table = robust.spread(perturbed({"noise": (20, 10), "occlusion": (30, 25), "distractor": (15, 5)}),
+    table = claims.spread(perturbed({"noise": (20, 10), "occlusion": (30, 25), "distractor": (15, 5)}),
                           ["model", "kind", "strength"])
     spec = charts.robustness_chart(table, R.UNITS).to_dict()  # validated against the schema
     assert len(values(spec)) == 2 * 3 * 5 and spec["resolve"]["scale"]["x"] == "independent"
-    shifts = robust.spread(by("shift", robust.SHIFTS, {"transformer": [0.9, 0.5, 0.2], "CNN": [1, 0.8, 0.3]}),
+    shifts = claims.spread(by("shift", claims.SHIFTS, {"transformer": [0.9, 0.5, 0.2], "CNN": [1, 0.8, 0.3]}),
                            ["model", "shift"])
     assert len(values(charts.shift_chart(shifts).to_dict())) == 6
     spec = charts.cost_chart((64, 128), (1e-4, 4e-4), (1e-5, 2e-5), {"attention": 2.0, "convolution": 1.0})

@@ -1,9 +1,9 @@
-"""Process set-up (lab/runtime.py): the collector's view of the long-lived objects the imports built."""
+"""Process set-up (lab/server/runtime.py): the collector's view of the long-lived objects the imports built."""
 import gc
 import sys
 import types
 
-from lab import runtime
+from lab.server import runtime
 
 
 def test_what_the_imports_built_is_frozen_once_per_new_import(monkeypatch):

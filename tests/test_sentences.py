@@ -5,7 +5,7 @@ import inspect
 import pytest
 import torch
 
-from lab.seqruns import chance_share, head_sentence, positions_sentence
+from lab.analyses.sequence_runs import chance_share, head_sentence, positions_sentence
 from lab.ui.explain import claim_sentence
 from transformer.sequence import SeqConfig, SeqRecord
 
@@ -96,7 +96,7 @@ def test_numbers_named_once():
 
 
 def test_typed_digits_are_parsed_without_a_model():
-    from lab.seqruns import parse_digits
+    from lab.analyses.sequence_runs import parse_digits
 
     assert parse_digits("3 1 4") == parse_digits("3,1,4") == parse_digits("314") == [3, 1, 4]
     assert parse_digits(" 1 2, 3 4 ") == [1, 2, 3, 4] and parse_digits("") == []
@@ -105,7 +105,7 @@ def test_typed_digits_are_parsed_without_a_model():
 
 
 def test_knockout_sentence_verdicts():
-    from lab.learned import knockout_sentence
+    from lab.analyses.learned_heads import knockout_sentence
 
     result = {"pronoun": 0.999, "agreement": 1.0, "pronoun without": 0.497, "agreement without": 0.968}
     text = knockout_sentence(result, [(1, 0)])
@@ -120,7 +120,7 @@ def test_knockout_sentence_verdicts():
 
 
 def test_the_referent_head_sentence():
-    from lab.learned import head_sentence
+    from lab.analyses.learned_heads import head_sentence
 
     shares = {"referent_share": torch.tensor([[0.1, 0.84]]), "other_share": torch.tensor([[0.1, 0.01]])}
     text = head_sentence(shares, {"referent_share": 0.11})
@@ -131,7 +131,7 @@ def test_the_referent_head_sentence():
 
 
 def test_the_role_of_a_head_is_named_from_its_shares():
-    from lab.learned import role_table
+    from lab.analyses.learned_heads import role_table
 
     shares = {name: torch.full((1, 2), 0.05) for name in ("referent_share", "other_share", "agreement_share",
                                                              "previous_share")}
@@ -155,7 +155,7 @@ def test_a_repeated_word_is_described_by_its_measured_gap():
 
 
 def test_knockout_verdicts_on_page_6():
-    from lab.seqruns import knockout_verdict
+    from lab.analyses.sequence_runs import knockout_verdict
 
     single = {(0, 0): (1.0, 1.0), (0, 1): (0.99, 0.99), (1, 0): (0.98, 0.99), (1, 1): (1.0, 1.0)}
     redundant = knockout_verdict({"intact": (1.0, 1.0), "single": single, "breaking": [(0, 0), (1, 0)],
@@ -177,7 +177,7 @@ def test_knockout_verdicts_on_page_6():
 
 
 def test_knockouts_measure_a_trained_sequence_model():
-    from lab.seqruns import knockouts
+    from lab.analyses.sequence_runs import knockouts
     from transformer.sequence import SeqConfig, build_sequence_model, train_sequence_model
 
     config = SeqConfig(length=3, d_model=16, n_heads=2, n_layers=1, steps=150)
@@ -193,7 +193,7 @@ def test_knockouts_measure_a_trained_sequence_model():
 
 
 def test_the_smallest_breaking_set_is_found_or_said_not_to_be():
-    from lab import seqruns
+    from lab.analyses import sequence_runs
 
     heads = [(0, h) for h in range(4)] + [(1, h) for h in range(4)]
     single = {h: (1.0, 1.0) for h in heads}
@@ -202,21 +202,23 @@ def test_the_smallest_breaking_set_is_found_or_said_not_to_be():
     def breaks(removed):
         return needs <= set(removed)
 
-    chosen, smallest = seqruns._breaking_set(heads, single, breaks)
+    chosen, smallest = sequence_runs._breaking_set(heads, single, breaks)
     assert set(chosen) == needs and smallest  # 8 + 28 + 56 sets tried, the first of size 3 that breaks it
-    assert seqruns._breaking_set(heads, single, lambda removed: False) == ([], True)
+    assert sequence_runs._breaking_set(heads, single, lambda removed: False) == ([], True)
     many = [(layer, h) for layer in range(4) for h in range(8)]  # 32 heads: too many sets to try them all
-    chosen, smallest = seqruns._breaking_set(many, {h: (1.0, 1.0) for h in many}, lambda r: {(3, 7), (2, 1)} <= set(r))
+    chosen, smallest = sequence_runs._breaking_set(many, {h: (1.0, 1.0) for h in many},
+                                                   lambda r: {(3, 7), (2, 1)} <= set(r))
     assert set(chosen) == {(3, 7), (2, 1)} and not smallest  # greedy, then pruned to what the break needs
-    text = seqruns.knockout_verdict({"intact": (1.0, 1.0), "single": single, "breaking": chosen, "broken": (0.1, 0.3),
-                                     "smallest": smallest, "labels": ("exact-match", "token accuracy")})
+    text = sequence_runs.knockout_verdict({"intact": (1.0, 1.0), "single": single, "breaking": chosen,
+                                           "broken": (0.1, 0.3), "smallest": smallest,
+                                           "labels": ("exact-match", "token accuracy")})
     assert "a set found by search, in which every head is needed for the break" in text
 
 
 def test_one_jump_for_the_sentence_and_the_mark():
     from types import SimpleNamespace
 
-    from lab.requests import head_frame, steepest_rise
+    from lab.server.requests import head_frame, steepest_rise
 
     records = [SimpleNamespace(step=s, token_acc=a, share=torch.full((1, 2), a)) for s, a in
                ((0, 0.05), (10, 0.07), (20, 0.6), (30, 0.9))]

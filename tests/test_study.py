@@ -1,9 +1,9 @@
 """The data-efficiency study: its trainings through the shared jobs, its table, and a reading built from numbers."""
 import pandas as pd
 
-from lab.jobs import JobRegistry
-from lab.requests import follow
-from lab.study import StudyRequest, conclusion, summary, table
+from lab.analyses.study import StudyRequest, conclusion, summary, table
+from lab.server.jobs import JobRegistry
+from lab.server.requests import follow
 
 
 def results(cnn_small: float, cnn_full: float) -> pd.DataFrame:

@@ -2,11 +2,12 @@
 import streamlit as st
 import torch
 
-from lab import seqruns, ui
-from lab.learned import LanguageRequest
-from lab.requests import head_frame
-from lab.seqruns import LABELS, LENGTHS, OPTIONS, WHAT, labels
-from lab.ui import induction, knockout, learned, links, progress
+from lab import charts, ui
+from lab.analyses import sequence_runs
+from lab.analyses.learned_heads import LanguageRequest
+from lab.analyses.sequence_runs import LABELS, LENGTHS, OPTIONS, WHAT, labels
+from lab.server.requests import head_frame
+from lab.ui import induction_panel, knockout_panel, learned_panel, links, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
 
@@ -32,7 +33,7 @@ def settings():
         a, b, c = st.columns([2, 1, 1])
         a.selectbox(LABELS["task"], OPTIONS["task"], index=link.index("task", OPTIONS["task"]), key="task",
                     disabled=link.locked("task"), format_func=lambda t: f"{t}: write {WHAT[t]}",
-                    on_change=seqruns.task_steps, args=(st.session_state,))
+                    on_change=sequence_runs.task_steps, args=(st.session_state,))
         b.slider(LABELS["length"], *LENGTHS, link["length"], key="length", disabled=link.locked("length")
                  or st.session_state.get("task", link["task"]) in ("language", "induction"),
                  help="Not used by the language and induction tasks.")
@@ -48,7 +49,7 @@ def settings():
         submitted = st.button("Train", type="primary", icon=":material/play_arrow:")
     values = link.current()
     try:
-        form_request, error = seqruns.request_from(values), None
+        form_request, error = sequence_runs.request_from(values), None
     except ValueError as err:
         form_request, error = None, str(err)
     return progress.shown("seq_request", form_request, submitted, link, error)
@@ -62,7 +63,7 @@ def own_input(model, config: SeqConfig, example: list[int]) -> None:
     start = "".join(str(d) for d in example[:config.length])
     typed = st.text_input(f"{config.length} digits", start, key="seq_input", max_chars=3 * LENGTHS[1],
                           help="Digits 0-9; spaces and commas are ignored.")
-    digits = seqruns.parse_digits(typed)
+    digits = sequence_runs.parse_digits(typed)
     if model is None:
         st.info("The trained model is not in this session (the run had ended before you opened the page). Press "
                 "**Train** to try your own input.")
@@ -77,7 +78,7 @@ def own_input(model, config: SeqConfig, example: list[int]) -> None:
     keys = labels(gen.prompt + gen.answer[:-1])
     rows = [f"{i}: writes {t}" + ("" if t == w else f", not {w}") for i, (t, w) in enumerate(zip(gen.answer, want,
                                                                                                   strict=True))]
-    ui.chart(ui.figure("attention_grid", gen.attention.permute(1, 2, 0, 3).numpy(), rows, keys, cell=ui.cell(18),
+    ui.chart(ui.figure(charts.attention_grid, gen.attention.permute(1, 2, 0, 3).numpy(), rows, keys, cell=ui.cell(18),
                        title="where each head looked while writing each answer token", max_width=ui.room()))
 
 
@@ -89,40 +90,40 @@ if request is None:
     ui.show_code(seq.train_sequence_model, SeqConfig)
     st.stop()
 if isinstance(request, LanguageRequest):  # the animal language: its own curves, grid and head shares
-    learned.page6(request, status)
+    learned_panel.page6(request, status)
     st.stop()
 if request.config.task == "induction":  # random tokens with a repeat: the induction circuit
-    induction.page6(request, status)
+    induction_panel.page6(request, status)
     st.stop()
 config = request.config
-snap, models, runs = progress.train_page6(request, status, lambda recs, name: seqruns.curves({name: recs}), "main",
-                                          "prompts")
+snap, models, runs = progress.train_page6(request, status, lambda recs, name: sequence_runs.curves({name: recs}),
+                                          "main", "prompts")
 st.subheader(f"Learning to {config.task}: {WHAT[config.task]}")
-ui.chart(ui.figure("sequence_curves", runs,
+ui.chart(ui.figure(charts.sequence_curves, runs,
                    title=f"Loss and accuracy on {seq.n_held_out(config.length):,} held-out prompts"))
-st.markdown(seqruns.progress_sentence(snap.main))
+st.markdown(sequence_runs.progress_sentence(snap.main))
 if request.compare and snap.other:  # right under the curves it describes
-    st.markdown("**Positions on and off.** " + seqruns.positions_sentence(snap.main, snap.other, config))
+    st.markdown("**Positions on and off.** " + sequence_runs.positions_sentence(snap.main, snap.other, config))
 st.caption("Exact-match counts prompts whose whole answer, written greedily one token at a time, is right; token "
            "accuracy counts answer tokens predicted right given the right tokens before them. The held-out prompts "
            "are never used for training.")
 
 st.subheader("Attention over training")
-tokens = seqruns.example_tokens(config)  # the held-out example whose attention every record keeps
+tokens = sequence_runs.example_tokens(config)  # the held-out example whose attention every record keeps
 progress.attention_over_training(snap.main, labels(tokens[:-1]), "every layer and head on one held-out example",
                                  "attention_over_training")
 st.caption(f"Rows are queries: the position writing the next token (from '{config.length}: →' on, the answer). "
            f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
-           f"light up on {seqruns.TARGET[config.task]}.")
+           f"light up on {sequence_runs.TARGET[config.task]}.")
 
 st.subheader("What each head does, in numbers")
-chance = seqruns.chance_share(config)
-ui.chart(ui.figure("head_share_chart", head_frame(snap.main, lambda r: r.share), chance=chance,
+chance = sequence_runs.chance_share(config)
+ui.chart(ui.figure(charts.head_share_chart, head_frame(snap.main, lambda r: r.share), chance=chance,
                    what="the digit being written"))
-st.markdown(seqruns.head_sentence(snap.main, config))
+st.markdown(sequence_runs.head_sentence(snap.main, config))
 
 model = models.get(config)
-knockout.section(model, config)
+knockout_panel.section(model, config)
 own_input(model, config, tokens)
 
 st.subheader("Check against torch.nn.TransformerEncoderLayer")

@@ -1,8 +1,8 @@
 """Landing page: what the lab covers and where each coursework question is answered. Imports no torch."""
 import streamlit as st
 
-from lab import runtime
 from lab.pages import PAGES
+from lab.server import runtime
 
 st.title("Transformer from Scratch")
 st.markdown(

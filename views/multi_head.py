@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from lab import charts, quiz, ui
-from lab.ui import learned, links
+from lab import charts, ui
+from lab.analyses import quiz
+from lab.ui import learned_panel, links
 from transformer.multihead import check_against_torch, check_heads, multi_head_attention, seeded_weights
 
-MAX_CELLS = 4_500  # maps' cells drawn at once: one map at 64 tokens (all 16, as pictures: ~190 ms a tokens move)
+MAX_CELLS = 4_500  # maps' cells drawn at once (one map at 64 tokens): more would slow every tokens move
 
 st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
@@ -85,7 +86,7 @@ def variables(shapes: dict, n_tokens: int, embdim: int, headcnt: int, headdim: i
                "projected feature (in qis) or feature within a head (in *_mh), C head.")
     st.markdown("**The shape chain:** tokens " + " → ".join(
         f"`{n}` {quiz.fmt(shapes[n])}" for n in ("qis", "qis_mh", "attmat_mh", "zis_mh", "zis", "out")))
-    ui.chart(ui.figure("head_split_diagram", n_tokens, embdim, headcnt), stretch=True)  # fits a phone, legibly
+    ui.chart(ui.figure(charts.head_split_diagram_spec, n_tokens, embdim, headcnt), stretch=True)  # legible on a phone
 
 
 def head_maps(maps, n_tokens: int, headcnt: int, causal: bool) -> None:
@@ -98,7 +99,7 @@ def head_maps(maps, n_tokens: int, headcnt: int, causal: bool) -> None:
         key="shown_heads")
     if not shown:
         return
-    maps_chart = ui.figure("head_maps", maps[shown], head_ids=tuple(shown),
+    maps_chart = ui.figure(charts.head_maps_spec, maps[shown], head_ids=tuple(shown),
                            cell=ui.cell(max(4, min(22, 200 // n_tokens))),
                            title=f"attmat_mh[0, head]{' (causal mask)' * causal}: rows are queries, columns are keys")
     ui.chart(maps_chart)
@@ -143,8 +144,7 @@ def explore() -> None:
 explore()
 st.subheader("Test yourself")
 ui.self_check("multihead", quiz.multihead_question)
-
-learned.section()
+learned_panel.section()
 
 ui.show_code(multi_head_attention, check_heads, check_against_torch, seeded_weights,
              caption="The einsum code and the check against PyTorch, exactly as the package runs them:")

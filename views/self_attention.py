@@ -4,9 +4,8 @@ import zlib
 import streamlit as st
 
 from lab import charts, ui
-from lab import learned as learned_model
-from lab.ui import explain, links
-from lab.ui import learned as learned_ui
+from lab.analyses import learned_heads
+from lab.ui import explain, learned_panel, links
 from transformer.attention import explain_weight, self_attention_steps
 from transformer.language import LanguageConfig, decode
 from transformer.text import embed, projections, sinusoidal_positions, tokenize
@@ -26,10 +25,10 @@ link = links.Link("self_attention", {
     "mode": links.Choice(list(MODES), "random"), "head": links.Int(-1, 63, -1)})
 learned = st.radio("vectors and weights", list(MODES), format_func=MODES.get, index=link.index("mode", MODES),
                    key="mode", horizontal=True, help="learned: a small GPT trained live on a generated language of "
-                   "pronouns and agreement, so 'it' can find 'cat'", on_change=learned_ui.keep_sentences,
+                   "pronouns and agreement, so 'it' can find 'cat'", on_change=learned_panel.keep_sentences,
                    args=(DEFAULT_SENTENCE, link)) == "learned"  # each mode keeps its own sentence
 if learned:
-    learned_ui.language_sentence(link["sentence"], DEFAULT_SENTENCE)
+    learned_panel.language_sentence(link["sentence"], DEFAULT_SENTENCE)
 sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars=MAX_CHARS,
                          help=f"Words and punctuation become tokens; at most {MAX_TOKENS} are used.")
 # either mode's controls in one slot of the page, so what follows keeps its place, and its charts update in place
@@ -37,13 +36,13 @@ sentence = st.text_input("Sentence", link["sentence"], key="sentence", max_chars
 with st.container():
     random_settings = explain.random_controls(link, hidden=learned)
     if learned:  # the trained model fixes the sizes, the causal mask, the scaling and the positions
-        model, record = learned_ui.trained_model()
-        idx = learned_ui.sentence_ids(sentence)
+        model, record = learned_panel.trained_model()
+        idx = learned_panel.sentence_ids(sentence)
         if idx is None:
             link.publish()
             st.stop()
         tokens, (d_model, seed, scale, causal, positions) = decode(idx[0]), (model.config.d_model, 0, True, True, False)
-        layer, head, x, (w_q, w_k, w_v) = learned_ui.head_inputs(model, record, idx, link["head"])
+        layer, head, x, (w_q, w_k, w_v) = learned_panel.head_inputs(model, record, idx, link["head"])
         d_k = w_q.shape[1]
     else:  # seeded random vectors for any sentence, and the settings to play with
         d_model, d_k, seed, scale, causal, positions = random_settings
@@ -80,12 +79,12 @@ explain.section("Step 1 · Project every token to a query, a key and a value", f
                 f"with W_Q, W_K, W_V each [{d_model}, {d_k}]. Q, K and V are [{T}, {d_k}]: one row per token.")
 # one chart at every d_k and in either mode, the matrix picked in the browser: a third of the cells to draw, and one
 # spec, so a move of d_k or of the mode updates the chart the page has instead of building it again
-ui.chart(ui.figure("matrices", (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())), labels,
-                   features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
+ui.chart(ui.figure(charts.matrices_spec, (("Q", steps.q.numpy()), ("K", steps.k.numpy()), ("V", steps.v.numpy())),
+                   labels, features, row_title="token", col_title="feature", value_title="value", scheme="redblue",
                    domain=(-3, 3), cell=ui.cell(34), max_width=WIDE, fill_from=fill_from))
 st.caption("One matrix at a time: the buttons under the chart switch between Q, K and V in the browser.")
 
-first = learned_model.pronoun_position(tokens) if learned and link["query"] == 0 else None  # learned: the pronoun
+first = learned_heads.pronoun_position(tokens) if learned and link["query"] == 0 else None  # learned: the pronoun
 explain.query_steps(steps, labels, features, min(link["query"] if first is None else first, T - 1), sentence_id, link,
                     scale=scale, causal=causal, learned=learned, wide=WIDE, fill_from=fill_from)
 explain.why_scale(d_k)

@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from lab import quiz, ui
+from lab import charts, ui
+from lab.analyses import quiz
 from lab.ui import links
 from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
 
@@ -92,7 +93,7 @@ def tensors(shapes, layout: str) -> None:
                      ("A (softmax)", S["weights"], "V", S["V"], "output AV", S["output"])]
     # plain tuples of ints (the figure cache hashes them by value)
     equations = [tuple(tuple(part) if isinstance(part, tuple) else part for part in eq) for eq in equations]
-    ui.chart(ui.figure("shape_diagram", equations, title="A × B = C: sides on a log scale"))
+    ui.chart(ui.figure(charts.shape_diagram_spec, equations, title="A × B = C: sides on a log scale"))
     st.caption("Each matrix is a rectangle: height = rows, width = columns, on a log scale (so 768 is not drawn 128 "
                "times as long as 6, but a longer side is always longer). "
                "Top to bottom: the projection gives Q (K and V alike); K and Q give the token × token scores, "
@@ -113,8 +114,8 @@ def costs(d_model: int, n_tokens: int, d_k: int) -> None:
     ui.table(pd.DataFrame([{"product": k, "multiply-adds": f"{v:,}"} for k, v in cost.macs.items()]))
     points = sorted({2**i for i in range(0, 13)} | {n_tokens})
     curve = [attention_cost(d_model, t, d_k) for t in points]
-    ui.chart(ui.figure("cost_curve", points, [c.linear_macs for c in curve], [c.quadratic_macs for c in curve],
-                       marker=n_tokens), stretch=True)
+    ui.chart(ui.figure(charts.cost_curve_spec, points, [c.linear_macs for c in curve],
+                       [c.quadratic_macs for c in curve], marker=n_tokens), stretch=True)
     crossover = 3 * d_model / 2
     st.caption(f"The projections cost 3·d_model·d_k per token; scores and the weighted sum cost 2·d_k per *pair* of "
                f"tokens. The quadratic part overtakes the linear part at about 1.5·d_model = {crossover:,.0f} tokens.")

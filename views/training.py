@@ -3,7 +3,16 @@ import pandas as pd
 import streamlit as st
 
 from lab import charts, ui
-from lab.runs import DEFAULTS, LABELS, MAX_EPOCHS, OPTIONS, PRESETS, TrainingRequest, frame, live_frame
+from lab.analyses.classifier_runs import (
+    DEFAULTS,
+    LABELS,
+    MAX_EPOCHS,
+    OPTIONS,
+    PRESETS,
+    TrainingRequest,
+    frame,
+    live_frame,
+)
 from lab.ui import links, progress, results
 from transformer.data import DIGITS, TRAIN_IMAGES, VAL_IMAGES
 from transformer.train import TrainConfig, train_classifier
@@ -84,7 +93,7 @@ def final_spec(key: str, _df: pd.DataFrame) -> tuple[dict, dict]:
 
 def live(snap) -> dict:
     data, title = live_frame(snap, request)
-    return ui.figure("live_curves", data, title=title)
+    return ui.figure(charts.live_curves, data, title=title)
 
 
 snap, models = progress.watch("train_result", request, live, request_key="train_request", note=(

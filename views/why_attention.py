@@ -3,8 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from lab import charts, ui
-from lab.study import SHARES, StudyRequest, conclusion, summary, table
-from lab.ui import links, progress, robust
+from lab.analyses.study import SHARES, StudyRequest, conclusion, summary, table
+from lab.ui import claims_panel, links, progress
 from transformer.data import TRAIN_IMAGES, VAL_IMAGES
 from transformer.model import SmallCNN
 from transformer.receptive import receptive_fields
@@ -91,8 +91,8 @@ request = progress.shown("study_request", StudyRequest(seeds=int(seeds)), run, l
 
 def live(snap) -> dict:
     if len(snap.results):
-        return ui.figure("data_efficiency_chart", summary(snap.results), train_images=TRAIN_IMAGES)
-    return ui.figure("live_curves", pd.DataFrame(snap.live_records), title="First training of the study")
+        return ui.figure(charts.data_efficiency_chart, summary(snap.results), train_images=TRAIN_IMAGES)
+    return ui.figure(charts.live_curves, pd.DataFrame(snap.live_records), title="First training of the study")
 
 
 models = None
@@ -101,12 +101,12 @@ if request is None:
             "same study. The reading below the chart is then built from what it measured.", icon=":material/balance:")
 else:
     snap, models = progress.watch("study_result", request, live, request_key="study_request")
-    ui.chart(ui.figure("data_efficiency_chart", summary(snap.results), train_images=TRAIN_IMAGES))
+    ui.chart(ui.figure(charts.data_efficiency_chart, summary(snap.results), train_images=TRAIN_IMAGES))
     ui.table(table(snap.results))
     st.info(conclusion(snap.results), icon=":material/balance:")
     st.caption("Mean of the seeds, with the lowest and highest in brackets; CPU time is per training, the same work "
                "counted the same way however busy the server was.")
 st.page_link("views/training.py", label="Train both on the digits yourself (page 4, tick the CNN baseline)",
              icon=":material/model_training:")
-robust.claims(models)
+claims_panel.section(models)
 ui.show_code(receptive_fields, SmallCNN)

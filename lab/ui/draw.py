@@ -152,12 +152,13 @@ def _fingerprint(obj, h) -> None:
         h.update(pickle.dumps(obj))
 
 
-def figure(name: str, *args, **kwargs) -> dict:
-    """The Vega-Lite spec of ``lab.charts.<name>(*args, **kwargs)``, built once per distinct input and shared by
-    every session: a rerun with the same settings (a class on the same defaults) costs a hash of the inputs, not an
-    Altair build. Draw it with ``chart``; export it with ``exports``. (A dictionary of our own rather than
-    ``st.cache_data``, whose hashing of the arrays and copying of the spec cost ~1 ms a chart on every rerun.)"""
-    h = hashlib.blake2b(name.encode(), digest_size=16)
+def figure(build, *args, **kwargs) -> dict:
+    """The Vega-Lite spec ``build(*args, **kwargs)`` makes (``build``: a chart function of ``lab.charts``, returning
+    a spec or an Altair chart), built once per distinct input and shared by every session: a rerun with the same
+    settings (a class on the same defaults) costs a hash of the inputs, not a build. Draw it with ``chart``; export it
+    with ``exports``. (A dictionary of our own rather than ``st.cache_data``, whose hashing of the arrays and copying
+    of the spec cost about a millisecond a chart on every rerun.)"""
+    h = hashlib.blake2b(f"{build.__module__}.{build.__qualname__}".encode(), digest_size=16)
     _fingerprint(args, h)
     _fingerprint(kwargs, h)
     key = h.digest()
@@ -166,11 +167,8 @@ def figure(name: str, *args, **kwargs) -> dict:
         if spec is not None:
             _FIGURES.move_to_end(key)
             return dict(spec)  # the caller may set top-level keys (its size); the rows are shared, never changed
-    from lab import charts
-
-    fast = getattr(charts, f"{name}_spec", None)  # a builder that writes its spec directly, without Altair objects
-    spec = _arrow_datasets(fast(*args, **kwargs) if fast else getattr(charts, name)(*args, **kwargs).to_dict(
-        validate=False))
+    made = build(*args, **kwargs)
+    spec = _arrow_datasets(made if isinstance(made, dict) else made.to_dict(validate=False))
     with _FIGURES_LOCK:
         _FIGURES[key] = spec
         while len(_FIGURES) > MAX_FIGURES:
@@ -249,7 +247,7 @@ def md_escape(text: str) -> str:
 def self_check(name: str, make_question) -> None:
     """A "Test yourself" box: a seeded random question, typed answers marked one by one, a running score (each
     question counts once: checking it again replaces its earlier marking)."""
-    from lab import quiz
+    from lab.analyses import quiz
 
     seed_key, score_key = f"{name}_quiz_seed", f"{name}_quiz_score"
     st.session_state.setdefault(seed_key, 0)

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from lab import ui
+from lab import charts, ui
 from transformer.attention import WeightDerivation, explain_weight, permutation_gap, self_peak_share, softmax_peak
 from transformer.text import embed, projections
 
@@ -49,7 +49,7 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
                          key=query_key)
     query = query if isinstance(query, int) and 0 <= query < n else 0
     future = [causal and j > query for j in range(n)]
-    ui.chart(ui.figure("stages", labels, [
+    ui.chart(ui.figure(charts.stages_spec, labels, [
         (f"step 2 · scores of query {labels[query]}", "q · k", steps.scores[query].numpy()),
         (f"step 3 · scores / √d_k, √d_k = {root:.2f}" if scale else "step 3 · scores, not divided by √d_k",
          "score into the softmax", steps.scaled[query].numpy()),
@@ -67,7 +67,7 @@ def query_steps(steps, labels: list[str], features: list[str], start: int, sente
                 "columns are keys, and each row sums to 1" + ("; the blank cells are the keys the causal mask removes "
                 "(weight exactly 0)." if causal else ".") + " The outlined cell is the one explained below.")
     # 40 px a cell whatever the sentence's length (at most 12 tokens: 480 px), so a new sentence keeps the chart's spec
-    weights = ui.figure("heatmap", steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(40),
+    weights = ui.figure(charts.heatmap_spec, steps.weights.numpy(), labels, labels, domain=(0, 1), cell=ui.cell(40),
                         title=[f"softmax({scaled})", mode, "rows: queries · columns: keys"], select="cell",
                         mark=(query, key), blank=np.triu(np.ones((n, n), dtype=bool), 1) if causal else None)
     ui.chart(weights, on_select="cell", key="weights_click")
@@ -207,7 +207,7 @@ def positions_chart(labels: list[str], pe, shown: bool) -> None:
     last = st.session_state.get("_positions_spec")
     if shown:
         last = st.session_state["_positions_spec"] = ui.figure(
-            "heatmap", pe.numpy(), labels, [f"d{k}" for k in range(pe.shape[1])], row_title="position",
+            charts.heatmap_spec, pe.numpy(), labels, [f"d{k}" for k in range(pe.shape[1])], row_title="position",
             col_title="dimension", value_title="PE", scheme="redblue", domain=(-1, 1), max_width=600,
             title="sinusoidal positional encodings added to the tokens: positions × dimensions")
     with st.container(key="positions_chart"):
@@ -255,7 +255,7 @@ def steps_four_five(weighted, output, query: int, labels: list[str], features: l
              "feature, are the token's output: the lower panel's first row, above the same row of the matrix product."))
     look = dict(col_title="feature", value_title="value", scheme="redblue", domain=(-2, 2), cell=ui.cell(26),
                 max_width=wide, fill_from=fill_from)
-    ui.chart(ui.figure("heatmaps", [
+    ui.chart(ui.figure(charts.heatmaps_spec, [
         (weighted.numpy(), labels, features, dict(look, title=f"step 4 · weight × value, for query {labels[query]}",
                                                   row_title="key token")),
         (np.stack([summed.numpy(), row.numpy()]), ["Σ weighted values", "row of weights · V"], features,
@@ -280,7 +280,7 @@ def why_scale(d_k: int) -> None:
 
 def _why_scale(d_k: int) -> None:
     d_ks, with_scale, without = peak_curves(16)
-    ui.chart(ui.figure("softmax_peak_chart", d_ks, with_scale, without, n_tokens=16, d_k=d_k), stretch=True)
+    ui.chart(ui.figure(charts.softmax_peak_chart, d_ks, with_scale, without, n_tokens=16, d_k=d_k), stretch=True)
     st.caption("A dot product of two random d_k-vectors has variance d_k. Unscaled, the scores spread further apart "
                "as d_k grows and the softmax puts almost all weight on one key, which also makes its gradient "
                "vanish. Dividing by √d_k brings the variance back to 1, so the weights stay spread however large "

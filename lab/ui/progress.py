@@ -1,7 +1,7 @@
 """Streamlit helper for the pages that train: which request the page shows, and its progress while it trains.
 
-A request is what one press of Train asks for (``runs.TrainingRequest``, ``seqruns.SeqRequest``,
-``study.StudyRequest``, ``learned.LanguageRequest``; see ``lab.requests``). ``shown``
+A request is what one press of Train asks for (``classifier_runs.TrainingRequest``, ``sequence_runs.SeqRequest``,
+``study.StudyRequest``, ``learned_heads.LanguageRequest``; see ``lab.server.requests``). ``shown``
 keeps it for the session, brings it back on a reload (the link carries ``run=1``) and marks results that come from
 earlier settings. ``watch`` trains it through the server's shared jobs (``jobs.REGISTRY``): progress bars in the
 sidebar, always in view, and a light live chart; the finished snapshot and models are kept for the session.
@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lab import runtime, ui
-from lab.jobs import REGISTRY
-from lab.requests import Progress, bound, follow
+from lab import charts, ui
+from lab.server import runtime
+from lab.server.jobs import REGISTRY
+from lab.server.requests import Progress, bound, follow
 from lab.ui.links import Link
 
 REDRAW_SECONDS = 1.0  # the live chart is redrawn at most this often per session watching the run
@@ -158,7 +159,7 @@ def attention_over_training(records: list, labels: list[str], what: str, name: s
     exports. ``records`` carry ``attention`` (layers, heads, T, T) and ``step``."""
     import numpy as np
 
-    grid = ui.figure("attention_over_training", np.stack([r.attention.numpy() for r in records]),
+    grid = ui.figure(charts.attention_over_training, np.stack([r.attention.numpy() for r in records]),
                      [r.step for r in records], labels, labels, cell=ui.cell(cell), max_width=ui.room(), what=what)
     ui.chart(grid)
     ui.exports(grid, name)
@@ -178,7 +179,7 @@ def train_page6(request, status, frame: Callable, records: str, what: str, metri
     status.info("Training: the progress bars are in the sidebar, the curves appear below as they come.",
                 icon=":material/hourglass_top:")
     snap, models = watch("seq_result", request, request_key="seq_request", live_chart=lambda s: ui.figure(
-        "sequence_curves", frame(getattr(s, records) if s.live == config else s.other, run_name(s.live)),
+        charts.sequence_curves, frame(getattr(s, records) if s.live == config else s.other, run_name(s.live)),
         title=f"Training: held-out {what}", metrics=metrics))
     status.empty()
     runs = [frame(recs, run_name(c)) for c, recs in ((config, getattr(snap, records)), (request.other, snap.other))

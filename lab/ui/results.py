@@ -1,13 +1,20 @@
 """The training page's result sections, drawn with Streamlit: final metrics, the check run, exports, the
 transformer-vs-CNN comparison and a look inside the trained model. Every sentence that draws a conclusion is
-built from the numbers it sits under (lab/runs.py)."""
+built from the numbers it sits under (``lab.analyses.classifier_runs``)."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 from lab import charts, ui
-from lab.runs import Snapshot, TrainingRequest, check_difference, comparison_sentence, epoch_one_note, final_metrics
+from lab.analyses.classifier_runs import (
+    Snapshot,
+    TrainingRequest,
+    check_difference,
+    comparison_sentence,
+    epoch_one_note,
+    final_metrics,
+)
 from transformer.model import count_parameters
 
 

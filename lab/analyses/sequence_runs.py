@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from lab.learned import LanguageRequest
-from lab.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
+from lab.analyses.learned_heads import LanguageRequest
+from lab.server.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
 from transformer.language import LanguageConfig
 from transformer.sequence import (
     PROBES,

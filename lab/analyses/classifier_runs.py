@@ -1,6 +1,6 @@
 """Page 4's orchestration, as plain Python: what a press of Train asks for, which trainings serve it, how far
 each requested run has got, and the sentences that sum up the results (built from the numbers). What the three
-training pages share (progress, following a request, the estimate and the bound) is in ``lab.requests``.
+training pages share (progress, following a request, the estimate and the bound) is in ``lab.server.requests``.
 No streamlit here.
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 
-from lab.jobs import TrainingJob
-from lab.requests import Bar, Progress, changes, progress_of
+from lab.server.jobs import TrainingJob
+from lab.server.requests import Bar, Progress, changes, progress_of
 from transformer.train import RECORD_FIELDS, TrainConfig
 
 MAX_EPOCHS = 100

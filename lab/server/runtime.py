@@ -14,7 +14,7 @@ THREADS_ENV = "LAB_TORCH_THREADS"
 def torch_threads() -> int:
     """One torch thread per computation (LAB_TORCH_THREADS to change it): this app's matrices are small, a second
     thread gains little, and with several sessions at once OpenMP threads spinning for a busy core cost far more.
-    Training jobs run side by side instead, one per core (lab/jobs.py)."""
+    Training jobs run side by side instead, one per core (``lab.server.jobs``)."""
     return max(1, int(os.environ.get(THREADS_ENV, 1)))
 
 
@@ -73,10 +73,11 @@ def warm_up() -> threading.Thread | None:
     with _warm_up_lock:
         if _warm_up_thread is None:
             def work():
+                import altair  # noqa: F401  (the charts' library)
+                import pandas  # noqa: F401
                 import torch
 
-                import lab.charts  # noqa: F401  (Altair and pandas)
-                import lab.learned  # noqa: F401  (the language model behind pages 2 and 3's learned heads)
+                import transformer.language  # noqa: F401  (the language model behind pages 2 and 3's learned heads)
                 import transformer.train  # noqa: F401  (torch, the model and the data loader)
                 from transformer.shapes import self_attention_shapes
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from lab.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
+from lab.server.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
 from transformer.language import EXAMPLES, INDEX, VOCAB, Batch, LanguageConfig, LanguageRecord, accuracies, held_out
 
 SHARES = {"referent_share": "pronoun → the noun it refers to", "other_share": "pronoun → the other noun",

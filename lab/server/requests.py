@@ -1,8 +1,9 @@
 """What the three training pages share: a request's settings compared, its progress (bars, the training in
 progress, the place in line), following it through the server's jobs, its estimate and the shared-server bound.
 
-A request is what one press of Train asks for: ``runs.TrainingRequest`` (page 4), ``seqruns.SeqRequest`` (page 6) or
-``study.StudyRequest`` (page 5). Each has ``trainings()`` (the configurations it needs), ``snapshot(jobs)`` (its
+A request is what one press of Train asks for: ``classifier_runs.TrainingRequest`` (page 4),
+``sequence_runs.SeqRequest`` (page 6), ``study.StudyRequest`` (page 5) or ``learned_heads.LanguageRequest`` (pages 2,
+3 and 6), all in ``lab.analyses``. Each has ``trainings()`` (the configurations it needs), ``snapshot(jobs)`` (its
 ``Progress``), ``settings()``, ``differences(other)`` and ``shrink`` (what a student can make smaller on its page).
 
 ``follow(request, registry, session, pace)`` yields a snapshot after every change until the request is finished;
@@ -16,8 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 
-from lab.estimate import estimate_seconds
-from lab.jobs import SLOTS, JobRegistry
+from lab.server.estimate import estimate_seconds
+from lab.server.jobs import SLOTS, JobRegistry
 
 QUEUED_PACE = 5.0  # seconds between two updates of a request that is still waiting for a core
 

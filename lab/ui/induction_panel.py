@@ -7,22 +7,23 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from lab import seqruns, ui
-from lab.requests import head_frame, steepest_rise
-from lab.ui import knockout, progress
+from lab import charts, ui
+from lab.analyses import sequence_runs
+from lab.server.requests import head_frame, steepest_rise
+from lab.ui import knockout_panel, progress
 from transformer import induction
 
 
 def page6(request, status) -> None:
     config = request.config
-    snap, models, runs = progress.train_page6(request, status, lambda recs, name: seqruns.curves({name: recs}), "main",
-                                              "sequences", seqruns.INDUCTION_METRICS)
+    snap, models, runs = progress.train_page6(request, status, lambda recs, name: sequence_runs.curves({name: recs}),
+                                              "main", "sequences", sequence_runs.INDUCTION_METRICS)
     rise = steepest_rise(snap.main, "token_acc")  # the same jump the sentence below names
     st.subheader("Learning induction: copy what came after this token last time")
-    ui.chart(ui.figure("sequence_curves", runs, metrics=seqruns.INDUCTION_METRICS,
+    ui.chart(ui.figure(charts.sequence_curves, runs, metrics=sequence_runs.INDUCTION_METRICS,
                        marker=(rise[0], "jump") if rise else None,
                        title=f"Loss and accuracy on {induction.HELD_OUT} held-out sequences"))
-    st.markdown(seqruns.induction_progress(snap.main))
+    st.markdown(sequence_runs.induction_progress(snap.main))
     if request.compare and snap.other:
         on, off = (snap.main, snap.other) if config.positions else (snap.other, snap.main)
         st.markdown(f"**Positions on and off.** Repeated tokens right with positions: {on[-1].token_acc:.1%}; "
@@ -33,7 +34,7 @@ def page6(request, status) -> None:
 
     st.subheader("Attention over training")
     evaluation = induction.held_out(config.seed)
-    words = seqruns.letters(evaluation.tokens[0, :-1])
+    words = sequence_runs.letters(evaluation.tokens[0, :-1])
     # 31 x 31 maps of every head are large: 8 records (the first, the jump, the last among them) keep it light
     steps = [r.step for r in snap.main]
     picked = set(np.linspace(0, len(steps) - 1, 8).round().astype(int).tolist())  # the first and last included
@@ -48,16 +49,16 @@ def page6(request, status) -> None:
                f"{b - a - 1} positions back); a previous-token head's every row lights up just left of the diagonal.")
 
     st.subheader("What each head does, in numbers")
-    chance = seqruns.prefix_chance(config)
-    ui.chart(ui.figure("head_share_chart", head_frame(snap.main, lambda r: r.share), chance=chance,
+    chance = sequence_runs.prefix_chance(config)
+    ui.chart(ui.figure(charts.head_share_chart, head_frame(snap.main, lambda r: r.share), chance=chance,
                        what="the token after the earlier occurrence"))
     model, circuit = models.get(config), None
     if model is not None:
         _, maps = model.attention_maps(evaluation.tokens[: induction.PROBES, :-1])
         previous = induction.previous_token(maps)
-        st.markdown(seqruns.induction_sentence(snap.main[-1].share, previous, chance))
-        circuit = seqruns.induction_heads(snap.main[-1].share, previous, chance)[0]
-    knockout.section(model, config, chosen_first=circuit)  # the box starts with the induction heads removed
+        st.markdown(sequence_runs.induction_sentence(snap.main[-1].share, previous, chance))
+        circuit = sequence_runs.induction_heads(snap.main[-1].share, previous, chance)[0]
+    knockout_panel.section(model, config, chosen_first=circuit)  # the box starts with the induction heads removed
     own_input(model, evaluation)
 
 
@@ -66,10 +67,10 @@ def own_input(model, evaluation) -> None:
     """The student's own sequence: what the model predicts after every token, and where its best induction head
     looks. A fragment: typing a sequence reruns this section only."""
     st.subheader("Your own input")
-    start = "".join(seqruns.LETTERS[int(t)] for t in evaluation.tokens[0, :-1])
+    start = "".join(sequence_runs.LETTERS[int(t)] for t in evaluation.tokens[0, :-1])
     typed = st.text_input(f"a sequence of the letters a–x (at most {induction.LENGTH - 1}); repeat a run to see the "
                           "induction head copy it", start, key="induction_input", max_chars=3 * induction.LENGTH)
-    tokens = seqruns.parse_letters(typed)
+    tokens = sequence_runs.parse_letters(typed)
     if model is None:
         st.info("The trained model is not in this session. Press **Train** to try your own sequence.")
         return
@@ -84,9 +85,9 @@ def own_input(model, evaluation) -> None:
     layer, head = divmod(int(later.argmax()), prefix.shape[1])
     layer += prefix.shape[0] - later.shape[0]
     before = induction.earlier_occurrence(idx)[0]  # (T,): each token's earlier occurrence, -1 for none
-    rows = [{"position": p, "token": seqruns.LETTERS[t],
-             "predicts next": seqruns.LETTERS[int(logits[0, p].argmax())],
-             "after its earlier occurrence came": seqruns.LETTERS[tokens[int(before[p]) + 1]] if before[p] >= 0
+    rows = [{"position": p, "token": sequence_runs.LETTERS[t],
+             "predicts next": sequence_runs.LETTERS[int(logits[0, p].argmax())],
+             "after its earlier occurrence came": sequence_runs.LETTERS[tokens[int(before[p]) + 1]] if before[p] >= 0
              else "—", f"layer {layer}, head {head} looks most at": int(maps[0, layer, head, p].argmax())}
             for p, t in enumerate(tokens)]
     ui.table(pd.DataFrame(rows))

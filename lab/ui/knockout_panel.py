@@ -1,11 +1,12 @@
 """Streamlit helper for page 6's knock-outs: remove heads from the trained sequence model and measure what is left
-of the task (``lab.seqruns.knockouts`` measures, ``transformer.ablation`` removes)."""
+of the task (``lab.analyses.sequence_runs.knockouts`` measures, ``transformer.ablation`` removes)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from lab import seqruns, ui
-from lab.requests import head_name
+from lab import charts, ui
+from lab.analyses import sequence_runs
+from lab.server.requests import head_name
 
 
 def head_picker(label: str, layers: int, heads: int, default, key: str) -> tuple[tuple[int, int], ...]:
@@ -17,12 +18,12 @@ def head_picker(label: str, layers: int, heads: int, default, key: str) -> tuple
 
 @st.cache_data(max_entries=16, show_spinner="Knocking each head out in turn…")
 def _measured(config_key: str, _model, _config) -> dict:
-    return seqruns.knockouts(_model, _config)
+    return sequence_runs.knockouts(_model, _config)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _chosen(config_key: str, heads: tuple[tuple[int, int], ...], _model, _config) -> tuple[float, float]:
-    return seqruns.score_without(_model, _config, heads)
+    return sequence_runs.score_without(_model, _config, heads)
 
 
 @st.fragment
@@ -36,9 +37,9 @@ def section(model, config, chosen_first: list[tuple[int, int]] | None = None) ->
                 "**Train** to knock its heads out.")
         return
     result = _measured(repr(config), model, config)
-    ui.chart(ui.figure("knockout_chart", seqruns.knockout_frame(result), intact=result["intact"][0],
+    ui.chart(ui.figure(charts.knockout_chart, sequence_runs.knockout_frame(result), intact=result["intact"][0],
                        labels=result["labels"]))
-    st.markdown(seqruns.knockout_verdict(result))
+    st.markdown(sequence_runs.knockout_verdict(result))
     heads = head_picker("knock out these heads together (their outputs set to zero)", config.n_layers,
                         config.n_heads, chosen_first or result["breaking"], "seq_knockout")
     chosen = [head_name(*h) for h in heads]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import charts, robust, ui
+from lab import charts, ui
+from lab.analyses import claims
 from transformer.robustness import STRENGTHS, UNITS
 from transformer.timing import layer_times
 
@@ -12,10 +13,10 @@ from transformer.timing import layer_times
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _measured(key: tuple, _pairs: dict) -> dict:
     """Every number of the robustness and size sections, for one set of trained models (``key`` names them)."""
-    return {"perturb": robust.perturbation_table(_pairs), "shift": robust.shift_table(_pairs),
-            "size": robust.size_table(_pairs), "attention": robust.attention_share(_pairs["transformer"]),
-            "errors": {name: robust.runs_as_trained(models[0], robust.CANVAS) for name, models in _pairs.items()},
-            "example": robust.example(_pairs["transformer"][0])}
+    return {"perturb": claims.perturbation_table(_pairs), "shift": claims.shift_table(_pairs),
+            "size": claims.size_table(_pairs), "attention": claims.attention_share(_pairs["transformer"]),
+            "errors": {name: claims.runs_as_trained(models[0], claims.CANVAS) for name, models in _pairs.items()},
+            "example": claims.example(_pairs["transformer"][0])}
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,8 +25,8 @@ def _timings() -> dict:
     return {}
 
 
-def claims(models: dict | None) -> None:
-    pairs = robust.trained_pairs(models or {})
+def section(models: dict | None) -> None:
+    pairs = claims.trained_pairs(models or {})
     st.header("“Robust to noise and distractions”? Measured")
     st.markdown("The seed answer says transformers *attend to informative regions, ignoring irrelevant or noisy "
                 "details*. The study's models trained on all the digits (the same seeds for both) are scored on the "
@@ -46,8 +47,8 @@ def claims(models: dict | None) -> None:
 
 def _robustness(measured: dict) -> None:
     table = measured["perturb"]
-    ui.chart(ui.figure("robustness_chart", robust.spread(table, ["model", "kind", "strength"]), units=UNITS))
-    st.info(robust.robustness_verdict(table), icon=":material/balance:")
+    ui.chart(ui.figure(charts.robustness_chart, claims.spread(table, ["model", "kind", "strength"]), units=UNITS))
+    st.info(claims.robustness_verdict(table), icon=":material/balance:")
     seeds = table["seed"].nunique()
     st.caption(f"Each point is the mean of {seeds} seeds, the band their lowest to highest; a seed's two models see "
                f"the same perturbed digits. Strengths: noise σ {', '.join(map(str, STRENGTHS['noise']))}; square "
@@ -60,23 +61,23 @@ def _robustness(measured: dict) -> None:
     for col, name in ((left, "clean"), (right, "occluded")):
         ui.chart(charts.digit_overlays(ex[name], {f"{name}: a {ex['label']}": ex["maps"][name]}, cell=ui.cell(16),
                                        columns=1, legend="attention (rollout)"), into=col)
-    st.caption(f"Validation digit 0 with a {robust.OCCLUDER}×{robust.OCCLUDER} square: the class token's attention "
+    st.caption(f"Validation digit 0 with a {claims.OCCLUDER}×{claims.OCCLUDER} square: the class token's attention "
                "rollout over the patches (orange). The covered part of the patches holds "
                f"{ex['area']:.0%} of the area and gets {ex['before']:.0%} of the attention on the clean digit, "
                f"{ex['after']:.0%} with the square.")
-    st.info(robust.attention_verdict(*measured["attention"]) + " Averaged over every validation digit and seed.",
+    st.info(claims.attention_verdict(*measured["attention"]) + " Averaged over every validation digit and seed.",
             icon=":material/visibility:")
 
 
 def _shifts_and_sizes(measured: dict) -> None:
     st.header("Shifts and input sizes, measured")
-    ui.chart(ui.figure("shift_chart", robust.spread(measured["shift"], ["model", "shift"])))
-    st.info(robust.shift_verdict(measured["shift"]), icon=":material/open_with:")
-    sizes = robust.spread(measured["size"], ["model", "placement"])
+    ui.chart(ui.figure(charts.shift_chart, claims.spread(measured["shift"], ["model", "shift"])))
+    st.info(claims.shift_verdict(measured["shift"]), icon=":material/open_with:")
+    sizes = claims.spread(measured["size"], ["model", "placement"])
     ui.table(sizes.assign(accuracy=[f"{m:.1%} ({lo:.1%}–{hi:.1%})" for m, lo, hi in
                                     zip(sizes["mean"], sizes["low"], sizes["high"], strict=True)])[
         ["model", "placement", "accuracy"]])
-    st.info(robust.size_verdict(measured["size"], measured["errors"]), icon=":material/aspect_ratio:")
+    st.info(claims.size_verdict(measured["size"], measured["errors"]), icon=":material/aspect_ratio:")
     st.caption("The trained models as they are, on a 12×12 image: " + "; ".join(
         f"the {name}: {err or 'runs'}" for name, err in measured["errors"].items()) + ". The CNN's read-out is then "
         "used as a 4×4 convolution over the larger grid of pooled features, each class keeping its best place; the "
@@ -97,9 +98,9 @@ def _cost() -> None:
         with st.spinner("Timing both layers at 7 sequence lengths…"):
             store["times"] = layer_times()
     times = store["times"]
-    ui.chart(charts.cost_chart(times.sizes, times.attention, times.convolution, robust.slopes(times)))
-    st.info(robust.cost_verdict(times), icon=":material/speed:")
+    ui.chart(charts.cost_chart(times.sizes, times.attention, times.convolution, claims.slopes(times)))
+    st.info(claims.cost_verdict(times), icon=":material/speed:")
     st.caption(f"Both layers {times.d_model} wide on one sequence (attention with 4 heads, fused as the package trains "
                f"it; a 1-D convolution with {times.kernel} taps); the fastest of three timings per length, measured "
                "once on this server and shared. Slopes are least-squares fits of log time on log n from "
-               f"{robust.FIT_FROM:,} tokens up, where fixed overheads no longer dominate.")
+               f"{claims.FIT_FROM:,} tokens up, where fixed overheads no longer dominate.")

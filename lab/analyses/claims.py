@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from lab.study import MODELS
+from lab.analyses.study import MODELS
 from transformer import robustness as R
 from transformer.data import digits_split, patchify
 from transformer.model import PatchClassifier

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from lab.requests import Bar, Progress, changes, progress_of
+from lab.server.requests import Bar, Progress, changes, progress_of
 from transformer.train import TrainConfig
 
 SHARES = (0.05, 0.1, 0.25, 0.5, 1.0)

@@ -13,7 +13,7 @@ is never dropped; finished jobs are kept up to a bound. No streamlit import here
 **One owner for every state.** A job's state, its place in the queue or among the running jobs, its records, its
 watchers and its stop flag change only inside ``JobRegistry`` methods, under the registry's one lock; a job's own
 methods hand every change to its registry, and a job made without a registry gets a private one. Lock order: none to
-keep. No other lock is ever taken while the registry's is held (``lab.estimate`` has a lock of its own for what
+keep. No other lock is ever taken while the registry's is held (``lab.server.estimate`` has a lock of its own for what
 finished trainings taught it; jobs are made, and their estimates learned from, outside the registry's lock). Each
 job waits and wakes on a condition variable of that same lock, so a viewer wakes only for its job. The training
 thread builds and trains the model outside the lock and hands each record, and its end, to the registry. The states:
@@ -24,7 +24,7 @@ thread builds and trains the model outside the lock and hands each record, and i
      └── Cancel ─────┴── Cancel, or nobody watching (it leaves the queue) ──────────────────────> cancelled
 
 ``failed`` and ``cancelled`` jobs may be started again (the registry replaces them with a new job). How long a job
-will take and how long a place in line will wait are ``lab.estimate``'s to say: the queue hands it its snapshot.
+will take and how long a place in line will wait are ``lab.server.estimate``'s to say: the queue hands it its snapshot.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from lab import estimate
+from lab.server import estimate
 from transformer.language import LanguageConfig, build_language_model, train_language_model
 from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequence_model, train_sequence_model
 from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
@@ -223,7 +223,7 @@ class JobRegistry:
 
     # ---- changes asked for by the pages
     def start(self, config, session: str | None = None) -> TrainingJob:
-        fresh = TrainingJob(config, self)  # made before taking the lock: its estimate takes lab.estimate's own lock
+        fresh = TrainingJob(config, self)  # made before taking the lock: its estimate takes estimate's own lock
         with self.lock:
             job = self._jobs.get(config)
             if job is None or job.state in ("failed", "cancelled"):  # may be tried again
@@ -344,4 +344,4 @@ class JobRegistry:
 
 REGISTRY = JobRegistry()
 if os.environ.get("LAB_LOG_TRAININGS") == "1":  # the class benchmark counts the trainings a server starts
-    REGISTRY.on_start.append(lambda config: sys.stderr.write(f"lab.jobs: training started {config!r}\n"))
+    REGISTRY.on_start.append(lambda config: sys.stderr.write(f"lab.server.jobs: training started {config!r}\n"))

@@ -1,0 +1,12 @@
+"""What the pages show, by concept: each module turns the ``transformer`` package's numbers into the requests,
+tables and sentences a page draws. Plain Python, no Streamlit; imports ``lab.server`` and ``transformer``.
+
+- ``classifier_runs`` -- page 4's requests (runs of 10, 30 and 50 epochs), presets and result sentences
+- ``sequence_runs``   -- page 6's requests, the per-head measurements and the sentences built from them
+- ``study``           -- page 5's data-efficiency study: its trainings, summary table and computed reading
+- ``claims``          -- page 5's tests of the seed answer's claims on the study's models: robustness, shifts,
+  sizes, cost
+- ``learned_heads``   -- pages 2 and 3's learned mode: the shared language training, a head's weights, roles,
+  knock-outs
+- ``quiz``            -- test-yourself questions (answers from the package) and their marking
+"""

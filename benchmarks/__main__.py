@@ -492,19 +492,18 @@ def bench_language() -> None:
 
 # ------------------------------------------------------------------ the induction task (issue 22)
 def bench_induction() -> None:
-    """SeqConfig(task="induction") at its defaults on one torch thread: time until accuracy on the repeated tokens
+    """InductionConfig at its defaults on one torch thread: time until accuracy on the repeated tokens
     reaches 90% (evaluations included), the best layer-1 head's prefix-matching score, and what removing the
     induction heads (layer-1 heads scoring 0.5 or more, together) and the best previous-token head costs."""
     import torch
 
     from transformer import induction
     from transformer.ablation import without_heads
-    from transformer.sequence import SeqConfig, build_sequence_model, train_sequence_model
 
     torch.set_num_threads(1)
-    config = SeqConfig(task="induction")
-    model = build_sequence_model(config)
-    records = list(train_sequence_model(config, model))
+    config = induction.InductionConfig()
+    model = config.build()
+    records = list(config.train(model))
     hit = next((r for r in records if r.token_acc >= 0.9), None)
     seconds = hit.seconds if hit else float("inf")
     add("induction", "defaults: time to 90% on the repeated tokens (held-out, evaluations included)",

@@ -1,9 +1,11 @@
-"""The induction task: its generator, the prefix-matching score, training through SeqConfig, and ablation."""
+"""The induction task: its generator, the prefix-matching score, training through its own config, and ablation."""
+import pytest
 import torch
 
 from transformer import induction
 from transformer.ablation import heads_removed
-from transformer.sequence import SeqConfig, build_sequence_model, train_sequence_model
+from transformer.induction import InductionConfig
+from transformer.sequence import SeqConfig, build_sequence_model
 
 
 def test_every_sequence_holds_its_repeat_and_no_fixed_offset_solves_it():
@@ -34,11 +36,14 @@ def test_prefix_matching_on_a_hand_built_pattern():
     assert induction.earlier_occurrence(tokens).tolist() == [[-1, -1, -1, -1, 0, 1, 2, -1]]
 
 
-def test_induction_trains_through_seqconfig():
-    config = SeqConfig(task="induction", d_model=16, n_heads=2, n_layers=2, steps=10, batch_size=16)
-    assert SeqConfig(task="induction").steps == 600 and SeqConfig().steps == 300  # each task's own defaults
-    model = build_sequence_model(config)
-    records = list(train_sequence_model(config, model))
+def test_induction_trains_through_its_own_config():
+    config = InductionConfig(d_model=16, n_heads=2, n_layers=2, steps=10, batch_size=16)
+    assert (InductionConfig().steps, InductionConfig().lr) == (600, 1e-2)  # its own defaults, not the digit tasks'
+    assert (SeqConfig().steps, SeqConfig().lr) == (300, 5e-3)
+    with pytest.raises(ValueError, match="task must be one of reverse, sort, copy"):
+        SeqConfig(task="induction")
+    model = config.build()
+    records = list(config.train(model))
     assert [r.step for r in records][0] == 0 and records[-1].step == 10
     last = records[-1]
     assert 0 <= last.token_acc <= 1 and 0 <= last.exact_match <= 1 and last.share.shape == (2, 2)

@@ -11,9 +11,12 @@ One idea per module:
 - ``train``     -- a deterministic training loop that yields one record per epoch (Q3.2)
 - ``analysis``  -- inside a trained classifier: predictions, confusion matrix, the class token's attention
 - ``receptive`` -- receptive field of attention and convolution layers, measured with gradients (Q2.3)
-- ``decoder``   -- the causal decoder every GPT-style model here is: the same block, run with the causal mask
-- ``sequence``  -- that decoder trained on reverse / sort / copy / induction, and what its heads do (page 6)
-- ``induction`` -- the induction task: a random run repeated once; the prefix-matching and previous-token scores
+- ``protocol``  -- what every training is (a config that builds, trains, and knows its kind and its cost)
+- ``decoder``   -- the causal decoder every GPT-style model here is: the same block, run with the causal mask;
+  what every decoder task shares (its config's base, the training loop, the record)
+- ``sequence``  -- that decoder trained on reverse / sort / copy, and what its heads do (page 6)
+- ``induction`` -- the induction task and its own config: a random run repeated once; the prefix-matching and
+  previous-token scores
 - ``language``  -- a small generated language ("then it meowed") and the decoder that learns it, measured per head
 - ``ablation``  -- knock heads out (their output zeroed) and measure what breaks
 - ``robustness`` -- trained classifiers under noise, occlusion, a second digit, shifts and a larger canvas

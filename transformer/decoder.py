@@ -3,12 +3,15 @@ model (``language.py``) are this one class, built from the digit classifier's ow
 ``causal=True``.
 
 Token embedding (+ learned positions) -> causal blocks -> final LayerNorm -> next-token logits.
+
+What every decoder task shares lives here once: ``DecoderConfig`` (sizes, optimiser, seed; the protocol members
+that follow from them, ``protocol.Trainable``), ``train_steps`` (the loop) and ``SeqRecord`` (a task's record).
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TypeVar
 
 import torch
@@ -21,10 +24,14 @@ from .multihead import check_heads
 
 R = TypeVar("R")  # a training's record
 
+
 @dataclass(frozen=True)
 class DecoderConfig:
     """What every decoder training has: the model's sizes, the optimiser's steps, batch and rate, the seed, and
-    whether positions are learned. ``sequence.SeqConfig`` and ``language.LanguageConfig`` add to it."""
+    whether positions are learned. ``sequence.SeqConfig``, ``induction.InductionConfig`` and
+    ``language.LanguageConfig`` add to it, each with its ``kind``, ``build`` and ``train`` and three properties its
+    cost follows from: ``context`` (tokens the model reads at most), ``vocab`` (tokens it knows) and ``evaluated``
+    (sequences run through the model at each record: held-out ones and probes)."""
 
     d_model: int = 64
     n_heads: int = 4
@@ -38,6 +45,24 @@ class DecoderConfig:
     def __post_init__(self):
         training_settings(self)  # ValueError in words a student can act on
         check_heads(self.d_model, self.n_heads)  # ValueError naming the head counts that work
+
+    def optimizer_steps(self) -> int:
+        return self.steps
+
+    def records(self) -> int:
+        """Records a training yields: step 0, then every ``steps // 30`` steps (``train_steps``)."""
+        return self.steps // max(1, self.steps // 30) + 1
+
+    def multiply_adds(self) -> float:
+        """Multiply-adds of the whole training: forward and backward (about 3x the forward) over every batch, and a
+        forward over ``evaluated`` sequences at every record. Per token, each block's projections and MLP
+        (12 d^2, with a 4x MLP) and its attention over the context (2 t d), and the read-out (d x vocab)."""
+        t, d = self.context, self.d_model
+        per_token = self.n_layers * (12 * d * d + 2 * t * d) + d * self.vocab
+        return float((3 * self.steps * self.batch_size + self.records() * self.evaluated) * t * per_token)
+
+    def progress(self, record) -> float:
+        return record.step / max(1, self.steps)
 
 
 def train_steps(config: DecoderConfig, model: nn.Module, batch_loss: Callable[[torch.Generator], Tensor],
@@ -69,6 +94,24 @@ def train_steps(config: DecoderConfig, model: nn.Module, batch_loss: Callable[[t
         optimizer.step()
         if step % every == 0 or step == config.steps:
             yield clocked(step, loss.item())
+
+
+@dataclass(frozen=True)
+class SeqRecord:
+    """A decoder task's record (page 6's digit tasks and induction)."""
+
+    step: int  # optimiser steps done (0: before training)
+    loss: float  # cross-entropy on the counted tokens of the last training batch (held-out at step 0)
+    token_acc: float  # share of held-out counted tokens predicted right, each given the right tokens before it
+    exact_match: float  # share of held-out sequences whose every counted token is right
+    seconds: float  # wall-clock time since training started, evaluations included
+    cpu_seconds: float  # CPU time this training's thread has used: other work on the machine does not add to it
+    attention: Tensor  # (layers, heads, T, T): the fixed example's attention maps at this step
+    share: Tensor  # (layers, heads): the task's per-head score on its probes at this step
+
+    def as_dict(self) -> dict:
+        """The numbers, without the tensors (for tables and charts)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("attention", "share")}
 
 
 class Decoder(nn.Module):

@@ -71,6 +71,26 @@ class LanguageConfig(DecoderConfig):
 
     lr: float = 3e-3
 
+    kind = "language"
+
+    @property
+    def context(self) -> int:
+        return MAX_WORDS - 1  # the model reads all but a sentence's last word
+
+    @property
+    def vocab(self) -> int:
+        return len(VOCAB)
+
+    @property
+    def evaluated(self) -> int:
+        return 2 * HELD_OUT + 2 * HELD_OUT // 5 + 1  # the held-out sentences, the probes' shares, the example
+
+    def build(self) -> LanguageModel:
+        return build_language_model(self)
+
+    def train(self, model: Decoder | None = None) -> Iterator[LanguageRecord]:
+        return train_language_model(self, model)
+
 
 # ------------------------------------------------------------------ the generator
 @dataclass(frozen=True)

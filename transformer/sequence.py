@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import induction
 from ._seed import seeded
-from .decoder import Decoder, DecoderConfig, train_steps
+from .decoder import Decoder, DecoderConfig, SeqRecord, train_steps
 
-TASKS = ("reverse", "sort", "copy", "induction")  # induction: see induction.py (its own tokens and sequences)
-# what a task trains with unless told otherwise: induction needs more steps and a larger rate to form its circuit
-TASK_DEFAULTS = {"induction": {"steps": 600, "lr": 1e-2}}
+TASKS = ("reverse", "sort", "copy")  # page 6's fourth task, induction, has a module and a config of its own
 SEP = 10  # the separator token; 0-9 are the digits
 VOCAB = 11
 MAX_LENGTH = 12
@@ -42,29 +39,35 @@ class SeqConfig(DecoderConfig):
     benchmark): both reverse and sort reach 99% exact-match on the held-out sequences within a few seconds."""
 
     task: str = "reverse"
-    length: int = 6  # digits in the prompt (3-12); the answer has as many (not used by induction)
-    steps: int | None = None  # None: the task's default (300, or TASK_DEFAULTS)
-    lr: float | None = None  # None: the task's default (5e-3, or TASK_DEFAULTS)
+    length: int = 6  # digits in the prompt (3-12); the answer has as many
 
     def __post_init__(self):
-        for name, value in {"steps": 300, "lr": 5e-3, **TASK_DEFAULTS.get(self.task, {})}.items():
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, value)  # resolved once, so equal settings stay equal configs
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}.")
         if isinstance(self.length, bool) or not isinstance(self.length, int) or not 3 <= self.length <= MAX_LENGTH:
             raise ValueError(f"length must be a whole number from 3 to {MAX_LENGTH}, got {self.length!r}.")
         super().__post_init__()
 
+    kind = "sequence"
+
     @property
     def context(self) -> int:
-        """Tokens the model reads at most: the prompt, the separator, and all but the last answer token (for
-        induction, all but the last token of its sequence)."""
-        return induction.LENGTH - 1 if self.task == "induction" else 2 * self.length
+        """Tokens the model reads at most: the prompt, the separator, and all but the last answer token."""
+        return 2 * self.length
 
     @property
     def vocab(self) -> int:
-        return induction.SYMBOLS if self.task == "induction" else VOCAB
+        return VOCAB
+
+    @property
+    def evaluated(self) -> int:
+        return n_held_out(self.length)
+
+    def build(self) -> SequenceModel:
+        return build_sequence_model(self)
+
+    def train(self, model: SequenceModel | None = None) -> Iterator[SeqRecord]:
+        return train_sequence_model(self, model)
 
 
 # ------------------------------------------------------------------ the tasks
@@ -242,22 +245,6 @@ def pattern_share(model: SequenceModel, digits: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ training
-@dataclass(frozen=True)
-class SeqRecord:
-    step: int  # optimiser steps done (0: before training)
-    loss: float  # cross-entropy on the answer tokens of the last training batch (held-out at step 0)
-    token_acc: float  # share of held-out answer tokens predicted right, each given the right tokens before it
-    exact_match: float  # share of held-out prompts whose whole greedy answer is right
-    seconds: float  # wall-clock time since training started, evaluations included
-    cpu_seconds: float  # CPU time this training's thread has used: other work on the machine does not add to it
-    attention: Tensor  # (layers, heads, 2L, 2L): the fixed example's attention maps at this step
-    share: Tensor  # (layers, heads): pattern_share on the first PROBES held-out prompts at this step
-
-    def as_dict(self) -> dict:
-        """The numbers, without the tensors (for tables and charts)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("attention", "share")}
-
-
 def example_prompt(config: SeqConfig) -> Tensor:
     """(1, L) the one held-out example whose attention is kept at every record."""
     return held_out(config)[:1]
@@ -288,9 +275,6 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
     """Train with AdamW (a short warm-up, then cosine decay) and yield a record every ``record_every`` steps, step 0
     included. Deterministic for a fixed seed (``seconds`` aside)."""
     model = build_sequence_model(config) if model is None else model
-    if config.task == "induction":  # its own sequences, loss and per-head score
-        yield from induction.train(config, model)
-        return
     evaluation = held_out(config)
     exclude = _codes(evaluation)
     example, probe, n = evaluation[:1], evaluation[:PROBES], config.length

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ._checks import positive_int
 from ._schedule import cosine_lr
 from ._seed import seeded
-from .data import digits_split, patchify
+from .data import TRAIN_IMAGES, VAL_IMAGES, digits_split, patchify
 from .model import ModelConfig, PatchClassifier, SmallCNN
 
 Classifier = PatchClassifier | SmallCNN  # what config.model builds: the transformer or the CNN baseline
@@ -68,6 +68,38 @@ class TrainConfig:
     def replace(self, **changes) -> TrainConfig:
         return TrainConfig(**{**asdict(self), **changes})
 
+    # ---- the training protocol (``protocol.Trainable``)
+    @property
+    def kind(self) -> str:
+        return self.model  # the transformer and the CNN cost differently per multiply-add
+
+    def build(self) -> Classifier:
+        return build_model(self)
+
+    def train(self, model: Classifier | None = None) -> Iterator[EpochRecord]:
+        return train_classifier(self, model)
+
+    def training_images(self) -> int:
+        """The training images used: ``train_fraction`` of them, at least 10."""
+        return max(10, round(TRAIN_IMAGES * self.train_fraction))
+
+    def optimizer_steps(self) -> int:
+        return self.epochs * math.ceil(self.training_images() / self.batch_size)
+
+    def multiply_adds(self) -> float:
+        """Multiply-adds of the whole training: forward and backward (about 3x the forward) over every training
+        image of every epoch, and a forward over the validation images after each."""
+        if self.model == "cnn":
+            per_image = SmallCNN.multiply_adds()  # the two convolutions and the read-out
+        else:
+            t, d = (8 // self.patch_size) ** 2 + 1, self.d_model  # patch tokens and the class token
+            blocks = self.n_layers * ((4 + 2 * self.mlp_ratio) * d * d + 2 * t * d)  # per token
+            per_image = t * (blocks + d * self.patch_size**2)
+        return float(self.epochs * (3 * self.training_images() + VAL_IMAGES) * per_image)
+
+    def progress(self, record: EpochRecord) -> float:
+        return record.epoch / max(1, self.epochs)
+
 
 @dataclass(frozen=True)
 class EpochRecord:
@@ -105,7 +137,7 @@ def training_data(config: TrainConfig):
     x_train, y_train = split.x_train, split.y_train
     if config.train_fraction < 1:
         g = torch.Generator().manual_seed(config.seed)
-        keep = torch.randperm(len(y_train), generator=g)[: max(10, round(len(y_train) * config.train_fraction))]
+        keep = torch.randperm(len(y_train), generator=g)[: config.training_images()]
         x_train, y_train = x_train[keep], y_train[keep]
     if config.model == "cnn":
         return x_train, y_train, split.x_val, split.y_val

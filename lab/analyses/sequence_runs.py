@@ -10,13 +10,14 @@ import torch
 
 from lab.analyses.learned_heads import LanguageRequest
 from lab.server.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
+from transformer.decoder import SeqRecord
+from transformer.induction import InductionConfig
 from transformer.language import LanguageConfig
 from transformer.sequence import (
     PROBES,
     SEP,
     TASKS,
     SeqConfig,
-    SeqRecord,
     example_prompt,
     full_sequences,
     held_out,
@@ -26,7 +27,7 @@ from transformer.sequence import (
 # What the form offers (each list serves the widget and the shareable link), bounded so that no setting can
 # exhaust memory or hold a core for long: at the largest (length 12, d_model 128, 4 layers, 1,000 steps) a run
 # takes about a minute on one core.
-OPTIONS = {"task": [*TASKS, "language"], "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
+OPTIONS = {"task": [*TASKS, "induction", "language"], "d_model": [16, 32, 48, 64, 96, 128], "n_heads": [1, 2, 4, 8],
            "n_layers": [1, 2, 3, 4], "steps": [50, 100, 200, 300, 500, 600, 800, 1000]}
 LENGTHS = (3, 12)
 # each control's label, by its name in the link (and in a teacher's ``only=``)
@@ -50,9 +51,13 @@ def example_tokens(config: SeqConfig) -> list[int]:
     return full_sequences(config.task, example_prompt(config))[0].tolist()
 
 
+# each task's training: a digit task's, or the induction task's own (more steps and a higher rate for its circuit)
+CONFIGS = {**{task: SeqConfig for task in TASKS}, "induction": InductionConfig, "language": LanguageConfig}
+
+
 def task_steps(state) -> None:
     """When the task changes, the steps go to that task's default (induction needs more to form its circuit)."""
-    state["steps"] = SeqConfig(task=state["task"]).steps if state.get("task") in TASKS else SeqConfig().steps
+    state["steps"] = CONFIGS.get(state.get("task"), SeqConfig)().steps
 
 
 def request_from(values: dict) -> SeqRequest | LanguageRequest:
@@ -60,9 +65,12 @@ def request_from(values: dict) -> SeqRequest | LanguageRequest:
     positions; the prompt length does not apply). ValueError, in words a student can act on, for settings that
     cannot train."""
     sizes = {k: values[k] for k in ("d_model", "n_heads", "n_layers", "steps", "seed", "positions")}
-    if values["task"] == "language":
+    task = values["task"]
+    if task == "language":
         return LanguageRequest(LanguageConfig(**sizes), values["compare"])
-    return SeqRequest(SeqConfig(task=values["task"], length=values["length"], **sizes), values["compare"])
+    if task == "induction":
+        return SeqRequest(InductionConfig(**sizes), values["compare"])
+    return SeqRequest(SeqConfig(task=task, length=values["length"], **sizes), values["compare"])
 
 
 def parse_digits(typed: str) -> list[int] | None:
@@ -80,9 +88,10 @@ def labels(tokens: list[int]) -> list[str]:
 
 @dataclass(frozen=True)
 class SeqRequest(ComparedRequest):
-    """One press of Train: a sequence model, and maybe the same model with positions switched the other way."""
+    """One press of Train: a sequence model (a digit task, or induction), and maybe the same model with positions
+    switched the other way."""
 
-    config: SeqConfig
+    config: SeqConfig | InductionConfig
     compare: bool = False
     # what a student can shrink on page 6 when a shared server refuses the request (only controls the page has)
     shrink = "fewer training steps, fewer digits in the prompt, a smaller d_model or fewer layers, or no comparison"
@@ -223,22 +232,17 @@ def knockouts(model, config: SeqConfig, probes: int = 100) -> dict:
     """What the task needs, measured on held-out examples: its main score (``measured``) intact and without each
     single head (on every held-out example), and, found by search on the first ``probes`` of them, a set of heads
     whose removal breaks the task (the score below half of intact) with every head in it needed for the break."""
-    from transformer import induction
     from transformer.ablation import without_heads
 
     held, measure, labels = measured(config)
     heads = [(layer, h) for layer in range(config.n_layers) for h in range(config.n_heads)]
-
-    def first(data, n):
-        return induction.Batch(*(getattr(data, f)[:n] for f in ("tokens", "counted", "first", "second", "run"))) \
-            if isinstance(data, induction.Batch) else data[:n]
 
     def scores(removed, prompts=held) -> tuple[float, float]:
         return without_heads(model, removed, lambda m: measure(m, prompts))
 
     intact = scores([])
     single = {h: scores([h]) for h in heads}
-    probe = first(held, probes)
+    probe = held[:probes]  # the first prompts (a tensor's rows, or an induction batch's sequences)
     target = 0.5 * scores([], probe)[0]
     chosen, smallest = _breaking_set(heads, single, lambda removed: scores(removed, probe)[0] < target)
     broken = scores(chosen) if chosen else intact

@@ -8,79 +8,38 @@ runs on (``learn``), so estimates follow the server they run on.
 """
 from __future__ import annotations
 
-import math
 import threading
 
-from transformer.data import TRAIN_IMAGES, VAL_IMAGES
-from transformer.language import HELD_OUT as LANGUAGE_HELD_OUT
-from transformer.language import MAX_WORDS, VOCAB, LanguageConfig
-from transformer.model import SmallCNN
-from transformer.sequence import SeqConfig
-from transformer.train import TrainConfig
+from transformer.protocol import Trainable
 
-# Measured here on one torch thread: a step of a tiny transformer costs about 2.75 ms (10 epochs of d_model 8 took
-# 0.33 s); beyond that about 1e-10 s per multiply-add for the transformer (batch 16: 2.9 s for 900 steps), 3e-11
-# for the CNN's convolutions and 4.5e-11 for the sequence model (its CPU time, evaluations included: 7.0 s at the
-# defaults, 0.59 s at length 3 / d_model 16 / 1 layer / 100 steps, 34 s at length 10 / d_model 128 / 500 steps and
-# 148 s at the largest setting; estimated 6.4, 0.55, 49 and 201 s). `python -m benchmarks estimates` checks them.
-STEP = {"transformer": 2.75e-3, "cnn": 2.75e-3, "sequence": 5e-3, "language": 5e-3}
-RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 4.5e-11, "language": 4.5e-11}
+# Seconds of one core per optimiser step (the fixed overhead that dominates small models) and per multiply-add, by
+# kind of training, measured on this 2-core machine on one torch thread over several sizes of each kind; `python -m
+# benchmarks estimates` checks every kind against the time its training then takes (RESULTS.md).
+STEP = {"transformer": 2.75e-3, "cnn": 2.75e-3, "sequence": 5e-3, "induction": 5e-3, "language": 5e-3}
+RATES = {"transformer": 9.9e-11, "cnn": 3.0e-11, "sequence": 4.5e-11, "induction": 4.5e-11, "language": 4.5e-11}
 PACE_FROM = 0.2  # a running job's own pace counts fully from this share of its training on
 PACE_MEMORY = 120.0  # seconds: how long the pace of the last finished job still informs the waits
-_factors: dict[str, list[float]] = {}  # measured / estimated, for runs long enough to tell
+_factors: dict[str, list[float]] = {}  # measured / estimated, by kind, for runs long enough to tell
 _lock = threading.Lock()
 
 
-def kind(config: TrainConfig | SeqConfig | LanguageConfig) -> str:
-    if isinstance(config, LanguageConfig):
-        return "language"
-    return "sequence" if isinstance(config, SeqConfig) else config.model
+def _raw(config: Trainable) -> float:
+    return STEP[config.kind] * config.optimizer_steps() + RATES[config.kind] * config.multiply_adds()
 
 
-def work(config: TrainConfig | SeqConfig) -> float:
-    """Multiply-adds of the whole training (forward and backward, about 3x the forward), evaluations included."""
-    if isinstance(config, (SeqConfig, LanguageConfig)):  # a decoder: blocks with a 4x MLP, and the read-out
-        seq = isinstance(config, SeqConfig)
-        t, d, vocab = (config.context, config.d_model, 11) if seq else (MAX_WORDS - 1, config.d_model, len(VOCAB))
-        per_token = config.n_layers * (12 * d * d + 2 * t * d) + d * vocab
-        train = 3 * config.steps * config.batch_size * t * per_token
-        held = 1000 if seq else 2 * LANGUAGE_HELD_OUT + 400  # evaluation sentences per record (and the probes)
-        evaluate = (config.steps // max(1, config.steps // 30) + 1) * held * t * per_token
-        return float(train + evaluate)
-    if config.model == "cnn":
-        per_image = SmallCNN.multiply_adds()  # the two convolutions and the read-out
-    else:
-        t, d = (8 // config.patch_size) ** 2 + 1, config.d_model
-        blocks = config.n_layers * ((4 + 2 * config.mlp_ratio) * d * d + 2 * t * d)  # per token
-        per_image = t * (blocks + d * config.patch_size**2)
-    images = round(TRAIN_IMAGES * config.train_fraction)
-    return float(config.epochs * (3 * images + VAL_IMAGES) * per_image)
-
-
-def steps(config: TrainConfig | SeqConfig | LanguageConfig) -> int:
-    if isinstance(config, (SeqConfig, LanguageConfig)):
-        return config.steps
-    return config.epochs * math.ceil(round(TRAIN_IMAGES * config.train_fraction) / config.batch_size)
-
-
-def _raw(config: TrainConfig | SeqConfig) -> float:
-    k = kind(config)
-    return STEP[k] * steps(config) + RATES[k] * work(config)
-
-
-def estimate_seconds(config: TrainConfig | SeqConfig) -> float:
+def estimate_seconds(config: Trainable) -> float:
     """Seconds of one core the training will take, scaled by how this machine has done so far."""
     with _lock:
-        seen = sorted(_factors.get(kind(config), []))
+        seen = sorted(_factors.get(config.kind, []))
     return _raw(config) * (seen[len(seen) // 2] if seen else 1.0)
 
 
-def learn(config: TrainConfig | SeqConfig, seconds: float) -> None:
+def learn(config: Trainable, seconds: float) -> None:
     """Scale later estimates with a finished training's time (runs under a second say little)."""
     raw = _raw(config)
     if raw > 1.0:
         with _lock:
-            found = _factors.setdefault(kind(config), [])
+            found = _factors.setdefault(config.kind, [])
             found.append(seconds / raw)
             del found[:-20]
 

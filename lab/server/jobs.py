@@ -1,6 +1,6 @@
 """Training runs that outlive a page rerun and are shared by every session of the server.
 
-A ``TrainingJob`` trains one configuration (the digit classifier, the CNN, or the sequence model) in a background
+A ``TrainingJob`` trains one configuration of any kind (``transformer.protocol.Trainable``) in a background
 thread and keeps every finished record. Jobs live in ``REGISTRY``, one per configuration for the whole server:
 identical settings pressed by a whole class train once, a widget change mid-run loses nothing, and a reloaded page
 finds its run again.
@@ -36,9 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from lab.server import estimate
-from transformer.language import LanguageConfig, build_language_model, train_language_model
-from transformer.sequence import SeqConfig, SeqRecord, SequenceModel, build_sequence_model, train_sequence_model
-from transformer.train import Classifier, EpochRecord, TrainConfig, build_model, train_classifier
+from transformer.protocol import Trainable
 
 CORES = max(1, os.cpu_count() or 1)
 # trainings at once: one per core, or LAB_TRAINING_SLOTS (a test sets it, so that its queue does not depend on the
@@ -49,25 +47,16 @@ GRACE_SECONDS = 60.0  # a job keeps its place (or goes on training) this long wi
 ENDED = ("done", "failed", "cancelled")
 
 
-def trainer(config: TrainConfig | SeqConfig | LanguageConfig):
-    """(build the model, train it) for a configuration: the digit classifier, the sequence model or the language
-    model."""
-    if isinstance(config, SeqConfig):
-        return build_sequence_model, train_sequence_model
-    if isinstance(config, LanguageConfig):
-        return build_language_model, train_language_model
-    return build_model, train_classifier
-
-
 class TrainingJob:
-    """One training of a ``TrainConfig`` (digit classifier, CNN) or a ``SeqConfig`` (sequence model). Its fields
-    are read by the pages; every change to them goes through ``registry``."""
+    """One training of any kind (``transformer.protocol.Trainable``: the digit classifier, the CNN, a sequence or
+    induction model, the language model). Its fields are read by the pages; every change to them goes through
+    ``registry``."""
 
-    def __init__(self, config: TrainConfig | SeqConfig, registry: JobRegistry | None = None):
+    def __init__(self, config: Trainable, registry: JobRegistry | None = None):
         self.config = config
         self.registry = registry if registry is not None else JobRegistry(keep=1, slots=1)  # a job of its own
-        self.records: list[EpochRecord | SeqRecord] = []
-        self.model: Classifier | SequenceModel | None = None
+        self.records: list = []
+        self.model = None
         self.error: str | None = None
         self.state = "new"
         self.watchers: set[str] = set()  # sessions showing this job right now
@@ -90,12 +79,7 @@ class TrainingJob:
             return self._fraction_locked()
 
     def _fraction_locked(self) -> float:
-        if not self.records:
-            return 0.0
-        last = self.records[-1]
-        if hasattr(last, "step"):  # the sequence and language models count steps, the classifier epochs
-            return last.step / max(1, self.config.steps)
-        return last.epoch / max(1, self.config.epochs)
+        return self.config.progress(self.records[-1]) if self.records else 0.0
 
     def _elapsed_locked(self) -> float | None:
         return None if self.started_at is None else time.monotonic() - self.started_at
@@ -164,9 +148,8 @@ class TrainingJob:
     def _run(self) -> None:
         final, error, model, last = "done", None, None, None
         try:
-            build, train = trainer(self.config)
-            model = build(self.config)
-            for last in train(self.config, model):
+            model = self.config.build()
+            for last in self.config.train(model):
                 if not self.registry.report(self, last):  # asked to stop, or nobody watches any more
                     final = "cancelled"
                     break
@@ -188,12 +171,12 @@ class JobRegistry:
     def __init__(self, keep: int = 48, slots: int = SLOTS):
         self.keep, self.slots = keep, slots
         self.lock = threading.Lock()  # the only lock: every change below is made holding it
-        self._jobs: OrderedDict[TrainConfig | SeqConfig, TrainingJob] = OrderedDict()
+        self._jobs: OrderedDict[Trainable, TrainingJob] = OrderedDict()
         self._queue: list[TrainingJob] = []
         self._running: list[TrainingJob] = []
         self.started = 0  # trainings started by this registry
         self.last_pace: tuple[float, float] | None = None  # (when, pace) of the last job that finished
-        self.on_start: list[Callable[[TrainConfig | SeqConfig], None]] = []
+        self.on_start: list[Callable[[Trainable], None]] = []
 
     # ---- looking
     def get(self, config) -> TrainingJob | None:

@@ -1,7 +1,8 @@
-"""Shared fixtures: a clean RNG for every test, and for the app tests a fresh page through app.py with empty
-caches, so that every test really runs the code it names (the live-training branch included)."""
-import inspect
-import re
+"""Shared fixtures and helpers. A test's kind is its folder: ``unit/`` (the packages on their own), ``app/`` (every
+page through app.py with AppTest) and ``browser/`` (``streamlit run app.py`` in headless Chromium); the folder gives
+the marker, so ``-m unit``, ``-m app`` and ``-m browser`` pick a quick subset. Every test starts with a clean RNG, and
+an app test with a fresh page and empty caches, so that it really runs the code it names (live training included)."""
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,22 +11,16 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
-APP_CALLS = re.compile(r"\b(open_page|page_with|small_training|small_sequence_run)\(|\bAppTest\b")
-
-
-def needs(item) -> str:
-    """What a test needs, read from the test itself: a browser (it takes the ``app`` fixture), the app through
-    AppTest (it opens a page), or nothing but the packages."""
-    if "app" in item.fixturenames:
-        return "browser"
-    function = getattr(item, "function", None)
-    return "app" if function is not None and APP_CALLS.search(inspect.getsource(function)) else "unit"
+KINDS = ("unit", "app", "browser")
 
 
 def pytest_collection_modifyitems(items):
-    """Markers by what each test needs, so `-m unit`, `-m app` and `-m browser` pick a quick subset."""
+    """The marker of each test is its folder's name; a test outside the three folders is an error."""
     for item in items:
-        item.add_marker(getattr(pytest.mark, needs(item)))
+        kind = item.path.parent.name
+        if kind not in KINDS:
+            raise pytest.UsageError(f"{item.nodeid}: put tests in tests/unit/, tests/app/ or tests/browser/")
+        item.add_marker(getattr(pytest.mark, kind))
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +49,7 @@ def _empty_caches(request):
     yield
 
 
-def run(at: AppTest) -> AppTest:
+def settle(at: AppTest) -> AppTest:
     """Rerun the page and fail on any exception it shows."""
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -83,3 +78,8 @@ def chart_title(chart) -> str | list[str]:
 
     sent = {"datasets": {d.name: d.data.data for d in chart.proto.datasets}}  # Arrow bytes, as ui.figure sends them
     return charts.title_text(json.loads(chart.proto.spec), draw._json_datasets(sent)["datasets"])
+
+
+def without_clocks(records: list) -> list:
+    """Training records with their clocks zeroed: what a seeded training must reproduce exactly."""
+    return [dataclasses.replace(r, seconds=0.0, cpu_seconds=0.0) for r in records]

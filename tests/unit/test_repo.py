@@ -38,25 +38,8 @@ def test_the_package_never_imports_streamlit_or_prints():
         assert not re.search(r"^\s*print\(", text, re.M), path
 
 
-IMPORTS_STREAMLIT = re.compile(r"^\s*(import streamlit|from streamlit)", re.M)
-
-
-def test_only_the_ui_sub_package_imports_streamlit():
-    """The rule by folder: every module of lab/ outside lab/ui/ is plain Python (testable without a server)."""
-    outside = [p for p in (ROOT / "lab").rglob("*.py") if "ui" not in p.relative_to(ROOT / "lab").parts[:-1]]
-    assert len(outside) >= 10
-    for path in outside:
-        text = path.read_text()
-        assert not IMPORTS_STREAMLIT.search(text), f"{path.relative_to(ROOT)} imports streamlit: move it to lab/ui/"
-        assert not re.search(r"^\s*print\(", text, re.M), path
-    inside = list((ROOT / "lab" / "ui").glob("*.py"))
-    assert sum(bool(IMPORTS_STREAMLIT.search(p.read_text())) for p in inside) >= 4  # the helpers are there
-
-
-def test_nothing_loose_at_the_root_and_pages_stay_thin():
+def test_nothing_loose_at_the_root():
     assert sorted(p.name for p in ROOT.glob("*.py")) == ["app.py"]
-    for page in (ROOT / "views").glob("*.py"):
-        assert len(page.read_text().splitlines()) <= 150, f"{page.name} is over 150 lines: move logic into lab/"
 
 
 def test_the_readme_layout_names_every_module():
@@ -76,7 +59,7 @@ def test_one_page_list():
 
 
 def test_a_partial_benchmark_run_says_which_rows_it_replaced():
-    from benchmarks.__main__ import rerun_note
+    from benchmarks.report import rerun_note
 
     first = rerun_note("no note yet", ["training"])
     assert first.startswith("Rows rerun after the last full run: training on ")

@@ -1,4 +1,3 @@
-import dataclasses
 
 import pytest
 import torch
@@ -6,11 +5,10 @@ import torch.nn.functional as F
 
 from transformer.train import RECORD_FIELDS, TrainConfig, build_model, lr_at, train_classifier, training_data
 
+from conftest import without_clocks
+
 SMALL = TrainConfig(epochs=3, d_model=16, n_heads=2, n_layers=1)
 
-
-def strip_time(records):
-    return [dataclasses.replace(r, seconds=0.0, cpu_seconds=0.0) for r in records]
 
 
 def test_records_have_all_fields_and_sane_values():
@@ -23,8 +21,8 @@ def test_records_have_all_fields_and_sane_values():
 
 
 def test_same_config_same_records():
-    assert strip_time(train_classifier(SMALL)) == strip_time(train_classifier(SMALL))
-    assert strip_time(train_classifier(SMALL)) != strip_time(train_classifier(SMALL.replace(seed=1)))
+    assert without_clocks(train_classifier(SMALL)) == without_clocks(train_classifier(SMALL))
+    assert without_clocks(train_classifier(SMALL)) != without_clocks(train_classifier(SMALL.replace(seed=1)))
 
 
 def test_fused_and_explicit_training_agree():
@@ -35,11 +33,11 @@ def test_fused_and_explicit_training_agree():
 
 
 def test_constant_schedule_short_run_is_a_prefix_of_the_long_one():
-    short = strip_time(train_classifier(SMALL.replace(epochs=2)))
-    long = strip_time(train_classifier(SMALL.replace(epochs=4)))
+    short = without_clocks(train_classifier(SMALL.replace(epochs=2)))
+    long = without_clocks(train_classifier(SMALL.replace(epochs=4)))
     assert short == long[:2]
-    cos_short = strip_time(train_classifier(SMALL.replace(epochs=2, schedule="cosine")))
-    assert cos_short != strip_time(train_classifier(SMALL.replace(epochs=4, schedule="cosine")))[:2]
+    cos_short = without_clocks(train_classifier(SMALL.replace(epochs=2, schedule="cosine")))
+    assert cos_short != without_clocks(train_classifier(SMALL.replace(epochs=4, schedule="cosine")))[:2]
 
 
 def test_cosine_schedule_decays_to_zero():
@@ -96,7 +94,7 @@ CNN = TrainConfig(epochs=2, model="cnn")
 def test_cnn_baseline_is_deterministic_and_comparable():
     from transformer.model import SmallCNN, count_parameters
 
-    assert strip_time(train_classifier(CNN)) == strip_time(train_classifier(CNN))
+    assert without_clocks(train_classifier(CNN)) == without_clocks(train_classifier(CNN))
     cnn, vit = build_model(TrainConfig(model="cnn")), build_model(TrainConfig())
     assert isinstance(cnn, SmallCNN)
     assert count_parameters(cnn) <= count_parameters(vit)  # as large as the transformer or smaller

@@ -87,10 +87,9 @@ def test_each_model_default_lives_in_one_place():
 
 
 def test_numbers_named_once():
-    from pathlib import Path
+    from conftest import ROOT
 
-    root = Path(__file__).resolve().parents[1]
-    code = "\n".join(p.read_text() for p in [*root.glob("lab/**/*.py"), *root.glob("views/*.py")])
+    code = "\n".join(p.read_text() for p in [*ROOT.glob("lab/**/*.py"), *ROOT.glob("views/*.py")])
     for literal in ("1438", "1,438", " 359 ", "[:100]", "Measured on 100 ", "1, 100,", "9 * 16 * 64"):
         assert literal not in code, literal
 

@@ -10,8 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab import charts
 
-from conftest import ROOT, chart_title, open_page
-from conftest import run as settle
+from conftest import ROOT, chart_title, open_page, settle
 
 
 def text_of(at: AppTest) -> str:

@@ -1,5 +1,4 @@
 """The GPT-style sequence model: tasks, the causal block against nn.TransformerEncoderLayer, generation, training."""
-import dataclasses
 
 import pytest
 import torch
@@ -19,6 +18,8 @@ from transformer.sequence import (
     train_sequence_model,
     training_batch,
 )
+
+from conftest import without_clocks
 
 TINY = SeqConfig(length=4, d_model=16, n_heads=2, n_layers=1, steps=6, batch_size=16)
 
@@ -119,12 +120,9 @@ def test_target_positions():
     assert srt[0].tolist() == [False, True, False, True]  # writing a 1: both positions that hold a 1
 
 
-def strip(records):
-    return [dataclasses.replace(r, seconds=0.0, cpu_seconds=0.0) for r in records]
-
 
 def test_training_is_deterministic_and_keeps_snapshots():
-    a, b = strip(train_sequence_model(TINY)), strip(train_sequence_model(TINY))
+    a, b = without_clocks(train_sequence_model(TINY)), without_clocks(train_sequence_model(TINY))
     assert [r.as_dict() for r in a] == [r.as_dict() for r in b]
     assert all(torch.equal(x.attention, y.attention) for x, y in zip(a, b, strict=True))
     assert a[0].step == 0 and a[-1].step == TINY.steps and len(a) == TINY.steps + 1  # one record a step here

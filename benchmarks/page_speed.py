@@ -1,0 +1,131 @@
+"""How fast pages answer: AppTest reruns against a one-slider reference page, and every control moved
+in Chromium, timed from the key press to the end of the script run it starts."""
+from __future__ import annotations
+
+import statistics
+import time
+
+from benchmarks.report import ROOT, Report
+
+PAGE_MAX = {
+    "shapes": [("slider", "d_model", 4096), ("slider", "n_tokens", 512)],
+    "self_attention": [("slider", "d_model", 64), ("slider", "d_k", 64), ("text_input", "sentence", "word " * 1000)],
+    "multi_head": [
+        ("slider", "batch", 8),
+        ("slider", "tokens", 64),
+        ("select_slider", "embdim", 1024),
+        ("slider", "heads", 16),
+    ],
+    "training": [],
+    "why_attention": [("slider", "n_tokens", 256), ("select_slider", "kernel", 9), ("slider", "layers", 16)],
+}
+
+
+def median_rerun(at, n: int = 15, clear=None) -> float:
+    times = []
+    for _ in range(n):
+        if clear:
+            clear()
+        t0 = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t0)
+        assert not at.exception, [e.value for e in at.exception]
+    return statistics.median(times)
+
+
+def bench_latency(report: Report) -> None:
+    add, check = report.add, report.check
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from lab.ui import draw
+
+    ref = AppTest.from_file(str(ROOT / "benchmarks" / "reference_page.py"), default_timeout=60)
+    ref.run()
+    t_ref = median_rerun(ref, 25)
+    add("latency", "reference page rerun (1 slider, 8x8 softmax heatmap)", f"{t_ref * 1000:.1f} ms", "", "")
+    for page, settings in PAGE_MAX.items():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page(f"views/{page}.py").run()
+        t_def = median_rerun(at)
+        add(
+            "latency",
+            f"{page}: rerun at defaults",
+            f"{t_def * 1000:.1f} ms",
+            f"{t_def / t_ref:.1f}× reference",
+            check("page_rerun_vs_reference", t_def / t_ref),
+        )
+        if settings:
+            for kind, key, value in settings:
+                widget = getattr(at, kind)(key=key)
+                widget.input(value) if kind == "text_input" else widget.set_value(value)
+            at.run()
+            t_max = median_rerun(at)
+            add(
+                "latency",
+                f"{page}: rerun at maximum settings",
+                f"{t_max * 1000:.1f} ms",
+                f"{t_max / t_ref:.1f}× reference",
+                "",
+            )
+            t_cold = median_rerun(at, 7, clear=lambda: (st.cache_data.clear(), draw.figure.clear()))
+            add(
+                "latency",
+                f"{page}: maximum, caches cleared (a new setting)",
+                f"{t_cold * 1000:.1f} ms",
+                f"{t_cold / t_ref:.1f}× reference",
+                "",
+            )
+
+
+CONTROL_PAGES = {  # page: {setting: its link}; each page at its defaults and at its largest settings
+    "shapes": {"defaults": "", "largest": "d_model=4096&n_tokens=512&tie_dk=false&d_k=4096"},
+    "self_attention": {"defaults": "", "largest": "d_model=64&d_k=64&sentence=" + "+".join(f"w{i}" for i in range(12))},
+    "multi_head": {"defaults": "", "largest": "batch=8&tokens=64&embdim=1024&heads=16"},
+    # page 6 after a training: its largest prompt and most heads (its largest model is a long training, bounded)
+    "attention_learns": {"defaults": "", "12 digits, 8 heads": "length=12&n_heads=8&steps=100"},
+}
+
+
+WARM = {"vectors and weights", "show a trained model's heads"}  # first use trains a shared model: timed after it
+
+
+def bench_controls(report: Report) -> None:
+    """Every control on pages 1-3 and 6 moved five times in Chromium, at the page's defaults and at its largest
+    settings, each timed from the key press to the end of the script run it starts (its script state left "running"
+    and its last message drawn; benchmarks/controls.py). Page 6 is measured after a training; its training-step
+    scrubber is a Vega-Lite parameter, timed to the grid's redraw, and must start no script run."""
+    add, check = report.add, report.check
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.controls import DELIVERY, WATCH, measure_page, time_scrubber
+    from scripts.browser import launch, settle, streamlit_server
+
+    with streamlit_server(log_path=ROOT / "benchmarks" / ".controls.log") as (url, _), sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.add_init_script(WATCH)  # sees the end of a run too quick to show "running" (benchmarks/controls.py)
+        for name, settings in CONTROL_PAGES.items():
+            for which, query in settings.items():
+                page.goto(f"{url}/{name}?{query}")
+                settle(page)
+                if name == "attention_learns":
+                    page.get_by_role("button", name="Train", exact=True).click()
+                    page.get_by_text("done: ").wait_for(timeout=300_000)
+                    settle(page, limit=600)
+                    times, runs = time_scrubber(page)
+                    med = statistics.median(times)
+                    add("controls", f"{name}, {which}: training-step scrubber (Vega-Lite), to the grid's redraw",
+                        f"{med:.0f} ms", f"script runs started: {runs}; " + ", ".join(f"{t:.0f}" for t in times),
+                        check("scrubber_ms", med))
+                    check("scrubber_script_runs", runs)
+                for label, med, times in measure_page(page, f"{url}/{name}?{query}", settle, warm=WARM,
+                                                      goto=name != "attention_learns"):
+                    add("controls", f"{name}, {which}: {label}", f"{med:.0f} ms", ", ".join(f"{t:.0f}" for t in times),
+                        check("control_run_ms", med))
+        browser.close()
+    wait = sorted(DELIVERY)
+    add("controls", "harness: from asking Playwright to press to Chromium receiving the key (not in the rows above)",
+        f"{statistics.median(wait):.0f} ms median", f"{wait[0]:.0f}-{wait[-1]:.0f} ms over {len(wait)} moves", "")
+    (ROOT / "benchmarks" / ".controls.log").unlink(missing_ok=True)

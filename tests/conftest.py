@@ -12,6 +12,9 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
 KINDS = ("unit", "app", "browser")
+# one torch thread per test process, as the app runs (lab.server.runtime): the suite runs one process per core
+# (pytest-xdist), and OpenMP threads spinning for a core another process holds only burn time
+torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(items):
@@ -78,6 +81,28 @@ def chart_title(chart) -> str | list[str]:
 
     sent = {"datasets": {d.name: d.data.data for d in chart.proto.datasets}}  # Arrow bytes, as ui.figure sends them
     return charts.title_text(json.loads(chart.proto.spec), draw._json_datasets(sent)["datasets"])
+
+
+@pytest.fixture(scope="session")
+def language_job():
+    """The language model at its defaults (pages 2, 3 and 6's learned heads), trained once per test process by a job
+    of its own: the tests about what it learned read it, and app tests that only need it served adopt it."""
+    from lab.server.jobs import TrainingJob
+    from transformer.language import LanguageConfig
+
+    job = TrainingJob(LanguageConfig())
+    job.start().join()
+    assert job.state == "done", job.error
+    return job
+
+
+@pytest.fixture
+def language_served(language_job):
+    """The trained language model served by the app's registry, as on a server that trained it before (for app
+    tests about what learned mode shows, not about its training)."""
+    from lab.server.jobs import REGISTRY
+
+    REGISTRY.adopt(language_job)
 
 
 def without_clocks(records: list) -> list:

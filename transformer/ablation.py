@@ -40,9 +40,3 @@ def without_heads(model: nn.Module, heads: Iterable[tuple[int, int]], measure: C
     with heads_removed(model, heads):
         return measure(model)
 
-
-def each_head_removed(model: nn.Module, measure: Callable[[nn.Module], float]) -> torch.Tensor:
-    """(layers, heads): ``measure`` with each single head removed in turn."""
-    blocks = list(model.blocks)
-    return torch.tensor([[without_heads(model, [(layer, head)], measure) for head in range(block.attn.n_heads)]
-                         for layer, block in enumerate(blocks)])

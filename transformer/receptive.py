@@ -43,7 +43,3 @@ def receptive_fields(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, s
         reached.append(int((grad[0].abs().sum(-1) > 0).sum()))
     return reached
 
-
-def receptive_field(kind: str, n_tokens: int, n_layers: int, kernel: int = 3, seed: int = 0) -> int:
-    """How many of ``n_tokens`` input positions reach the middle output after ``n_layers`` layers."""
-    return receptive_fields(kind, n_tokens, n_layers, kernel, seed)[-1]

@@ -266,14 +266,10 @@ def evaluate_sequences(model: SequenceModel, digits: Tensor) -> tuple[float, flo
     return loss, right.float().mean().item(), right.all(-1).float().mean().item()
 
 
-def record_every(config: SeqConfig) -> int:
-    """Steps between two records: about 30 records a run (so a dozen or more attention snapshots)."""
-    return max(1, config.steps // 30)
-
 
 def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel | None = None) -> Iterator[SeqRecord]:
-    """Train with AdamW (a short warm-up, then cosine decay) and yield a record every ``record_every`` steps, step 0
-    included. Deterministic for a fixed seed (``seconds`` aside)."""
+    """Train with AdamW (a short warm-up, then cosine decay) and yield a record about 30 times, step 0 included
+    (``decoder.train_steps``). Deterministic for a fixed seed (``seconds`` aside)."""
     model = build_sequence_model(config) if model is None else model
     evaluation = held_out(config)
     exclude = _codes(evaluation)

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from lab.server.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
-from transformer.language import EXAMPLES, INDEX, VOCAB, Batch, LanguageConfig, LanguageRecord, accuracies, held_out
+from transformer.language import INDEX, VOCAB, Batch, LanguageConfig, LanguageRecord, accuracies, held_out
 
 SHARES = {"referent_share": "pronoun → the noun it refers to", "other_share": "pronoun → the other noun",
           "agreement_share": "word before was/were → the head noun", "previous_share": "any word → the word before"}
@@ -172,5 +172,3 @@ def vocabulary_note() -> str:
     words = [w for w in VOCAB if w != "<pad>"]
     return f"The language's {len(words)} words: " + ", ".join(words) + "."
 
-
-EXAMPLE_SENTENCES = EXAMPLES

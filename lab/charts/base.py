@@ -8,8 +8,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-# Altair checks every object against the schema as it is made (its "debug mode"): 10-15 ms a chart on each rerun
-# with new data. The unit tests validate every chart's whole spec (``to_dict()``), which catches the same errors.
+# Altair checks every object against the schema as it is made (its "debug mode"), a cost on every rerun with new
+# data. The unit tests validate every chart's whole spec (``to_dict()``), which catches the same errors.
 alt.utils.schemapi.disable_debug_mode()
 
 
@@ -90,9 +90,9 @@ ARIA_CELLS = 256  # heatmaps up to this many cells describe each cell to a scree
 
 def renderer(cells: int) -> dict | None:
     """The usermeta that draws a chart of more than ``ARIA_CELLS`` cells on a canvas rather than as SVG: a new matrix
-    then repaints one element instead of replacing hundreds of SVG nodes (two 6 x 128 heatmaps redrawn in Chromium:
-    127 -> 96 ms median a move). Streamlit reads the renderer from the spec's usermeta (and picks canvas by itself
-    above 2,000 rows). A new dict each time: specs are handed on, and may be changed, one by one."""
+    then repaints one element instead of replacing hundreds of SVG nodes. Streamlit reads the renderer from the
+    spec's usermeta (and picks canvas by itself above 2,000 rows). A new dict each time: specs are handed on, and may
+    be changed, one by one."""
     return {"embedOptions": {"renderer": "canvas"}} if cells > ARIA_CELLS else None
 
 

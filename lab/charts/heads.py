@@ -37,8 +37,7 @@ RASTER_CELLS = 1024  # maps with more cells than this in all are drawn as pictur
 def _head_maps_picture_frame(n: int, cell: int, columns: int, title: str) -> str:
     """The small multiples as pictures, one pixel per weight (``lab.charts.raster``), drawn ``cell`` px a token without
     smoothing: to the eye the same maps as ``_head_maps_frame``'s, coloured as its scale colours them, but one image
-    mark a head for the browser to draw instead of a rectangle a weight (a 64 x 64 map redrawn on page 3: ~150 ms of
-    the browser's time as rectangles, ~45 ms as a picture, measured in Chromium). Axes at the tokens' centres, every
+    mark a head for the browser to draw instead of a rectangle a weight. Axes at the tokens' centres, every
     token up to 16 and fewer above; a transparent rectangle over each map carries the colour legend and the hover
     (its head, its largest weight and where that weight is)."""
     size = n * cell

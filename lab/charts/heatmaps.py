@@ -156,8 +156,7 @@ def heatmap_spec(values, row_labels: Sequence[str], col_labels: Sequence[str], *
     # printed numbers need large cells; up to ARIA_CELLS cells the text layer is there whether or not they are
     # printed (empty ``shown``), so a matrix growing past 144 cells, or its cells narrower than 26 px, keeps its spec.
     # A matrix filling its width prints none (hover shows them): on every new matrix Vega would run each of its
-    # cells through the text layer too (page 2's Q, K and V at 12 x 64: 2,304 cells; its mode switch took 363 ms
-    # median with the layer, 283 without, in one A/B run in Chromium)
+    # cells through the text layer too (page 2's Q, K and V at 12 x 64: 2,304 cells)
     printed = (not fill and n_rows * n_cols <= 144 and width >= 26) if annotate is None else bool(annotate)
     text_layer = (not fill and n_rows * n_cols <= ARIA_CELLS) if annotate is None else printed
     lo, hi = domain if domain else (float(values.min()), float(values.max()))

@@ -1,6 +1,6 @@
 """A matrix as a picture: one pixel per cell, coloured as Vega colours a heatmap's cells, for charts too large to draw
-cell by cell quickly (page 3's attention maps: a 64 x 64 map as 4,096 rectangles keeps the browser busy ~100 ms a
-redraw; as one image, a few milliseconds). No Streamlit, no image library: the PNG is written here."""
+cell by cell quickly (page 3's attention maps: a 64 x 64 map is 4,096 rectangles for the browser to build on every
+redraw, or one image). No Streamlit, no image library: the PNG is written here."""
 from __future__ import annotations
 
 import base64

@@ -73,11 +73,6 @@ class TrainingJob:
         with self.registry.lock:
             return self.state in ENDED
 
-    def fraction_done(self) -> float:
-        """The share of its training this job has done, from its last record."""
-        with self.registry.lock:
-            return self._fraction_locked()
-
     def _fraction_locked(self) -> float:
         return self.config.progress(self.records[-1]) if self.records else 0.0
 
@@ -97,11 +92,6 @@ class TrainingJob:
             if self.state in ENDED:
                 return 0.0
             return estimate.remaining(self.estimate, self._elapsed_locked(), self._fraction_locked())
-
-    def abandoned(self) -> bool:
-        """Nobody has watched this job for a while."""
-        with self.registry.lock:
-            return self._abandoned_locked()
 
     def _abandoned_locked(self) -> bool:
         return (not self.watchers and self.unwatched_since is not None
@@ -217,6 +207,17 @@ class JobRegistry:
                 self._watch_locked(job, session)
             self._submit_locked(job)
             return job
+
+    def adopt(self, job: TrainingJob) -> None:
+        """Serve a finished job made elsewhere (trained by a registry of its own) as if it had been trained here: a
+        request for its settings gets it, and it is kept and evicted like this registry's own."""
+        if not job.done:
+            raise ValueError("only a finished job can be adopted: it would go on reporting to its own registry")
+        with self.lock:
+            job.registry, job.changed = self, threading.Condition(self.lock)
+            self._jobs[job.config] = job
+            self._jobs.move_to_end(job.config)
+            self._evict_locked()
 
     def submit(self, job: TrainingJob) -> None:
         with self.lock:

@@ -36,9 +36,9 @@ _freeze_lock = threading.Lock()
 def freeze_long_lived() -> bool:
     """Move what the imports built (torch, Altair, pandas and Streamlit: about 250,000 objects that live as long as
     the server) out of the cyclic garbage collector's sight, once more each time new modules have been imported.
-    Streamlit runs a full collection after every script run (``runner.postScriptGC``); over those objects it took
-    0.1-0.3 s, during which the training threads stood still, once for every session whose run ended. Frozen
-    objects are still freed by reference counting. True when it froze."""
+    Streamlit runs a full collection after every script run (``runner.postScriptGC``); over those objects it is long
+    enough to stall the training threads, once for every session whose run ended. Frozen objects are still freed by
+    reference counting. True when it froze."""
     global _frozen_modules
     with _freeze_lock:
         if len(sys.modules) <= _frozen_modules:
@@ -61,12 +61,12 @@ _warm_up_thread: threading.Thread | None = None
 
 def warm_up() -> threading.Thread | None:
     """Once per server process, after the landing page is drawn: import torch and the package and run one
-    meta-device operation in a background thread, so the first teaching page opens without that wait (about
-    2 s on a 2-core laptop). The landing page itself never waits for it. LAB_WARM_UP=0 turns it off.
+    meta-device operation in a background thread, so the first teaching page opens without that wait. The landing
+    page itself never waits for it. LAB_WARM_UP=0 turns it off.
 
-    What it imported is then frozen (``freeze_long_lived``) in the same thread, so the collection that takes (about
-    0.1 s) is not paid by the first teaching page's run; and Altair is among it, which page 2 first imported on its
-    switch to learned mode, whose run then paid a collection of its own (36-65 ms)."""
+    What it imported is then frozen (``freeze_long_lived``) in the same thread, so the collection that takes is not
+    paid by the first teaching page's run; Altair is among it, so page 2's first switch to learned mode (the first
+    run to import it otherwise) pays no collection of its own either."""
     global _warm_up_thread
     if os.environ.get("LAB_WARM_UP", "1") == "0":
         return None
@@ -83,7 +83,7 @@ def warm_up() -> threading.Thread | None:
 
                 set_torch_threads()
                 self_attention_shapes(2, 2)  # the first meta-device operation loads PyTorch's shape rules
-                # the first fused AdamW in a process imports torch._dynamo (about 1.2-1.9 s): paid here, not by the
+                # the first fused AdamW in a process imports torch._dynamo, a long import: paid here, not by the
                 # first student's first training
                 weight = torch.nn.Parameter(torch.zeros(2))
                 weight.grad = torch.ones(2)

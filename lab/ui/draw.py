@@ -107,7 +107,7 @@ def chart(c, *, stretch: bool = False, into=None, on_select: str | None = None, 
     """Draw an Altair chart (or its spec dict) in the page, or ``into`` a placeholder.
 
     The chart builders are validated against the Vega-Lite schema in the unit tests, so here the spec is handed
-    over without re-validating it (that check costs ~15 ms a chart on every rerun). Sizes mean the plot's own
+    over without re-validating it (that check would cost every chart on every rerun). Sizes mean the plot's own
     size: "pad" (or "fit-x" across the page when ``stretch``), so a title or legend never squeezes the plot.
     """
     spec = dict(c) if isinstance(c, dict) else c.to_dict(validate=False)
@@ -180,9 +180,8 @@ figure.clear = _FIGURES.clear  # with st.cache_data.clear(): the app tests start
 
 
 # Streamlit swaps new data into a chart whose spec is unchanged; Vega then removes every old mark and adds every new
-# one, which for thousands of cells costs more than building the view afresh (page 3's maps at 64 tokens, when they
-# were drawn a rectangle a weight: a rerun of ~400 ms swapping, ~230 ms afresh, measured in Chromium). Above this many
-# rows a chart's spec carries its data's fingerprint, so new data means a new view.
+# one, which for thousands of cells costs more than building the view afresh (benchmarks/RESULTS.md, controls). Above
+# this many rows a chart's spec carries its data's fingerprint, so new data means a new view.
 FRESH_ROWS = 1000
 
 

@@ -9,7 +9,7 @@ from lab import charts, ui
 from lab.analyses import learned_heads
 from lab.server.requests import head_frame, head_name, steepest_rise
 from lab.ui import knockout_panel, progress
-from transformer.language import MAX_WORDS, LanguageRecord, encode
+from transformer.language import EXAMPLES, MAX_WORDS, LanguageRecord, encode
 
 
 def trained_model() -> tuple[object, LanguageRecord]:
@@ -31,7 +31,7 @@ def _read(sentence: str):
         return None, str(err)
     if idx.shape[1] > MAX_WORDS:
         return None, (f"the model reads at most {MAX_WORDS} words at once; this has {idx.shape[1]}. For example: "
-                      f"{learned_heads.EXAMPLE_SENTENCES[0]}")
+                      f"{EXAMPLES[0]}")
     return idx, None
 
 
@@ -42,8 +42,8 @@ def sentence_ids(sentence: str):
         return idx
     st.error(f"In learned mode the sentence must be in the animal language: {err}", icon=":material/translate:")
     st.caption(learned_heads.vocabulary_note())
-    cols = st.columns(len(learned_heads.EXAMPLE_SENTENCES))
-    for col, example in zip(cols, learned_heads.EXAMPLE_SENTENCES, strict=True):
+    cols = st.columns(len(EXAMPLES))
+    for col, example in zip(cols, EXAMPLES, strict=True):
         col.button(example, key=f"example_{example}", on_click=st.session_state.__setitem__,
                    args=("sentence", example), help="Use this sentence")
     return None
@@ -69,7 +69,7 @@ def language_sentence(shown: str, random_default: str) -> None:
     """In learned mode the random page's default sentence (``shown`` is what the box would show) gives way to the
     language's first example, whether the student switched modes or opened a link in learned mode."""
     if st.session_state.get("sentence", shown) == random_default:
-        st.session_state["sentence"] = learned_heads.EXAMPLE_SENTENCES[0]
+        st.session_state["sentence"] = EXAMPLES[0]
 
 
 def keep_sentences(random_default: str, link, mode_key: str = "mode", key: str = "sentence") -> None:
@@ -82,7 +82,7 @@ def keep_sentences(random_default: str, link, mode_key: str = "mode", key: str =
     sentence = state.get(key, random_default)
     if state.get(mode_key) == "learned":
         if sentence == random_default or _read(sentence)[1] is not None:
-            state["random_sentence"], state[key] = sentence, learned_heads.EXAMPLE_SENTENCES[0]
+            state["random_sentence"], state[key] = sentence, EXAMPLES[0]
             state["swapped_sentence"] = state[key]
         return
     kept, swapped = state.pop("random_sentence", None), state.pop("swapped_sentence", None)
@@ -114,7 +114,7 @@ def section() -> None:
 def _heads(model, record: LanguageRecord) -> None:
     """The trained model's heads on a sentence, their roles and the knock-out box: a fragment, so the sentence and
     the head picker rerun only this part of the page."""
-    sentence = st.text_input("a sentence of the language", learned_heads.EXAMPLE_SENTENCES[0], key="learned_sentence")
+    sentence = st.text_input("a sentence of the language", EXAMPLES[0], key="learned_sentence")
     idx = sentence_ids(sentence)
     if idx is None:
         return
@@ -158,9 +158,9 @@ def page6(request: learned_heads.LanguageRequest, status) -> None:
                     f"{on[-1].agreement_acc:.1%}; without: {off[-1].pronoun_acc:.1%} and "
                     f"{off[-1].agreement_acc:.1%}, after {on[-1].step} steps each.")
     st.subheader("Attention over training")
-    words = charts.token_labels(decode(encode(learned_heads.EXAMPLE_SENTENCES[0])[0]))
+    words = charts.token_labels(decode(encode(EXAMPLES[0])[0]))
     progress.attention_over_training(snap.records, words,
-                                     f"every layer and head on '{learned_heads.EXAMPLE_SENTENCES[0]}'",
+                                     f"every layer and head on '{EXAMPLES[0]}'",
                                      "language_attention_over_training")
     rise = steepest_rise(snap.records, "pronoun_acc")  # the same jump the sentence above names
     st.caption("Rows are queries, columns are keys; the causal mask leaves the upper right empty. Look at the row "

@@ -293,10 +293,10 @@ def test_learned_mode_on_pages_2_and_3():
     assert knocked.startswith(f"Without {head_name(layer, head)}: pronouns") and "needs it for this" in knocked
 
 
-def test_each_mode_keeps_its_own_sentence():
+def test_each_mode_keeps_its_own_sentence(language_served):
     """Switching page 2 to learned mode with a sentence the model cannot read shows the language's example (not a
     stop), and switching back brings the random sentence back; a sentence typed in learned mode stays."""
-    from lab.analyses.learned_heads import EXAMPLE_SENTENCES
+    from transformer.language import EXAMPLES
 
     def query(at):
         box = next(s for s in at.selectbox if s.label.startswith("token being"))
@@ -306,7 +306,7 @@ def test_each_mode_keeps_its_own_sentence():
     at = page_with("self_attention", {"sentence": words})
     query(at)[0].set_value(11).run()
     at.radio(key="mode").set_value("learned").run()
-    assert not at.error and at.text_input(key="sentence").value == EXAMPLE_SENTENCES[0]
+    assert not at.error and at.text_input(key="sentence").value == EXAMPLES[0]
     assert query(at)[1] == "7: it"  # the five steps on the example, from the pronoun (not query 11 of the other)
     at.radio(key="mode").set_value("random").run()
     assert at.text_input(key="sentence").value == words and not at.exception and query(at)[1] == "0: w0"
@@ -318,7 +318,7 @@ def test_each_mode_keeps_its_own_sentence():
     assert at.text_input(key="sentence").value == "the cats near the dog were tired ." and not at.error
 
 
-def test_the_mode_switch_keeps_page_2s_chart_specs():
+def test_the_mode_switch_keeps_page_2s_chart_specs(language_served):
     """Switching page 2 between random and learned mode changes the charts' numbers, not their specs (which the
     browser compares to decide between swapping the data in and building the chart anew), at the defaults (d_k 4,
     cells of their own size) and at the largest d_k (64: Q, K, V and steps 4-5 fill their width, and so do the
@@ -335,7 +335,7 @@ def test_the_mode_switch_keeps_page_2s_chart_specs():
         assert width == (600 if settings else {"step": 34}), width
 
 
-def test_learned_mode_keeps_random_modes_controls_hidden():
+def test_learned_mode_keeps_random_modes_controls_hidden(language_served):
     """In learned mode page 2's six random-mode controls stay in the page, hidden, with their settings (the browser
     keeps the widgets for the switch back); in random mode they show."""
     from lab.ui.explain import hiding

@@ -63,17 +63,17 @@ def test_bad_input(x, wq, wk, wv, match):
 
 
 def test_receptive_field_measured_by_gradients():
-    from transformer.receptive import receptive_field, receptive_fields
+    from transformer.receptive import receptive_fields
 
     assert receptive_fields("conv", 64, 5, kernel=3) == [3, 5, 7, 9, 11]  # 1 + layers * (k - 1)
     assert receptive_fields("conv", 64, 2, kernel=5) == [5, 9]
     assert receptive_fields("conv", 8, 6, kernel=3) == [3, 5, 7, 8, 8, 8]  # capped by the sequence
     assert receptive_fields("attention", 64, 3) == [64, 64, 64]  # one layer sees every token
-    assert receptive_field("conv", 9, 1, kernel=9) == 9
+    assert receptive_fields("conv", 9, 1, kernel=9) == [9]
     with pytest.raises(ValueError, match="odd"):
-        receptive_field("conv", 8, 1, kernel=4)
+        receptive_fields("conv", 8, 1, kernel=4)
     with pytest.raises(ValueError, match="kind"):
-        receptive_field("rnn", 8, 1)
+        receptive_fields("rnn", 8, 1)
 
 
 # ---------------------------------------------------------------- issue 14: one weight explained, positions, claims

@@ -188,3 +188,17 @@ def test_waits_follow_the_pace_of_the_running_jobs():
     assert estimate.remaining(10.0, 8.0, 0.0) == pytest.approx(2.0) and estimate.remaining(10.0, None, 0.0) == 10.0
     # the last job to finish took 3x its estimate: the jobs ahead are expected to as well
     assert estimate.queue_wait([10.0], [(8.0, 0.0, 10.0)], slots=1, last_pace=3.0) == pytest.approx(2.0 + 30.0)
+
+
+def test_a_finished_job_is_adopted_and_served_an_unfinished_one_is_not():
+    from lab.server.jobs import JobRegistry
+
+    config = TrainConfig(epochs=1, d_model=8, n_heads=2, n_layers=1)
+    elsewhere = TrainingJob(config)
+    with pytest.raises(ValueError, match="only a finished job"):
+        JobRegistry().adopt(elsewhere)  # not started: it would report to its own registry
+    elsewhere.start().join()
+    registry = JobRegistry(keep=1)
+    registry.adopt(elsewhere)
+    assert registry.start(config, "a session") is elsewhere and registry.started == 0  # served, not trained again
+    assert elsewhere.registry is registry and elsewhere.wait(0) == elsewhere.records

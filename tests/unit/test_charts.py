@@ -140,9 +140,24 @@ def test_fast_specs_fill_in_their_cached_frames():
 
 
 def test_cost_curve_and_peak_chart():
-    spec(charts.cost_curve_spec([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2))
-    spec(charts.softmax_peak_chart([1, 2], [0.3, 0.3], [0.3, 0.5], n_tokens=16, d_k=2))
-    spec(charts.receptive_field_chart([1, 2], [8, 8], [3, 5], n_tokens=8, kernel=3))
+    cost = spec(charts.cost_curve_spec([1, 2, 4], [3, 6, 12], [2, 8, 32], marker=2))
+    lines = [r for r in rows(cost) if r["kind"] == "line"]
+    assert [(r["term"], r["tokens"], r["macs"]) for r in lines] == [
+        (charts.LINEAR_TERM, 1, 3.0), (charts.LINEAR_TERM, 2, 6.0), (charts.LINEAR_TERM, 4, 12.0),
+        (charts.QUADRATIC_TERM, 1, 2.0), (charts.QUADRATIC_TERM, 2, 8.0), (charts.QUADRATIC_TERM, 4, 32.0)]
+    assert [r["tokens"] for r in rows(cost) if r["kind"] == "marker"] == [2]  # the page's setting, dashed
+    peak = spec(charts.softmax_peak_chart([1, 2], [0.3, 0.3], [0.3, 0.5], n_tokens=16, d_k=2))
+    values = [v for layer in peak["layer"] for v in rows(peak, layer)]
+    assert {(v["scaling"], v["d_k"], v["peak"]) for v in values if "scaling" in v} == {
+        ("softmax(q·k / √d_k)", 1, 0.3), ("softmax(q·k / √d_k)", 2, 0.3),
+        ("softmax(q·k), not scaled", 1, 0.3), ("softmax(q·k), not scaled", 2, 0.5)}
+    assert {"uniform: 1/16", "your d_k = 2"} <= {v.get("text") for v in values}
+    seen = spec(charts.receptive_field_chart([1, 2], [8, 8], [3, 5], n_tokens=8, kernel=3))
+    values = [v for layer in seen["layer"] for v in rows(seen, layer)]
+    assert {(v["model"], v["layers"], v["seen"]) for v in values if "model" in v} == {
+        ("self-attention", 1, 8), ("self-attention", 2, 8), ("convolution, kernel 3", 1, 3),
+        ("convolution, kernel 3", 2, 5)}
+    assert [v["n"] for v in values if "n" in v] == [8]  # the whole sequence, as a rule
 
 
 def test_head_maps_one_panel_per_head():

@@ -6,11 +6,6 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_page, settle
 
-
-def page_with(name: str, params: dict | None = None) -> AppTest:
-    return open_page(name, params)
-
-
 # (page, widget kind, key, value to set, text in the URL)
 ROUND_TRIPS = [
     ("shapes", "slider", "d_model", 100, "100"),
@@ -29,7 +24,7 @@ ROUND_TRIPS = [
 
 @pytest.mark.parametrize("page,kind,key,value,text", ROUND_TRIPS)
 def test_url_round_trip(page, kind, key, value, text):
-    at = page_with(page)
+    at = open_page(page)
     widget = getattr(at, kind)(key=key)
     widget.input(value) if kind == "text_input" else widget.set_value(value)
     if page == "training":  # form widgets count once the form is submitted: a tiny run, not 10/30/50 epochs
@@ -42,7 +37,7 @@ def test_url_round_trip(page, kind, key, value, text):
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert params[key] == text
     shared = params
-    again = page_with(page, shared)  # a new session opening the link
+    again = open_page(page, shared)  # a new session opening the link
     assert getattr(again, kind)(key=key).value == value
     assert not again.warning or "cannot be used" not in again.warning[0].value
 
@@ -55,32 +50,32 @@ def test_url_round_trip(page, kind, key, value, text):
     ("why_attention", {"kernel": "4"}),
 ])
 def test_bad_links_fall_back_to_defaults_with_a_warning(page, params):
-    at = page_with(page, params)
+    at = open_page(page, params)
     assert at.warning and "cannot be used" in at.warning[0].value
     for key in params:
         assert key in at.warning[0].value
 
 
 def test_good_link_is_applied_and_defaults_stay_out_of_the_url():
-    at = page_with("shapes", {"d_model": "512", "n_tokens": "10"})
+    at = open_page("shapes", {"d_model": "512", "n_tokens": "10"})
     assert at.slider(key="d_model").value == 512 and at.slider(key="n_tokens").value == 10
     table = at.dataframe[0].value.set_index("tensor")["shape"]
     assert table["X"] == "[512, 10]"
-    fresh = page_with("shapes")
+    fresh = open_page("shapes")
     assert dict(fresh.query_params) == {}
 
 
 def test_presets():
-    at = page_with("shapes", {"d_model": "64", "n_tokens": "3"})
+    at = open_page("shapes", {"d_model": "64", "n_tokens": "3"})
     next(b for b in at.button if b.label == "Coursework Q1").click()
     at.run()
     assert at.slider(key="d_model").value == 768 and at.slider(key="n_tokens").value == 6
-    mh = page_with("multi_head", {"heads": "5", "embdim": "96"})
+    mh = open_page("multi_head", {"heads": "5", "embdim": "96"})
     next(b for b in mh.button if b.label == "Coursework Q3.1").click()
     mh.run()
     shapes = mh.dataframe[0].value.set_index("variable")["shape"]
     assert shapes["qis_mh"] == "[1, 5, 12, 64]" and not mh.error
-    tr = page_with("training")
+    tr = open_page("training")
     assert any("coursework's comparison" in c.value for c in tr.caption)  # the default preset, described
     next(b for b in tr.button if b.label == "Overfitting").click()
     tr.run()
@@ -90,7 +85,7 @@ def test_presets():
 
 @pytest.mark.parametrize("page,prefix", [("shapes", "shapes"), ("multi_head", "multihead")])
 def test_self_check_marks_and_explains(page, prefix):
-    at = page_with(page)
+    at = open_page(page)
     boxes = [t for t in at.text_input if t.key.startswith(f"{prefix}_q0_")]
     assert len(boxes) >= 4
     boxes[0].input("1, 2")  # wrong
@@ -113,7 +108,7 @@ def score_caption(at) -> str:
 def test_self_check_right_answers_score_once():
     from lab.analyses import quiz
 
-    at = page_with("shapes")
+    at = open_page("shapes")
     question = quiz.shapes_question(0)
     n = len(question.items)
     for item, box in zip(question.items, [t for t in at.text_input if t.key.startswith("shapes_q0_")], strict=True):
@@ -128,7 +123,7 @@ def test_self_check_right_answers_score_once():
 
 
 def test_answer_boxes_hint_the_number_of_axes():
-    at = page_with("multi_head")
+    at = open_page("multi_head")
     boxes = [t for t in at.text_input if t.key.startswith("multihead_q0_")]
     hints = {t.label: t.proto.placeholder for t in boxes}
     assert hints["shape of qis_mh"] == "e.g. 4, 7, 2, 9"  # four numbers for a 4-D tensor, not "768, 6"
@@ -136,9 +131,9 @@ def test_answer_boxes_hint_the_number_of_axes():
 
 
 def test_export_buttons_on_the_pages():
-    at = page_with("self_attention")
+    at = open_page("self_attention")
     assert [d.proto.label for d in at.get("download_button")] == ["PNG", "SVG"]
-    mh = page_with("multi_head")
+    mh = open_page("multi_head")
     assert [d.proto.label for d in mh.get("download_button")] == ["PNG", "SVG"]
 
 
@@ -147,7 +142,7 @@ def test_the_estimate_sits_next_to_train():
     from lab.analyses.classifier_runs import DEFAULTS, TrainingRequest
     from lab.server.requests import request_estimate
 
-    at = page_with("training")
+    at = open_page("training")
     note = next(c.value for c in at.caption if c.value.startswith("Estimated training time"))
     seconds = request_estimate(TrainingRequest.from_form(DEFAULTS))  # the default form's request, as estimated
     assert note.startswith(f"Estimated training time: about {seconds:.0f} s of this server's cores")
@@ -159,19 +154,19 @@ def test_a_request_over_the_bound_is_refused_on_a_shared_server(monkeypatch):
     monkeypatch.setenv("LAB_SHARED", "1")
     link = {"epochs_a": "98", "epochs_b": "99", "epochs_c": "100", "schedule": "cosine", "d_model": "64",
             "n_heads": "8", "n_layers": "4", "patch": "2", "batch_size": "16", "cnn": "1"}
-    at = page_with("training", link)  # the issue's 397-epoch link
+    at = open_page("training", link)  # the issue's 397-epoch link
     started = REGISTRY.started
     next(b for b in at.button if b.label == "Train").click()
     at.run()
     assert any("On a shared server each request may take at most 30 s" in e.value for e in at.error)
     assert REGISTRY.started == started and "train_request" not in at.session_state  # nothing was queued
     monkeypatch.setenv("LAB_SHARED", "0")  # the same link on a laptop used alone: no bound
-    at = page_with("training", link)
+    at = open_page("training", link)
     assert not any("at most 30 s" in e.value for e in at.error)
 
 
 def test_teacher_mode_fixes_settings():
-    at = page_with("training", {"only": "lr", "d_model": "16"})
+    at = open_page("training", {"only": "lr", "d_model": "16"})
     assert not at.select_slider(key="lr").disabled
     assert at.select_slider(key="d_model").disabled and at.select_slider(key="d_model").value == 16
     assert at.number_input(key="epochs_c").disabled and at.checkbox(key="cnn").disabled
@@ -179,13 +174,13 @@ def test_teacher_mode_fixes_settings():
     assert any("leaves you this control to change: **learning rate**. The greyed-out" in c.value for c in at.caption)
     params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert params["only"] == "lr" and params["d_model"] == "16"  # the flags stay in the link
-    presets = page_with("training", {"only": "presets"})
+    presets = open_page("training", {"only": "presets"})
     assert not next(b for b in presets.button if b.label == "Overfitting").disabled
     assert presets.select_slider(key="lr").disabled
 
 
 def test_teacher_mode_on_page_6():
-    at = page_with("attention_learns", {"task": "sort", "only": "positions,compare"})
+    at = open_page("attention_learns", {"task": "sort", "only": "positions,compare"})
     assert at.selectbox(key="task").disabled and at.selectbox(key="task").value == "sort"
     assert not at.toggle(key="positions").disabled and not at.checkbox(key="compare").disabled
     assert at.select_slider(key="d_model").disabled
@@ -194,11 +189,11 @@ def test_teacher_mode_on_page_6():
 
 
 def test_teacher_mode_names_what_it_cannot_use():
-    typo = page_with("training", {"only": "lr,lrr"})
+    typo = open_page("training", {"only": "lr,lrr"})
     assert not typo.select_slider(key="lr").disabled
     note = next(c.value for c in typo.caption if "teacher's link" in c.value)
     assert "Ignored, as this page has no such setting: lrr." in note
-    nothing = page_with("training", {"only": "none"})
+    nothing = open_page("training", {"only": "none"})
     assert nothing.select_slider(key="lr").disabled and nothing.number_input(key="seed").disabled
     assert any("fixes every setting" in c.value for c in nothing.caption)
     assert nothing.query_params["only"] in ("none", ["none"])  # and stays in the link
@@ -217,28 +212,28 @@ def press_train(at: AppTest) -> AppTest:
 
 def test_a_shared_server_serves_what_it_trained_and_refuses_in_the_page_s_own_words(monkeypatch):
     monkeypatch.setenv("LAB_SHARED", "0")
-    first = press_train(page_with("attention_learns", SMALL_SEQ))  # a laptop alone: no bound
+    first = press_train(open_page("attention_learns", SMALL_SEQ))  # a laptop alone: no bound
     assert any(s.value.startswith("Learning to reverse") for s in first.subheader)
     monkeypatch.setenv("LAB_SHARED", "1")
     monkeypatch.setenv("LAB_MAX_TRAIN_SECONDS", "0.001")
-    second = page_with("attention_learns", SMALL_SEQ)
+    second = open_page("attention_learns", SMALL_SEQ)
     assert any("Already trained (or training) on this server" in c.value for c in second.caption)
     press_train(second)  # the same settings on a shared server, far over the bound: served, not refused
     assert not second.error and any(s.value.startswith("Learning to reverse") for s in second.subheader)
-    other = press_train(page_with("attention_learns", {**SMALL_SEQ, "seed": "7"}))
+    other = press_train(open_page("attention_learns", {**SMALL_SEQ, "seed": "7"}))
     refusal = other.error[0].value
     assert "fewer training steps" in refusal and "images" not in refusal and "epochs" not in refusal
 
 
 def test_the_sidebar_counts_the_trainings():
-    at = press_train(page_with("training", {"epochs_a": "1", "epochs_b": "2", "epochs_c": "2", "d_model": "8",
+    at = press_train(open_page("training", {"epochs_a": "1", "epochs_b": "2", "epochs_c": "2", "d_model": "8",
                                             "n_heads": "2", "n_layers": "1"}))
     assert any(c.value == "done: 2 of 2 trainings finished" for c in at.sidebar.caption), [
         c.value for c in at.sidebar.caption]  # the 2-epoch run and the 1-epoch check: 3 bars, 2 trainings
 
 
 def test_a_locked_task_is_not_offered_as_a_choice():
-    at = page_with("attention_learns", {"only": "positions"})
+    at = open_page("attention_learns", {"only": "positions"})
     prompt = next(i.value for i in at.info if "**Train**" in i.value)
     assert prompt.startswith("Press **Train**") and "Choose a task" not in prompt
 
@@ -246,11 +241,11 @@ def test_a_locked_task_is_not_offered_as_a_choice():
 def test_one_word_tests_no_claim_and_the_derivation_has_one_format():
     import re
 
-    at = page_with("self_attention", {"sentence": "cat"})
+    at = open_page("self_attention", {"sentence": "cat"})
     at.session_state["claims_open"] = True  # the claim's section computes only while open
     text = " ".join(m.value for m in settle(at).markdown)
     assert "of rows" not in text and "one word tests nothing" in text
-    full = page_with("self_attention")
+    full = open_page("self_attention")
     panel = next(m.value for m in full.markdown if m.value.startswith("**Weight of key"))
     header, *rows = panel.split("```text\n")[1].split("\n```")[0].splitlines()  # q, k and their products
     assert header.split() == ["f0", "f1", "f2", "f3"] and [r.split()[0] for r in rows] == ["q_0", "k_0", "q"]
@@ -266,7 +261,7 @@ def test_learned_mode_on_pages_2_and_3():
     from lab.server.jobs import REGISTRY
     from lab.server.requests import head_name
 
-    at = page_with("self_attention", {"mode": "learned"})
+    at = open_page("self_attention", {"mode": "learned"})
     assert at.text_input(key="sentence").value == "the cat chased the dogs . then it meowed ."
     query = next(s for s in at.selectbox if s.label.startswith("token being"))
     assert query.format_func(query.value) == "7: it"  # the pronoun is the query
@@ -303,7 +298,7 @@ def test_each_mode_keeps_its_own_sentence(language_served):
         return box, box.format_func(box.value)
 
     words = " ".join(f"w{i}" for i in range(12))
-    at = page_with("self_attention", {"sentence": words})
+    at = open_page("self_attention", {"sentence": words})
     query(at)[0].set_value(11).run()
     at.radio(key="mode").set_value("learned").run()
     assert not at.error and at.text_input(key="sentence").value == EXAMPLES[0]
@@ -325,7 +320,7 @@ def test_the_mode_switch_keeps_page_2s_chart_specs(language_served):
     learned head's 16 features)."""
     words = "+".join(f"w{i}" for i in range(12))
     for settings in ({}, {"d_model": "64", "d_k": "64", "sentence": words}):
-        at = page_with("self_attention", settings)
+        at = open_page("self_attention", settings)
         random = [c.proto.spec for c in at.get("vega_lite_chart")]
         at.radio(key="mode").set_value("learned").run()
         learned = [c.proto.spec for c in at.get("vega_lite_chart")]
@@ -343,7 +338,7 @@ def test_learned_mode_keeps_random_modes_controls_hidden(language_served):
     def hidden(at):
         return any(hiding("random_controls") in h.proto.body for h in at.get("html"))
 
-    at = page_with("self_attention", {"d_model": "12", "causal": "true"})
+    at = open_page("self_attention", {"d_model": "12", "causal": "true"})
     assert not hidden(at)
     at.radio(key="mode").set_value("learned").run()
     assert hidden(at) and at.slider(key="d_model").value == 12 and at.toggle(key="causal").value

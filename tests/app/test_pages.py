@@ -407,17 +407,17 @@ def test_attention_learns_own_input():
 
 
 def test_why_attention_study_reading_is_built_from_its_numbers():
-    from test_study import results
-
     from lab.analyses.study import StudyRequest, StudySnapshot
     from lab.server.requests import Bar
+
+    from conftest import study_results
 
     at = open_page("why_attention")
     assert any("Run the study" in i.value for i in at.info)
     assert "fully convolutional network" in text_of(at) and "n/k layers apart" in text_of(at)
     request = StudyRequest()
     snap = StudySnapshot(bars=[Bar("transformer runs", 15, 15, "run"), Bar("CNN runs", 15, 15, "run")],
-                         results=results(0.65, 0.97))
+                         results=study_results(0.65, 0.97))
     at.session_state["study_request"] = request  # as if this session had run the study
     at.session_state["study_result"] = (request, snap, {})
     settle(at)
@@ -602,12 +602,12 @@ def test_attention_learns_induction():
 
 
 def test_why_attention_tests_the_claims_on_the_study_models():
-    from test_study import results
-
     from lab.analyses import claims
     from lab.analyses.study import StudyRequest, StudySnapshot
     from lab.server.requests import Bar
     from transformer.train import build_model, train_classifier
+
+    from conftest import study_results
 
     at = open_page("why_attention")
     assert any("Run the study above" in i.value for i in at.info)  # no models yet: no numbers either
@@ -618,7 +618,7 @@ def test_why_attention_tests_the_claims_on_the_study_models():
             models[config] = build_model(config)
             list(train_classifier(config.replace(epochs=2), models[config]))
     snap = StudySnapshot(bars=[Bar("transformer runs", 15, 15, "run"), Bar("CNN runs", 15, 15, "run")],
-                         results=results(0.82, 0.97))
+                         results=study_results(0.82, 0.97))
     at.session_state["study_request"] = request
     at.session_state["study_result"] = (request, snap, models)
     settle(at)

@@ -1,19 +1,10 @@
 """The data-efficiency study: its trainings through the shared jobs, its table, and a reading built from numbers."""
-import pandas as pd
 
 from lab.analyses.study import StudyRequest, conclusion, summary, table
 from lab.server.jobs import JobRegistry
 from lab.server.requests import follow
 
-
-def results(cnn_small: float, cnn_full: float) -> pd.DataFrame:
-    rows = []
-    for share, vit in ((0.05, 0.70), (1.0, 0.96)):
-        for seed, wobble in enumerate((-0.01, 0.0, 0.01)):
-            cnn = cnn_small if share == 0.05 else cnn_full
-            rows += [{"model": "transformer", "share": share, "seed": seed, "val_acc": vit + wobble, "cpu_seconds": 1},
-                     {"model": "CNN", "share": share, "seed": seed, "val_acc": cnn + wobble, "cpu_seconds": 2}]
-    return pd.DataFrame(rows)
+from conftest import study_results
 
 
 def test_the_study_trains_each_model_share_and_seed_once():
@@ -27,17 +18,17 @@ def test_the_study_trains_each_model_share_and_seed_once():
 
 
 def test_table_gives_mean_range_and_lead():
-    t = table(results(0.82, 0.97)).set_index("training images")
+    t = table(study_results(0.82, 0.97)).set_index("training images")
     assert t.loc["5%", "CNN"] == "82.0% (81.0%–83.0%)" and t.loc["5%", "CNN lead (points)"] == "+12.0"
     assert t.loc["100%", "CNN lead (points)"] == "+1.0"
 
 
 def test_the_reading_follows_the_numbers():
-    textbook = conclusion(results(0.82, 0.97))
+    textbook = conclusion(study_results(0.82, 0.97))
     assert textbook.startswith("Measured: with 5% of the images the CNN leads by 12.0 points; with 100% of the "
                                "images the CNN leads by 1.0 points.")
     assert "As the textbook expects" in textbook
-    against = conclusion(results(0.65, 0.97))
+    against = conclusion(study_results(0.65, 0.97))
     assert "the transformer leads by 5.0 points" in against and "disagrees with the textbook" in against
-    widening = conclusion(results(0.71, 0.99))
+    widening = conclusion(study_results(0.71, 0.99))
     assert "does not" in widening and "As the textbook expects" not in widening

@@ -6,7 +6,6 @@ from lab import charts, ui
 from lab.analyses import sequence_runs
 from lab.analyses.learned_heads import LanguageRequest
 from lab.analyses.sequence_runs import LABELS, LENGTHS, OPTIONS, WHAT, labels
-from lab.server.requests import head_frame
 from lab.ui import induction_panel, knockout_panel, learned_panel, links, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
@@ -116,10 +115,7 @@ st.caption(f"Rows are queries: the position writing the next token (from '{confi
            f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
            f"light up on {sequence_runs.TARGET[config.task]}.")
 
-st.subheader("What each head does, in numbers")
-chance = sequence_runs.chance_share(config)
-ui.chart(ui.figure(charts.head_share_chart, head_frame(snap.main, lambda r: r.share), chance=chance,
-                   what="the digit being written"))
+progress.head_shares(snap.main, lambda r: r.share, sequence_runs.chance_share(config), "the digit being written")
 st.markdown(sequence_runs.head_sentence(snap.main, config))
 
 model = models.get(config)

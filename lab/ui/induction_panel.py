@@ -9,7 +9,7 @@ import torch
 
 from lab import charts, ui
 from lab.analyses import sequence_runs
-from lab.server.requests import head_frame, steepest_rise
+from lab.server.requests import steepest_rise
 from lab.ui import knockout_panel, progress
 from transformer import induction
 
@@ -48,10 +48,8 @@ def page6(request, status) -> None:
                f"{b}–{b + r - 1} light up one position after each token's earlier occurrence (a diagonal band "
                f"{b - a - 1} positions back); a previous-token head's every row lights up just left of the diagonal.")
 
-    st.subheader("What each head does, in numbers")
     chance = sequence_runs.prefix_chance(config)
-    ui.chart(ui.figure(charts.head_share_chart, head_frame(snap.main, lambda r: r.share), chance=chance,
-                       what="the token after the earlier occurrence"))
+    progress.head_shares(snap.main, lambda r: r.share, chance, "the token after the earlier occurrence")
     model, circuit = models.get(config), None
     if model is not None:
         _, maps = model.attention_maps(evaluation.tokens[: induction.PROBES, :-1])

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.analyses import learned_heads
-from lab.server.requests import head_frame, head_name, steepest_rise
+from lab.server.requests import head_name, steepest_rise
 from lab.ui import knockout_panel, progress
 from transformer.language import EXAMPLES, MAX_WORDS, LanguageRecord, encode
 
@@ -166,11 +166,9 @@ def page6(request: learned_heads.LanguageRequest, status) -> None:
     st.caption("Rows are queries, columns are keys; the causal mask leaves the upper right empty. Look at the row "
                "'7: it': a head whose weight moves onto '1: cat'"
                + (f" around step {rise[0]}, where pronoun accuracy jumps" if rise else "") + ".")
-    st.subheader("What each head does, in numbers")
     chance = learned_heads.default_chances(config.seed)
-    ui.chart(ui.figure(charts.head_share_chart, head_frame(snap.records, lambda r: r.shares["referent_share"]),
-                       chance=chance["referent_share"],
-                       what="the pronoun's noun"))
+    progress.head_shares(snap.records, lambda r: r.shares["referent_share"], chance["referent_share"],
+                         "the pronoun's noun")
     st.markdown("Measured on held-out sentences: " + learned_heads.head_sentence(snap.records[-1].shares, chance)
                 + " Does the answer need that head? Knock it out on page 3 (heads that learned something).")
     st.page_link("views/multi_head.py", label="Knock heads out on page 3", icon=":material/view_module:")

@@ -17,7 +17,7 @@ import streamlit as st
 from lab import charts, ui
 from lab.server import runtime
 from lab.server.jobs import REGISTRY
-from lab.server.requests import Progress, bound, follow
+from lab.server.requests import Progress, bound, follow, head_frame
 from lab.ui.links import Link
 
 REDRAW_SECONDS = 1.0  # the live chart is redrawn at most this often per session watching the run
@@ -163,6 +163,13 @@ def attention_over_training(records: list, labels: list[str], what: str, name: s
                      [r.step for r in records], labels, labels, cell=ui.cell(cell), max_width=ui.room(), what=what)
     ui.chart(grid)
     ui.exports(grid, name)
+
+
+def head_shares(records: list, share_of: Callable, chance: float, what: str) -> None:
+    """Under its heading, each head's measured share of attention on ``what`` at every record (``share_of(record)``:
+    (layers, heads)), against the level attention spread evenly gives (``chance``)."""
+    st.subheader("What each head does, in numbers")
+    ui.chart(ui.figure(charts.head_share_chart, head_frame(records, share_of), chance=chance, what=what))
 
 
 def run_name(config) -> str:

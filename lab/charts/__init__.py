@@ -1,7 +1,8 @@
 """Every chart the app draws: pure functions from plain numbers to a Vega-Lite chart, unit-tested without a server.
 
 Nothing here imports torch or streamlit; pages turn tensors into lists or arrays before calling. One module per family
-(each re-exported here, so a page writes ``charts.heatmap_spec``):
+(each chart, and what pages read beside it, re-exported here: a page writes ``charts.heatmap_spec``; the
+helpers the families share stay in ``base``):
 
 - ``base``        -- the palette, axis names, projector styling, the cached-frame helpers, PNG/SVG export
 - ``heatmaps``    -- a labelled matrix (cell by cell, or as a picture), several matrices in one view, a query's stages
@@ -13,40 +14,22 @@ Nothing here imports torch or streamlit; pages turn tensors into lists or arrays
 - ``raster``      -- a matrix as a PNG picture, coloured as Vega colours a heatmap's cells
 """
 from lab.charts.base import (  # noqa: F401
-    ARIA_CELLS,
-    INK,
-    KEY_AXIS,
     OWN_KEY,
     PALETTE,
-    PICK,
-    PROJECTOR_CONFIG,
-    QUERY_AXIS,
-    TITLE_FIELD,
     altair,
-    as_matrix,
-    filled,
-    inline_data,
-    matrix_frame,
     projector_style,
-    renderer,
-    replaced,
-    title_ref,
     title_text,
     to_png,
     to_svg,
     token_labels,
 )
 from lab.charts.comparisons import (  # noqa: F401
-    BAND_TITLE,
     cost_chart,
     data_efficiency_chart,
     robustness_chart,
     shift_chart,
 )
 from lab.charts.curves import (  # noqa: F401
-    METRICS,
-    SEQ_METRICS,
-    SPLITS,
     comparison_figure,
     live_curves,
     model_comparison,
@@ -56,7 +39,6 @@ from lab.charts.curves import (  # noqa: F401
 from lab.charts.diagrams import (  # noqa: F401
     LINEAR_TERM,
     QUADRATIC_TERM,
-    SPLIT_SLOT,
     cost_curve_spec,
     head_split_diagram_spec,
     receptive_field_chart,

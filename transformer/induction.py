@@ -57,7 +57,7 @@ class InductionConfig(DecoderConfig):
 
     def build(self) -> Decoder:
         with seeded(self.seed):
-            return Decoder(self, vocab=SYMBOLS, context=LENGTH - 1)
+            return Decoder(self, vocab=self.vocab, context=self.context)
 
     def train(self, model: Decoder | None = None) -> Iterator[SeqRecord]:
         return train(self, self.build() if model is None else model)

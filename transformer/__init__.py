@@ -18,6 +18,7 @@ One idea per module:
 - ``induction`` -- the induction task and its own config: a random run repeated once; the prefix-matching and
   previous-token scores
 - ``language``  -- a small generated language ("then it meowed") and the decoder that learns it, measured per head
+- ``generate``  -- a decoder that writes: sampling (temperature, top-k, top-p) with or without a KV cache
 - ``ablation``  -- knock heads out (their output zeroed) and measure what breaks
 - ``robustness`` -- trained classifiers under noise, occlusion, a second digit, shifts and a larger canvas
 - ``timing``    -- one attention layer and one convolution timed against the number of tokens

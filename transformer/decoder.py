@@ -121,6 +121,7 @@ class Decoder(nn.Module):
     def __init__(self, config, vocab: int, context: int):
         super().__init__()
         self.config = c = config
+        self.context = context  # tokens it reads at most (its positions' table, where it has one)
         self.tok_embed = nn.Embedding(vocab, c.d_model)
         self.pos_embed = nn.Embedding(context, c.d_model) if c.positions else None
         self.blocks = nn.ModuleList(Block(c.d_model, c.n_heads, mlp_ratio=4) for _ in range(c.n_layers))

@@ -60,6 +60,14 @@ def encode(text: str) -> Tensor:
     return torch.tensor([[INDEX[w] for w in words]])
 
 
+def complete(words: list[str]) -> bool:
+    """Whether ``words`` end where a sentence of the language ends: its final "." (the pronoun form has two, the
+    first after its verb; the agreement form one), or a padding token."""
+    if words and words[-1] == PAD:
+        return True
+    return bool(words) and words[-1] == "." and (words.count(".") >= 2 or not set(words) & set(VERBS))
+
+
 def decode(ids) -> list[str]:
     return [VOCAB[int(i)] for i in ids]
 
@@ -110,7 +118,7 @@ def _pick(options: list[str], idx: Tensor) -> Tensor:
     return torch.tensor([INDEX[w] for w in options])[idx]
 
 
-def generate(n: int, generator: torch.Generator) -> Batch:
+def draw_sentences(n: int, generator: torch.Generator) -> Batch:
     """``n`` sentences, half of each form on average, drawn with ``generator``."""
     def draw(high: int) -> Tensor:
         return torch.randint(0, high, (n,), generator=generator)
@@ -151,7 +159,7 @@ def generate(n: int, generator: torch.Generator) -> Batch:
 def held_out(seed: int = 0) -> Batch:
     """The evaluation sentences: ``HELD_OUT`` of each form (drawn with a generator training never uses)."""
     g = torch.Generator().manual_seed(1_000_003 + seed)
-    batch = generate(6 * HELD_OUT, g)
+    batch = draw_sentences(6 * HELD_OUT, g)
     pick = torch.cat([batch.pronoun.nonzero()[:HELD_OUT, 0], (~batch.pronoun).nonzero()[:HELD_OUT, 0]])
     return Batch(*(getattr(batch, f.name)[pick] for f in fields(Batch)))
 
@@ -164,6 +172,10 @@ class LanguageModel(Decoder):
 
     def __init__(self, config: LanguageConfig):
         super().__init__(config, vocab=len(VOCAB), context=MAX_WORDS)
+
+    def finished(self, ids) -> bool:
+        """Whether ``ids`` end a sentence, so that generation stops there (``generate.generate``)."""
+        return complete(decode(ids))
 
 
 def build_language_model(config: LanguageConfig = LanguageConfig()) -> LanguageModel:
@@ -244,4 +256,4 @@ def train_language_model(config: LanguageConfig = LanguageConfig(), model: Decod
         return LanguageRecord(step, held, pronoun, agreement, time.perf_counter() - t0, time.thread_time() - c0,
                               maps[0], shares)
 
-    yield from train_steps(config, model, lambda g: _loss(model, generate(config.batch_size, g).tokens), record)
+    yield from train_steps(config, model, lambda g: _loss(model, draw_sentences(config.batch_size, g).tokens), record)

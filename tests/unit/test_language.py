@@ -15,8 +15,8 @@ from transformer.language import (
     accuracies,
     build_language_model,
     decode,
+    draw_sentences,
     encode,
-    generate,
     held_out,
     train_language_model,
 )
@@ -25,7 +25,7 @@ from conftest import without_clocks
 
 
 def test_every_generated_sentence_follows_the_grammar():
-    batch = generate(4000, torch.Generator().manual_seed(5))
+    batch = draw_sentences(4000, torch.Generator().manual_seed(5))
     plural = set(PLURALS)
     for row, pronoun, n1, n2, cue, ref in zip(batch.tokens.tolist(), batch.pronoun, batch.n1, batch.n2, batch.cue,
                                               batch.referent, strict=True):

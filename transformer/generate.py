@@ -1,0 +1,144 @@
+"""A decoder that writes: one token at a time, sampled with temperature, top-k and top-p, with or without a KV cache.
+
+Every step runs the model on what it has not read yet and draws the next token from the last position's
+distribution. Without a cache that is the whole sequence again, every step (quadratic in the length); with one,
+each layer keeps the keys and values of the tokens it has read, and a step runs only the new token through the
+blocks, its query attending over the cached keys (linear). Both ways give the same numbers: the cached step is the
+same arithmetic on fewer rows. Works with every ``decoder.Decoder`` of the package.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .decoder import Decoder
+
+
+@dataclass(frozen=True)
+class Step:
+    token: int  # the token drawn
+    probs: Tensor  # (vocab,): the distribution it was drawn from, after temperature, top-k and top-p
+    attention: Tensor  # (layers, heads, keys): the attention of the position that predicted it, over every key
+    cache_len: int  # keys and values each layer keeps after this step (0 without a cache)
+
+
+@dataclass(frozen=True)
+class Generation:
+    tokens: list[int]  # every id, the prompt's first
+    steps: list[Step]  # one per new token
+    prompt_len: int
+
+
+def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
+    """ValueError, in words a student can act on, for settings that cannot sample."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0:
+        raise ValueError(f"temperature must be a number of 0 or more (0 always takes the likeliest token), got "
+                         f"{temperature!r}.")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top-k must be a whole number of 1 or more (1 always takes the likeliest token), got "
+                         f"{top_k!r}.")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+        raise ValueError(f"top-p must be more than 0 and at most 1 (1 keeps every token), got {top_p!r}.")
+
+
+def distribution(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None) -> Tensor:
+    """(vocab,) the probabilities the next token is drawn from: ``logits`` (vocab,) divided by the temperature
+    (0: all on the likeliest token), then only the ``top_k`` likeliest kept, then only the smallest set of the
+    likeliest whose probabilities reach ``top_p``, renormalised."""
+    check_sampling(temperature, top_k, top_p)
+    if temperature == 0:
+        return F.one_hot(logits.argmax(), logits.shape[-1]).to(logits.dtype)
+    probs = torch.softmax(logits / temperature, -1)
+    if top_k is not None and top_k < probs.shape[-1]:
+        probs = torch.where(probs >= probs.topk(top_k).values[-1], probs, 0.0)
+    if top_p is not None and top_p < 1:
+        ranked, order = (probs / probs.sum()).sort(descending=True)
+        before = ranked.cumsum(-1) - ranked  # the mass of the likelier tokens
+        keep = torch.zeros_like(probs, dtype=torch.bool)
+        keep[order] = before < top_p  # a token stays while the set before it has not reached p
+        probs = torch.where(keep, probs, 0.0)
+    return probs / probs.sum()
+
+
+@torch.no_grad()
+def step(model: Decoder, idx: Tensor, start: int, cache: list[tuple[Tensor, Tensor]] | None
+         ) -> tuple[Tensor, Tensor, list[tuple[Tensor, Tensor]]]:
+    """Run ``idx`` (1, n), the tokens at positions ``start`` .. ``start + n - 1``, through the model, each layer's
+    query attending over ``cache`` (that layer's keys and values of positions 0 .. start - 1) and these tokens.
+    Returns (logits of the last position (vocab,), its attention (layers, heads, start + n), the cache grown by n)."""
+    n = idx.shape[1]
+    x = model.tok_embed(idx)  # (1, n, E)
+    if model.pos_embed is not None:
+        x = x + model.pos_embed(torch.arange(start, start + n))  # (n, E) broadcast
+    E = x.shape[-1]
+    grown, maps = [], []
+    for layer, block in enumerate(model.blocks):
+        attn = block.attn
+        H = attn.n_heads
+        qkv = block.ln_1(x) @ attn.w_qkv  # (1, n, 3E)
+        q, k, v = qkv.view(1, n, 3, H, E // H).permute(2, 0, 3, 1, 4)  # 3 x (1, H, n, d_head)
+        if cache is not None:
+            k, v = torch.cat([cache[layer][0], k], 2), torch.cat([cache[layer][1], v], 2)  # (1, H, start + n, d_head)
+        grown.append((k, v))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(E // H)  # (1, H, n, start + n)
+        later = torch.arange(k.shape[2])[None, :] > torch.arange(start, start + n)[:, None]  # (n, start + n)
+        weights = scores.masked_fill(later, float("-inf")).softmax(-1)  # (1, H, n, start + n)
+        z = weights @ v  # (1, H, n, d_head)
+        if attn.head_mask is not None:
+            z = z * attn.head_mask.view(1, -1, 1, 1)  # removed heads write zeros
+        x = x + attn.proj(z.transpose(1, 2).reshape(1, n, E))  # (1, n, E)
+        x = x + block.mlp(block.ln_2(x))
+        maps.append(weights[0, :, -1])  # (H, start + n): the last position's row
+    return model.head(model.ln_f(x[0, -1])), torch.stack(maps), grown
+
+
+def generate(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: float = 1.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int = 0, cache: bool = True) -> Generation:
+    """Up to ``max_new`` tokens after ``prompt_ids`` (1, T), each drawn from ``distribution`` with a generator of its
+    own (seeded by ``seed``; the global RNG is untouched). Stops early when the model reads its whole context, or
+    when the model says its text is finished (``model.finished(ids)``, where it has one: the language's sentence
+    end). ``cache``: keep each layer's keys and values (one token through the blocks a step) or run the whole
+    sequence again every step; the same tokens and probabilities either way."""
+    check_sampling(temperature, top_k, top_p)
+    if isinstance(max_new, bool) or not isinstance(max_new, int) or max_new < 0:
+        raise ValueError(f"the number of new tokens must be a whole number of 0 or more, got {max_new!r}.")
+    if prompt_ids.dim() != 2 or prompt_ids.shape[0] != 1 or prompt_ids.shape[1] < 1:
+        raise ValueError(f"the prompt must be one sequence of at least one token, shaped (1, T); got "
+                         f"{tuple(prompt_ids.shape)}.")
+    vocab = model.head.out_features
+    if int(prompt_ids.min()) < 0 or int(prompt_ids.max()) >= vocab:
+        raise ValueError(f"the prompt has token ids outside this model's {vocab} tokens (0 to {vocab - 1}).")
+    if prompt_ids.shape[1] > model.context:
+        raise ValueError(f"the prompt has {prompt_ids.shape[1]} tokens, more than the {model.context} this model "
+                         f"reads at once: shorten it to {model.context} or fewer.")
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    tokens, steps, kept = prompt_ids[0].tolist(), [], None
+    finished = getattr(model, "finished", None)
+    while len(steps) < max_new and len(tokens) <= model.context and not (finished and finished(tokens)):
+        if cache:
+            new = tokens[len(tokens) - 1:] if kept is not None else tokens  # the cache holds all but the last
+            logits, attention, kept = step(model, torch.tensor([new]), len(tokens) - len(new), kept)
+        else:
+            logits, attention, _ = step(model, torch.tensor([tokens]), 0, None)
+        probs = distribution(logits, temperature, top_k, top_p)
+        token = int(torch.multinomial(probs, 1, generator=g)) if temperature > 0 else int(probs.argmax())
+        steps.append(Step(token, probs, attention, len(tokens) if cache else 0))
+        tokens.append(token)
+    return Generation(tokens, steps, prompt_ids.shape[1])
+
+
+def multiply_adds(model: Decoder, length: int, cache: bool) -> int:
+    """Multiply-adds of one step that predicts the token after ``length`` tokens: per token read, each block's
+    projections and MLP (12 d_model^2 with a 4x MLP) and its attention over the keys it may see (2 x keys x
+    d_model), and the read-out at the last position (d_model x vocab). With a cache one token is read, over all
+    ``length`` keys; without, all ``length`` tokens, the one at position i over i + 1 keys."""
+    d, layers = model.tok_embed.embedding_dim, len(model.blocks)
+    keys = length if cache else length * (length + 1) // 2  # summed over the tokens read
+    read = 1 if cache else length
+    return layers * (12 * d * d * read + 2 * keys * d) + d * model.head.out_features

@@ -32,6 +32,7 @@ BENCHMARKS = {
     "estimates": ("estimates", estimates.bench_estimates),
     "language": ("language", decoders.bench_language),
     "induction": ("induction", decoders.bench_induction),
+    "generate": ("generate", decoders.bench_generate),
 }
 
 

@@ -1,6 +1,9 @@
-"""The decoders learning live, each against its budget: the digit tasks against a plain GPT written
-in benchmarks/reference.py, the animal language and the induction task with their heads' measured roles."""
+"""The decoders learning live, each against its budget: the digit tasks against a plain GPT written in
+benchmarks/reference.py, the animal language and the induction task with their heads' measured roles; and
+generation with the KV cache against without it."""
 from __future__ import annotations
+
+import time
 
 from benchmarks.report import Report
 
@@ -111,3 +114,35 @@ def bench_sequence(report: Report) -> None:
         add("sequence", f"{task}: time to 99% vs a plain GPT (explicit attention, Adam 1e-3, generated answers)",
             f"{ours / naive:.2f}×", f"naive {naive:.2f} s ({naive_steps} steps)",
             check("sequence_vs_naive_gpt", ours / naive))
+
+
+def bench_generate(report: Report, new: int = 512) -> None:
+    """``new`` tokens from a decoder of d_model 256, 4 layers, 4 heads (random weights, one torch thread), with the
+    KV cache against without it (the whole sequence again every step), in the same run; the same tokens either
+    way, and the multiply-adds each way computed from the model's sizes."""
+    add, check = report.add, report.check
+    import torch
+
+    from transformer.decoder import Decoder, DecoderConfig
+    from transformer.generate import generate, multiply_adds
+
+    torch.set_num_threads(1)
+    warmed_up()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = Decoder(DecoderConfig(d_model=256, n_heads=4, n_layers=4), vocab=64, context=new + 1).eval()
+    prompt = torch.tensor([[1]])
+    timed = {}
+    for cache in (True, False):
+        t0 = time.perf_counter()
+        made = generate(model, prompt, new, temperature=1.0, seed=0, cache=cache)
+        timed[cache] = (time.perf_counter() - t0, made.tokens)
+    (cached, tokens), (plain, again) = timed[True], timed[False]
+    if tokens != again:
+        raise RuntimeError("generation with and without the cache wrote different tokens")
+    work = [sum(multiply_adds(model, n, cache) for n in range(1, new + 1)) for cache in (True, False)]
+    add("generate", f"{new} new tokens, d_model 256, 4 layers: with the KV cache vs without (the same tokens)",
+        f"{cached / plain:.3f}×", f"cached {cached:.2f} s, uncached {plain:.2f} s",
+        check("generate_cached_vs_uncached", cached / plain))
+    add("generate", "multiply-adds of the whole generation, computed from the sizes: cached / uncached",
+        f"{work[0] / 1e9:.2f} / {work[1] / 1e9:.2f} G", f"{work[0] / work[1]:.3f}×", "")

@@ -68,6 +68,63 @@ def complete(words: list[str]) -> bool:
     return bool(words) and words[-1] == "." and (words.count(".") >= 2 or not set(words) & set(VERBS))
 
 
+def grammatical(words: list[str]) -> tuple[bool, str]:
+    """(whether ``words`` are a sentence of the language, and if not why, in words). The two forms:
+    "the [adj] N1 VERB the [adj] N2 . then it|they SOUND ." and "the [adj] N1 PREP the [adj] N2 was|were STATE .",
+    with two different animals, one singular and one plural; the pronoun's number picks its noun, whose sound
+    follows; was or were agrees with N1."""
+    words = [w for w in words if w != PAD]
+    at = 0
+
+    def take(allowed, what: str) -> str:
+        nonlocal at
+        if at >= len(words):
+            raise ValueError(f"it ends too early: {what} expected after '{' '.join(words)}'")
+        if words[at] not in allowed:
+            raise ValueError(f"'{words[at]}' where {what} should be (word {at + 1})")
+        at += 1
+        return words[at - 1]
+
+    def noun_phrase(which: str) -> tuple[str, bool]:
+        nonlocal at
+        take({"the"}, "'the'")
+        if at < len(words) and words[at] in ADJECTIVES:
+            at += 1
+        noun = take(set(NOUNS) | set(PLURALS), f"the {which} noun")
+        return noun.removesuffix("s") if noun in PLURALS else noun, noun in PLURALS
+
+    try:
+        first, plural1 = noun_phrase("first")
+        middle = take(set(VERBS) | set(PREPOSITIONS), "a verb or a preposition")
+        second, plural2 = noun_phrase("second")
+        if first == second:
+            return False, f"the same animal twice ('{first}')"
+        if plural1 == plural2:
+            return False, f"both nouns are {'plural' if plural1 else 'singular'}: one must be singular, one plural"
+        if middle in VERBS:  # the pronoun form
+            take({"."}, "'.'")
+            take({"then"}, "'then'")
+            pronoun = take({"it", "they"}, "'it' or 'they'")
+            referent = first if plural1 == (pronoun == "they") else second
+            sound = take(set(SOUNDS), "an animal's sound")
+            if sound != ANIMALS[referent]:
+                heard = next(a for a, s in ANIMALS.items() if s == sound)
+                return False, (f"the sound of a {heard} ('{sound}') after '{pronoun}', which refers to the "
+                               f"{referent}{'s' if pronoun == 'they' else ''}")
+        else:  # the agreement form
+            verb = take({"was", "were"}, "'was' or 'were'")
+            if (verb == "were") != plural1:
+                return False, (f"'{verb}' after a {'plural' if plural1 else 'singular'} subject ('the "
+                               f"{first}{'s' if plural1 else ''}')")
+            take(set(STATES), "a state (tired, happy, hungry, asleep)")
+        take({"."}, "'.'")
+    except ValueError as err:
+        return False, str(err)
+    if at < len(words):
+        return False, f"words after the sentence's end: '{' '.join(words[at:])}'"
+    return True, ""
+
+
 def decode(ids) -> list[str]:
     return [VOCAB[int(i)] for i in ids]
 

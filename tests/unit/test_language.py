@@ -116,3 +116,25 @@ def test_ablation_removes_only_what_it_is_asked_to():
         effects = [without_heads(model, [(0, h)], lambda m: float(m(idx).sum())) for h in range(2)]
         intact = float(model(idx).sum())
     assert effects[0] != effects[1] and intact not in effects  # each head matters, differently
+
+
+def test_every_training_sentence_is_grammatical_and_bad_ones_say_why():
+    from transformer.language import EXAMPLES, grammatical
+
+    batch = draw_sentences(3000, torch.Generator().manual_seed(11))
+    assert all(grammatical(decode(row)) == (True, "") for row in batch.tokens)  # both forms, padding ignored
+    assert all(grammatical(s.split()) == (True, "") for s in EXAMPLES)
+    for sentence, why in [
+        ("the cat chased the cat . then it meowed .", "the same animal twice ('cat')"),
+        ("the cat chased the dog . then it meowed .", "both nouns are singular"),
+        ("the cat chased the dogs . then it barked .", "the sound of a dog ('barked') after 'it', which refers to "
+                                                       "the cat"),
+        ("the cats chased the dog . then they barked .", "after 'they', which refers to the cats"),
+        ("the cats near the dog was tired .", "'was' after a plural subject ('the cats')"),
+        ("the cat near the dogs were tired .", "'were' after a singular subject ('the cat')"),
+        ("the cat chased the dogs", "it ends too early: '.' expected"),
+        ("the cat chased the dogs . then it meowed . then", "words after the sentence's end: 'then'"),
+        ("the cat sat on the mat", "'sat' where a verb or a preposition should be (word 3)"),
+    ]:
+        ok, said = grammatical(sentence.split())
+        assert not ok and why in said, (sentence, said)

@@ -1,6 +1,6 @@
 """Start `streamlit run app.py` on a free loopback port and drive it in Debian's headless Chromium.
 
-Shared by the end-to-end test (tests/test_browser.py) and the screenshot script (scripts/screenshots.py).
+Shared by the end-to-end test (tests/browser/test_browser.py) and the screenshot script (scripts/screenshots.py).
 Never downloads a browser: it uses /usr/bin/chromium (or $CHROMIUM).
 """
 from __future__ import annotations

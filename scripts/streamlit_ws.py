@@ -3,7 +3,8 @@
 It does what the browser does on the wire: it sends ``BackMsg.rerun_script`` with the page, the link's query
 string and the widget states (a button press is a trigger value), and reads the server's ``ForwardMsg`` stream.
 Nothing is rendered, so many sessions cost the machine only what they cost the server. The class-load benchmark
-(``python -m benchmarks class30``) uses it; ``tests/test_streamlit_ws.py`` checks it against a real server.
+(``python -m benchmarks class30``) uses it; ``test_a_session_without_a_browser`` (tests/browser/) checks it against a
+real server.
 """
 from __future__ import annotations
 

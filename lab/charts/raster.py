@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 
 # Vega's continuous schemes as the colours it interpolates between, evenly spaced, in RGB (vega-scale's definitions;
-# tests/test_raster.py checks the colours below against the fills Vega itself gives a heatmap's cells)
+# tests/unit/test_raster.py checks the colours below against the fills Vega itself gives a heatmap's cells)
 SCHEMES = {"blues": "cfe1f2bed8eca8cee58fc1de74b2d75ba3cf4592c63181bd206fb2125ca40a4a90",
            "redblue": "8c0d25bf363adf745ef4ae91fbdbc9f2efeed2e5ef9dcae15da2cb2f78b3134b85"}
 BLUES = SCHEMES["blues"]

@@ -17,7 +17,7 @@ from torch import Tensor
 DIGITS_FILE = Path(__file__).with_name("digits.csv.gz")
 IMAGE_SIZE = 8
 N_CLASSES = 10
-# the sizes of ``digits_split()`` at its defaults, named once for the pages and the estimates (tests/test_data.py
+# the sizes of ``digits_split()`` at its defaults, named once for the pages and the estimates (tests/unit/test_data.py
 # checks them against the split itself)
 DIGITS, TRAIN_IMAGES, VAL_IMAGES = 1797, 1438, 359
 

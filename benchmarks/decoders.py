@@ -5,17 +5,8 @@ from __future__ import annotations
 
 import time
 
+from benchmarks import warmed_up
 from benchmarks.report import Report
-
-
-def warmed_up() -> None:
-    """The process as the app's server has it before a student trains: its warm-up done (the first fused AdamW's
-    import of torch._dynamo, paid once per process, is not part of any training's time on the server)."""
-    from lab.server import runtime
-
-    thread = runtime.warm_up()
-    if thread is not None:
-        thread.join()
 
 
 def bench_language(report: Report) -> None:

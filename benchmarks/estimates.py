@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from benchmarks import warmed_up
 from benchmarks.report import Report
 
 
@@ -35,13 +36,13 @@ def bench_estimates(report: Report) -> None:
     add, check = report.add, report.check
     import torch
 
-    from lab.server import estimate, runtime
+    from lab.server import estimate
     from lab.server.jobs import TrainingJob
     from transformer.sequence import SeqConfig
     from transformer.train import TrainConfig
 
     torch.set_num_threads(1)
-    runtime.warm_up().join()  # a fresh server has run its warm-up before the first student trains
+    warmed_up()  # a fresh server has run its warm-up before the first student trains
     estimate._factors.clear()
     configs = estimated()
     fresh = {name: estimate.estimate_seconds(c) for name, c in configs.items()}

@@ -9,6 +9,8 @@ same arithmetic on fewer rows. Works with every ``decoder.Decoder`` of the packa
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +26,8 @@ class Step:
     probs: Tensor  # (vocab,): the distribution it was drawn from, after temperature, top-k and top-p
     attention: Tensor  # (layers, heads, keys): the attention of the position that predicted it, over every key
     cache_len: int  # keys and values each layer keeps after this step (0 without a cache)
+    seconds: float  # wall-clock time of this step's forward pass (the sampling excluded)
+    logits: Tensor  # (vocab,): the model's scores before temperature, top-k and top-p
 
 
 @dataclass(frozen=True)
@@ -97,17 +101,12 @@ def step(model: Decoder, idx: Tensor, start: int, cache: list[tuple[Tensor, Tens
     return model.head(model.ln_f(x[0, -1])), torch.stack(maps), grown
 
 
-def generate(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: float = 1.0, top_k: int | None = None,
-             top_p: float | None = None, seed: int = 0, cache: bool = True) -> Generation:
-    """Up to ``max_new`` tokens after ``prompt_ids`` (1, T), each drawn from ``distribution`` with a generator of its
-    own (seeded by ``seed``; the global RNG is untouched). Stops early when the model reads its whole context, or
-    when the model says its text is finished (``model.finished(ids)``, where it has one: the language's sentence
-    end). ``cache``: keep each layer's keys and values (one token through the blocks a step) or run the whole
-    sequence again every step; the same tokens and probabilities either way."""
+def _checked(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: float, top_k: int | None,
+             top_p: float | None) -> None:
     check_sampling(temperature, top_k, top_p)
     if isinstance(max_new, bool) or not isinstance(max_new, int) or max_new < 0:
         raise ValueError(f"the number of new tokens must be a whole number of 0 or more, got {max_new!r}.")
-    if prompt_ids.dim() != 2 or prompt_ids.shape[0] != 1 or prompt_ids.shape[1] < 1:
+    if prompt_ids.dim() != 2 or prompt_ids.shape[1] < 1:
         raise ValueError(f"the prompt must be one sequence of at least one token, shaped (1, T); got "
                          f"{tuple(prompt_ids.shape)}.")
     vocab = model.head.out_features
@@ -116,21 +115,76 @@ def generate(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: floa
     if prompt_ids.shape[1] > model.context:
         raise ValueError(f"the prompt has {prompt_ids.shape[1]} tokens, more than the {model.context} this model "
                          f"reads at once: shorten it to {model.context} or fewer.")
+
+
+def stream(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: float = 1.0, top_k: int | None = None,
+           top_p: float | None = None, seed: int = 0, cache: bool = True) -> Iterator[Step]:
+    """``generate``'s steps one at a time, each computed when it is asked for (a page can show a token as soon as
+    it is drawn). The arguments are checked before the first step, when ``stream`` is called."""
+    _checked(model, prompt_ids, max_new, temperature, top_k, top_p)
+    if prompt_ids.shape[0] != 1:
+        raise ValueError(f"the prompt must be one sequence, shaped (1, T); got {tuple(prompt_ids.shape)}.")
+    return _steps(model, prompt_ids[0].tolist(), max_new, temperature, top_k, top_p, seed, cache)
+
+
+def _steps(model: Decoder, tokens: list[int], max_new: int, temperature: float, top_k: int | None,
+           top_p: float | None, seed: int, cache: bool) -> Iterator[Step]:
     model.eval()
     g = torch.Generator().manual_seed(seed)
-    tokens, steps, kept = prompt_ids[0].tolist(), [], None
+    kept, made = None, 0
     finished = getattr(model, "finished", None)
-    while len(steps) < max_new and len(tokens) <= model.context and not (finished and finished(tokens)):
+    while made < max_new and len(tokens) <= model.context and not (finished and finished(tokens)):
+        t0 = time.perf_counter()
         if cache:
             new = tokens[len(tokens) - 1:] if kept is not None else tokens  # the cache holds all but the last
             logits, attention, kept = step(model, torch.tensor([new]), len(tokens) - len(new), kept)
         else:
             logits, attention, _ = step(model, torch.tensor([tokens]), 0, None)
+        seconds = time.perf_counter() - t0
         probs = distribution(logits, temperature, top_k, top_p)
         token = int(torch.multinomial(probs, 1, generator=g)) if temperature > 0 else int(probs.argmax())
-        steps.append(Step(token, probs, attention, len(tokens) if cache else 0))
-        tokens.append(token)
-    return Generation(tokens, steps, prompt_ids.shape[1])
+        tokens = [*tokens, token]
+        made += 1
+        yield Step(token, probs, attention, len(tokens) - 1 if cache else 0, seconds, logits)
+
+
+def generate(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: float = 1.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int = 0, cache: bool = True) -> Generation:
+    """Up to ``max_new`` tokens after ``prompt_ids`` (1, T), each drawn from ``distribution`` with a generator of its
+    own (seeded by ``seed``; the global RNG is untouched). Stops early when the model reads its whole context, or
+    when the model says its text is finished (``model.finished(ids)``, where it has one: the language's sentence
+    end). ``cache``: keep each layer's keys and values (one token through the blocks a step) or run the whole
+    sequence again every step; the same tokens and probabilities either way."""
+    steps = list(stream(model, prompt_ids, max_new, temperature, top_k, top_p, seed, cache))
+    return Generation(prompt_ids[0].tolist() + [s.token for s in steps], steps, prompt_ids.shape[1])
+
+
+@torch.no_grad()
+def sample_many(model: Decoder, prompt_ids: Tensor, n: int, temperature: float = 1.0, seed: int = 0
+                ) -> list[list[int]]:
+    """``n`` texts after the same prompt (1, T), drawn at ``temperature`` all at once: each step runs the ``n``
+    sequences as one batch (no cache: the batch is the saving here). Each text ends where ``generate``'s would (the
+    context, or where the model says it is finished); the prompt is included. The draws come from a generator of
+    its own, so a seed fixes them, but they are not the texts ``generate`` draws one by one with that seed."""
+    _checked(model, prompt_ids, 0, temperature, None, None)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of texts must be a whole number of 1 or more, got {n!r}.")
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    idx = prompt_ids.expand(n, -1)  # (n, T)
+    while idx.shape[1] <= model.context:
+        logits = model(idx)[:, -1]  # (n, vocab)
+        if temperature == 0:
+            nxt = logits.argmax(-1, keepdim=True)  # (n, 1)
+        else:
+            nxt = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=g)  # (n, 1)
+        idx = torch.cat([idx, nxt], 1)  # (n, T + 1)
+    finished = getattr(model, "finished", None)
+    texts = []
+    for row in idx.tolist():
+        end = next((t for t in range(prompt_ids.shape[1], len(row) + 1) if finished and finished(row[:t])), len(row))
+        texts.append(row[:end])
+    return texts
 
 
 def multiply_adds(model: Decoder, length: int, cache: bool) -> int:

@@ -5,7 +5,7 @@ import torch
 
 from transformer.ablation import heads_removed
 from transformer.decoder import Decoder, DecoderConfig
-from transformer.generate import distribution, generate, multiply_adds, step
+from transformer.generate import distribution, generate, multiply_adds, sample_many, step, stream
 from transformer.induction import InductionConfig
 from transformer.language import EXAMPLES, LanguageConfig, complete, decode, encode
 from transformer.sequence import SeqConfig
@@ -123,3 +123,28 @@ def test_the_cache_saves_quadratic_work():
     plain = [multiply_adds(model, n, cache=False) for n in (4, 8, 16)]
     assert cached[2] - cached[1] == 2 * (cached[1] - cached[0])  # linear in the length
     assert plain[2] > 3 * plain[1] - 2 * plain[0] and all(p > c for p, c in zip(plain, cached, strict=True))
+
+
+def test_stream_yields_the_steps_generate_returns_and_times_each():
+    model, prompt = decoders()["induction"]
+    steps = list(stream(model, prompt, 5, temperature=0.8, seed=3))
+    made = generate(model, prompt, 5, temperature=0.8, seed=3)
+    assert [s.token for s in steps] == made.tokens[prompt.shape[1]:]
+    assert all(s.seconds > 0 for s in steps)
+    with pytest.raises(ValueError, match="temperature must be"):
+        stream(model, prompt, 5, temperature=-0.1)  # checked when called, before any step is asked for
+
+
+def test_many_samples_at_once_end_where_generate_ends(language_job):
+    model = language_job.model
+    prompt = encode("the")
+    greedy = sample_many(model, prompt, 3, temperature=0)
+    assert greedy == [generate(model, prompt, 20, temperature=0).tokens] * 3
+    texts = sample_many(model, prompt, 50, temperature=1.0, seed=1)
+    assert texts == sample_many(model, prompt, 50, temperature=1.0, seed=1) and len(texts) == 50
+    for text in texts:
+        assert text[0] == prompt[0, 0] and len(text) <= model.context + 1
+        assert complete(decode(text)) or len(text) == model.context + 1
+        assert not any(complete(decode(text[:t])) for t in range(2, len(text)))  # nothing after the first end
+    with pytest.raises(ValueError, match="number of texts"):
+        sample_many(model, prompt, 0)

@@ -33,6 +33,7 @@ BENCHMARKS = {
     "language": ("language", decoders.bench_language),
     "induction": ("induction", decoders.bench_induction),
     "generate": ("generate", decoders.bench_generate),
+    "first_token": ("generate page", page_speed.bench_first_token),
 }
 
 

@@ -129,3 +129,46 @@ def bench_controls(report: Report) -> None:
     add("controls", "harness: from asking Playwright to press to Chromium receiving the key (not in the rows above)",
         f"{statistics.median(wait):.0f} ms median", f"{wait[0]:.0f}-{wait[-1]:.0f} ms over {len(wait)} moves", "")
     (ROOT / "benchmarks" / ".controls.log").unlink(missing_ok=True)
+
+
+FIRST_TOKEN = """async (prompt) => {
+    const button = [...document.querySelectorAll('button')].find(b => b.innerText.trim().endsWith('Generate'));
+    const t0 = performance.now();
+    const shown = new Promise(resolve => {
+        const check = () => {
+            const box = document.querySelector('.st-key-generated');
+            return box && box.innerText.trim().length > prompt.length;
+        };
+        const watch = new MutationObserver(() => {
+            if (check()) { watch.disconnect(); resolve(performance.now() - t0); }
+        });
+        watch.observe(document.body, {subtree: true, childList: true, characterData: true});
+    });
+    button.click();
+    return await shown;
+}"""
+
+
+def bench_first_token(report: Report, times: int = 7) -> None:
+    """Page 7 in Chromium, on the trained language model at its defaults: from the click on Generate (in the page) to
+    the first written token appearing after the prompt, each time in a fresh session (the page opened again)."""
+    add, check = report.add, report.check
+    from playwright.sync_api import sync_playwright
+
+    from scripts.browser import launch, settle, streamlit_server
+
+    with streamlit_server(log_path=ROOT / "benchmarks" / ".first_token.log") as (url, _), sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        waits = []
+        for _ in range(times + 1):  # the first visit trains the language model; its click warms the page's code
+            page.goto(f"{url}/generate")
+            settle(page, limit=300)
+            waits.append(page.evaluate(FIRST_TOKEN, "the cat chased the dogs . then"))
+            settle(page)
+        browser.close()
+    (ROOT / "benchmarks" / ".first_token.log").unlink(missing_ok=True)
+    med = statistics.median(waits[1:])
+    add("generate page", "page 7: click on Generate to the first written token on screen (language model)",
+        f"{med:.0f} ms", f"median of {times}, fresh sessions: " + ", ".join(f"{t:.0f}" for t in waits[1:]),
+        check("first_token_ms", med))

@@ -44,5 +44,8 @@ PAGES: list[PageInfo] = [
              "Beyond the coursework · Watch attention learn in a GPT",
              "A GPT-style decoder (the causal block, checked against nn.TransformerEncoderLayer) trained live to "
              "reverse, sort or copy digits: scrub its attention from noise to the learned pattern, measured per head."),
+    PageInfo("views/generate.py", "7. Generate", ":material/edit_note:", "Transformers",
+             "Beyond the coursework · A GPT that writes",
+             "The GPT trained live writes token by token: temperature, top-k and top-p, each step's next-token "
+             "choice and attention, the KV cache and what it saves, and what temperature does to the text."),
 ]
-

@@ -3,7 +3,7 @@
 Usage (from the project root): .venv/bin/python scripts/screenshots.py [OUT_DIR=docs/screenshots] [--width 1280]
 The training page is shot after a press of Train with the default settings and the CNN baseline, looking inside
 the trained model; page 5 after its study, with the layer timings; page 6 after training reverse with positions on
-and off; page 2 in learned mode as learned.png.
+and off; page 7 after writing (its link's run=1); page 2 in learned mode as learned.png.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from scripts.browser import PAGES, ROOT, full_height, launch, rerun, settle, streamlit_server  # noqa: E402
 
-QUERY = {"training": "?cnn=1", "attention_learns": "?compare=1"}  # pages shot after a press of Train
+QUERY = {"training": "?cnn=1", "attention_learns": "?compare=1",  # pages shot after a press of Train
+         "generate": "?run=1"}  # a link that writes at once
 PRESS = {"training": "Train", "attention_learns": "Train", "why_attention": "Run the study"}
 EXTRA = {"learned": "self_attention?mode=learned"}  # more pictures: page 2 on the trained language model
 

@@ -12,6 +12,7 @@ helpers the families share stay in ``base``):
 - ``digits``      -- a digit, its predicted probabilities, attention over it, the confusion matrix
 - ``comparisons`` -- transformer against CNN: data efficiency, robustness, shifts, cost against size
 - ``raster``      -- a matrix as a PNG picture, coloured as Vega colours a heatmap's cells
+- ``sampling``    -- a decoder writing: each step's text, next-token bars, attention and KV cache; cost; temperature
 """
 from lab.charts.base import (  # noqa: F401
     OWN_KEY,
@@ -67,4 +68,9 @@ from lab.charts.heatmaps import (  # noqa: F401
     heatmaps_spec,
     matrices_spec,
     stages_spec,
+)
+from lab.charts.sampling import (  # noqa: F401
+    generation_cost,
+    step_explorer,
+    temperature_chart,
 )

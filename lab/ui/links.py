@@ -40,6 +40,16 @@ def Int(lo: int, hi: int, default: int) -> Field:
     return Field(default, parse)
 
 
+def Float(lo: float, hi: float, default: float) -> Field:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not lo <= value <= hi:  # NaN fails too
+            raise ValueError(f"outside {lo:g}..{hi:g}")
+        return value
+
+    return Field(default, parse, lambda v: f"{v:g}")
+
+
 def Choice(options, default) -> Field:
     by_text = {str(o): o for o in options}
 

@@ -43,7 +43,8 @@ def test_home_does_not_import_torch():
 
 def test_home_warms_torch_up_in_the_background():
     code = ("import sys; from streamlit.testing.v1 import AppTest; from lab.server import runtime; "
-            "at = AppTest.from_file('app.py'); at.run(); assert not at.exception; "
+            "at = AppTest.from_file('app.py', default_timeout=120); at.run(); "
+            "assert not at.exception; "
             "runtime._warm_up_thread.join(120); print('torch' in sys.modules, 'torch._dynamo' in sys.modules, "
             "'altair' in sys.modules, runtime.freeze_long_lived())")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,

@@ -329,6 +329,28 @@ def test_watch_attention_learn(app, page):
     no_exception(page)
 
 
+def test_generate_writes_and_its_step_is_picked_in_the_browser(app, page):
+    """Page 7 on the language model (trained the first time): Generate streams the text, and the step slider under
+    the explorer moves every panel to another step without running the script."""
+    page.goto(f"{app[0]}/generate")
+    settle(page, limit=180)
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.locator('[data-testid="stVegaLiteChart"] svg text', has_text=re.compile(r"^step \d+: the likeliest")).first \
+        .wait_for(timeout=60_000)
+    settle(page)
+    no_exception(page)
+    charts, drawn = charts_drawn(page)
+    assert charts == drawn >= 3
+    assert page.locator(".st-key-generated").inner_text().startswith("the cat chased the dogs . then")
+    assert "the same tokens both ways" in main_text(page)
+    page.evaluate(_COUNT_RUNS)
+    page.locator('[data-testid="stVegaLiteChart"] input[type="range"]').first.fill("0")
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')]
+                                    .some(t => t.textContent.startsWith('step 0: the KV cache'))""", timeout=10_000)
+    assert page.evaluate("window.__labRuns") == 0  # no script run: the step was chosen in the browser
+    no_exception(page)
+
+
 def test_knocking_heads_out_on_page_6(app, page):
     """Choose heads in the knock-out box: the page measures the task without them (on every held-out prompt)."""
     page.goto(f"{app[0]}/attention_learns?length=4&steps=100&d_model=16&n_heads=2&n_layers=1&seed=3")
@@ -546,6 +568,11 @@ def test_every_chart_fits_a_phone(app, contexts):
         assert charts == drawn >= 4, path
         assert charts_past_the_edge(p, 390) == [], path
         no_exception(p)
+    p.goto(f"{url}/generate?run=1")  # a link that writes: the step explorer, the cost and the temperature study
+    settle(p, limit=180)
+    charts, drawn = charts_drawn(p)
+    assert charts == drawn >= 3 and charts_past_the_edge(p, 390) == []
+    no_exception(p)
 
 
 def test_page_6_estimate_follows_the_form_and_train_replaces_the_prompt(app, page):

@@ -278,14 +278,44 @@ def one_of_each() -> dict:
         "shift_chart": charts.shift_chart(pd.DataFrame({"model": ["CNN"] * 2, "shift": [0, 1], "mean": [0.9, 0.8],
                                                         "low": [0.8, 0.7], "high": [1, 0.9], "seeds": [3, 3]})),
         "cost_chart": charts.cost_chart((64, 128), (1e-4, 4e-4), (1e-5, 2e-5), {"attention": 2.0, "convolution": 1.0}),
+        "step_explorer": charts.step_explorer(written(), start=1),
+        "generation_cost": charts.generation_cost([{"step": s, "way": w, "multiply-adds": 10 * (s + 1), "total": 10,
+                                                    "ms": 0.1} for s in range(2) for w in ("cached", "all")]),
+        "temperature_chart": charts.temperature_chart([{"temperature": t, "measure": m, "share": 0.5, "of": "2"}
+                                                       for t in (0, 1) for m in ("grammatical", "fits")]),
     }
+
+
+def written() -> dict:
+    """``writing.step_rows`` of a two-step generation after a two-token prompt, by hand."""
+    tokens = [{"position": i, "label": f"{i}: {w}", "word": w, "step": i - 2, "p": None if i < 2 else 0.5,
+               "rank": None if i < 2 else 1} for i, w in enumerate(["the", "cat", "sat", "."])]
+    bars = [{"step": s, "token": t, "order": r, "p": 0.5, "drawn from": 0.5 if r < 1 else 0.0,
+             "status": "drawn" if r == 0 else "removed", "why": "w", "mark": "50% drawn"}
+            for s in range(2) for r, t in enumerate(["sat", "."])]
+    attention = [{"step": s, "head": "L0H0", "key": f"{k}: w", "weight": 0.5} for s in range(2) for k in range(2 + s)]
+    cache = [{"step": s, "row": f"L0 {part}", "position": k, "label": f"{k}: w",
+              "state": "cached" if k < 1 + s else "added this step" if k == 1 + s else "not yet"}
+             for s in range(2) for part in ("keys", "values") for k in range(3)]
+    return {"tokens": tokens, "bars": bars, "attention": attention, "cache": cache}
+
+
+def test_the_step_explorer_follows_one_browser_parameter():
+    s = spec(charts.step_explorer(written(), start=5))
+    step = next(p for p in s["params"] if p["name"] == "step")
+    assert step["value"] == 1 and step["bind"]["max"] == 1  # starts within the steps there are
+    filters = json.dumps(s["vconcat"][:3])
+    assert filters.count("datum.step == step") == 5  # the bars and their labels, attention, the cache and its + marks
+    strip = s["vconcat"][3]["layer"][0]["encoding"]
+    assert "datum.step == step" in json.dumps(strip["stroke"])  # the picked token is outlined
+    assert "datum.step < 0" in json.dumps(strip["color"])  # the prompt is grey, not coloured by a probability
 
 
 def test_every_builder_returns_a_valid_altair_chart():
     import inspect
 
     built = one_of_each()
-    families = ("heatmaps", "heads", "diagrams", "curves", "digits", "comparisons")
+    families = ("heatmaps", "heads", "diagrams", "curves", "digits", "comparisons", "sampling")
     builders = {name for family in families
                 for name, f in inspect.getmembers(getattr(charts, family), inspect.isfunction)
                 if f.__module__ == f"lab.charts.{family}" and not name.startswith("_")} - {"head_maps_hover"}

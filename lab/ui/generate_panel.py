@@ -1,0 +1,137 @@
+"""Streamlit helper for the Generate page: the model that writes (the language model the server trains once, or the
+student's own page-6 model), its text streamed token by token, the step explorer, the cost of a step with and
+without the KV cache, and the temperature study. The numbers and sentences come from ``lab.analyses.writing``."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lab import charts, ui
+from lab.analyses import writing
+from lab.ui import learned_panel
+from transformer import generate as gen
+
+MODELS = {"language": "the animal language (trained once on this server)", "page6": "your model from page 6"}
+PAGE6 = "views/attention_learns.py"
+LIKELY, UNLIKELY = 0.5, 0.2  # the streamed text's colour bands (the chart and the table give every probability)
+
+
+def chosen(choice: str) -> writing.Writer | None:
+    """The model that writes, or None after saying how to get one. The language model trains first if this server
+    has not trained it (progress in the sidebar, shared with pages 2 and 3); a page-6 model is this session's."""
+    if choice == "language":
+        return writing.writer(learned_panel.trained_model()[0])
+    kept = st.session_state.get("seq_result")  # (request, snapshot, models): page 6 keeps its last training here
+    model = kept[2].get(kept[0].config) if kept else None
+    if model is None:
+        st.info("No page-6 model in this session yet: train one on page 6 (reverse, sort, copy, induction or the "
+                "language), then come back here. It is kept while this tab stays open.", icon=":material/info:")
+        st.page_link(PAGE6, label="6. Watch attention learn", icon=":material/visibility:")
+        return None
+    c = model.config
+    st.caption(f"Your page-6 model: {getattr(c, 'task', c.kind)}, d_model {c.d_model}, {c.n_heads} heads, "
+               f"{c.n_layers} layers, {c.steps} steps, positions {'on' if c.positions else 'off'}, seed {c.seed}.")
+    return writing.writer(model)
+
+
+def _coloured(word: str, p: float) -> str:
+    text = ui.md_escape(word)
+    return f":blue-background[{text}]" if p >= LIKELY else f":orange-background[{text}]" if p < UNLIKELY else text
+
+
+def _markdown(w: writing.Writer, made: gen.Generation) -> str:
+    prompt = "**" + ui.md_escape(" ".join(w.show(made.tokens[:made.prompt_len]))) + "**"
+    return prompt + "".join(" " + _coloured(w.names[s.token], float(s.probs[s.token])) for s in made.steps)
+
+
+def written(w: writing.Writer, typed: str, settings: dict, pressed: bool, from_link: bool):
+    """The text for these settings: written now, token by token, when Generate is pressed (or a link asks for it);
+    kept for the session and shown again on every rerun; None before the first. Returns (generation, the same
+    generation without the cache, the settings it was written with, whether those are the settings shown); False
+    after saying why the prompt or settings cannot be written."""
+    try:
+        ids = w.parse(typed)
+        gen.check_sampling(settings["temperature"], settings["top_k"], settings["top_p"])
+    except ValueError as err:
+        st.error(f"This cannot be written: {err}", icon=":material/edit_off:")
+        return False
+    key = (w.model.config, tuple(ids[0].tolist()), tuple(settings.items()))
+    kept = st.session_state.get("generation")
+    box = st.container(border=True, key="generated")
+    if kept is not None and kept[0] == key or not (pressed or from_link and kept is None):
+        if kept is None or kept[0][0] != w.model.config:  # nothing written yet, or by the other model
+            return None
+        if kept[0] != key:
+            st.warning("The text below was written with earlier settings, not the ones shown above: press "
+                       "**Generate** to write with these.", icon=":material/history:")
+        box.markdown(_markdown(w, kept[1]))
+        return (*kept[1:], kept[0] == key)
+    steps: list[gen.Step] = []
+
+    def chunks():
+        yield "**" + ui.md_escape(" ".join(w.show(ids[0]))) + "**"
+        for s in gen.stream(w.model, ids, **settings):
+            steps.append(s)
+            yield " " + _coloured(w.names[s.token], float(s.probs[s.token]))
+
+    box.write_stream(chunks())
+    made = gen.Generation(ids[0].tolist() + [s.token for s in steps], steps, ids.shape[1])
+    again = gen.generate(w.model, ids, cache=False, **settings)  # the same text, every step from scratch
+    # timed again with the cache, now that both ways have run once: the streamed run paid the first call's costs
+    made = gen.Generation(made.tokens, gen.generate(w.model, ids, **settings).steps, made.prompt_len)
+    st.session_state["generation"] = (key, made, again, settings)
+    return made, again, settings, True
+
+
+def explore(w: writing.Writer, made: gen.Generation, settings: dict) -> None:
+    """The step explorer (a browser-side slider: no script run), and the table of every step."""
+    if not made.steps:
+        st.info("Nothing was written: the prompt already ends where the model stops (a sentence's final '.', or "
+                "the model's whole context). Shorten it.")
+        return
+    rows = writing.step_rows(w, made, settings["temperature"], settings["top_k"], settings["top_p"])
+    ui.chart(ui.figure(charts.step_explorer, rows, start=writing.default_step(w, made)))
+    if found := writing.pronoun_sentence(w, made):
+        st.markdown(found)
+    st.caption("Move the step slider: the outlined token is the one that step wrote. The bars are the likeliest "
+               "next tokens after the temperature, the drawn one orange, those top-k or top-p removed grey (the "
+               "reason beside each bar and on hover). The grid under them is where that token's query looked in "
+               "every head"
+               + (", opened on the sound after the pronoun: look for the head whose row lands on the referent noun."
+                  if writing.pronoun_step(w, made) is not None else ".")
+               + " The KV cache holds each layer's keys and values of the tokens already read; a step adds one "
+               "column (+) and reads the rest from the cache.")
+    ui.table(pd.DataFrame(writing.table(w, made)),
+             column_config={"probability": st.column_config.NumberColumn(format="percent")})
+
+
+def cost(model, made: gen.Generation, again: gen.Generation) -> None:
+    if not made.steps:
+        return
+    rows = writing.cost_rows(model, made, again)
+    ui.chart(ui.figure(charts.generation_cost, rows))
+    st.markdown(writing.cost_sentence(rows))
+
+
+@st.cache_data(max_entries=8, show_spinner="Sampling 800 sentences…")
+def _study(config_key: str, _model) -> list[writing.TemperatureRow]:
+    return writing.temperature_study(_model)
+
+
+def temperature(w: writing.Writer) -> None:
+    """The temperature study on the chosen language model (computed once per model, shared by every session)."""
+    if w.kind != "language":
+        st.info("The study samples sentences of the animal language, whose grammar can be checked: choose the "
+                "language model above to run it.")
+        return
+    rows = _study(repr(w.model.config), w.model)
+    ui.chart(ui.figure(charts.temperature_chart, writing.study_frame(rows)))
+    st.markdown(writing.study_sentence(rows))
+    ui.table(pd.DataFrame([{
+        "temperature": r.temperature, "grammatical": r.grammatical, "different sentences": r.distinct,
+        "pronoun sentences": r.pronoun, "sound fits": r.fits,
+        "commonest errors": "; ".join(f"{e} ({c})" for e, c, _ in r.errors[:2]) or "none"} for r in rows]),
+        column_config={k: st.column_config.NumberColumn(format="percent") for k in ("grammatical", "sound fits")})
+    st.caption(f"{writing.SENTENCES} sentences at each temperature, all starting from 'the', checked by "
+               "language.grammatical: two different animals, one singular and one plural; the pronoun's sound is "
+               "its referent's; was/were agrees with the first noun.")

@@ -117,6 +117,12 @@ def test_ablation_removes_only_what_it_is_asked_to():
         intact = float(model(idx).sum())
     assert effects[0] != effects[1] and intact not in effects  # each head matters, differently
 
+    def seen_by_others(m):  # what another session running the shared model sees meanwhile
+        return [block.attn.head_mask for block in model.blocks], float(m(idx).sum())
+    with torch.no_grad():
+        masks, removed = without_heads(model, [(0, 0)], seen_by_others)
+    assert set(masks) == {None} and removed == effects[0]  # the heads are removed from a copy, not the shared model
+
 
 def test_every_training_sentence_is_grammatical_and_bad_ones_say_why():
     from transformer.language import EXAMPLES, grammatical

@@ -60,7 +60,9 @@ def controls(page, within: str = '[data-testid="stMain"]') -> list[tuple[str, st
         for i in range(boxes.count()):
             label = boxes.nth(i).locator('[data-testid="stWidgetLabel"]').first
             text = label.inner_text().strip().splitlines()[0] if label.count() else f"{kind} {i}"
-            disabled = boxes.nth(i).locator("[disabled], [aria-disabled=true]").count()
+            # a number box at its minimum or maximum disables one of its +/- buttons, not the box itself
+            inner = "input[disabled]" if kind == "number" else "[disabled], [aria-disabled=true]"
+            disabled = boxes.nth(i).locator(inner).count()
             if not disabled and not boxes.nth(i).locator("xpath=ancestor::form").count():
                 found.append((kind, text, i))
     return found
@@ -194,9 +196,9 @@ def measure_page(page, url: str, settle, skip=(), warm=(), goto: bool = True) ->
 
 # the scrubber's slider is a Vega-Lite binding: the clock starts at its key press (the keydown's time stamp, as for
 # the other controls) and stops when the grid's title shows another step
-SCRUB = """() => { window.__scrub = new Promise((resolve) => {
+SCRUB = """(pattern) => { window.__scrub = new Promise((resolve) => {
   const title = () => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')]
-      .map(t => t.textContent).find(t => /^step \\d+: every layer/.test(t));
+      .map(t => t.textContent).find(t => new RegExp(pattern).test(t));
   const before = title();
   let t0 = null;
   document.addEventListener('keydown', (e) => { t0 = e.timeStamp; }, {capture: true, once: true});
@@ -207,16 +209,17 @@ SCRUB = """() => { window.__scrub = new Promise((resolve) => {
 }); }"""
 
 
-def time_scrubber(page, moves: int = 5) -> tuple[list[float], int]:
-    """(milliseconds from each key press on page 6's training-step slider to the grid showing the new step, script
-    runs those presses started)."""
+def time_scrubber(page, moves: int = 5, title: str = r"^step \d+: every layer") -> tuple[list[float], int]:
+    """(milliseconds from each key press on a chart's step slider (page 6's training steps, page 7's generation
+    steps) to the chart titled by ``title`` (a regular expression) showing the new step, script runs those presses
+    started)."""
     page.evaluate(OBSERVE) if not page.evaluate("'__ends' in window") else None
     runs = page.evaluate("window.__starts.length")
     slider = page.locator('[data-testid="stVegaLiteChart"] input[type="range"]').first
     times = []
     for step in range(moves):
         slider.focus()
-        page.evaluate(SCRUB)  # a promise in the page, waiting for the key press
+        page.evaluate(SCRUB, title)  # a promise in the page, waiting for the key press
         slider.press("ArrowLeft" if step % 2 == 0 else "ArrowRight")
         times.append(page.evaluate("window.__scrub"))
     page.wait_for_timeout(300)  # a run a press had started would have begun by now

@@ -85,17 +85,22 @@ CONTROL_PAGES = {  # page: {setting: its link}; each page at its defaults and at
     "multi_head": {"defaults": "", "largest": "batch=8&tokens=64&embdim=1024&heads=16"},
     # page 6 after a training: its largest prompt and most heads (its largest model is a long training, bounded)
     "attention_learns": {"defaults": "", "12 digits, 8 heads": "length=12&n_heads=8&steps=100"},
+    # page 7 after writing (its link writes at once): the language model's sentence, and 32 tokens at temperature 2
+    "generate": {"after writing": "run=1", "32 tokens, temperature 2": "run=1&temperature=2&max_new=32&seed=3"},
 }
+SCRUBBERS = {"attention_learns": ("training-step scrubber", "the grid's redraw", r"^step \d+: every layer"),
+             "generate": ("generation-step slider", "the bars' redraw", r"^step \d+: the likeliest")}
 
 
 WARM = {"vectors and weights", "show a trained model's heads"}  # first use trains a shared model: timed after it
 
 
 def bench_controls(report: Report) -> None:
-    """Every control on pages 1-3 and 6 moved five times in Chromium, at the page's defaults and at its largest
+    """Every control on pages 1-3, 6 and 7 moved five times in Chromium, at the page's defaults and at its largest
     settings, each timed from the key press to the end of the script run it starts (its script state left "running"
-    and its last message drawn; benchmarks/controls.py). Page 6 is measured after a training; its training-step
-    scrubber is a Vega-Lite parameter, timed to the grid's redraw, and must start no script run."""
+    and its last message drawn; benchmarks/controls.py). Page 6 is measured after a training, page 7 after writing;
+    their step sliders are Vega-Lite parameters, timed to the chart's redraw, and must start no script run. Page 7's
+    model switch is left out: its other choice (a page-6 model) is empty in a fresh session."""
     add, check = report.add, report.check
     from playwright.sync_api import sync_playwright
 
@@ -114,14 +119,16 @@ def bench_controls(report: Report) -> None:
                     page.get_by_role("button", name="Train", exact=True).click()
                     page.get_by_text("done: ").wait_for(timeout=300_000)
                     settle(page, limit=600)
-                    times, runs = time_scrubber(page)
+                if name in SCRUBBERS:
+                    what, shown, title = SCRUBBERS[name]
+                    times, runs = time_scrubber(page, title=title)
                     med = statistics.median(times)
-                    add("controls", f"{name}, {which}: training-step scrubber (Vega-Lite), to the grid's redraw",
+                    add("controls", f"{name}, {which}: {what} (Vega-Lite), to {shown}",
                         f"{med:.0f} ms", f"script runs started: {runs}; " + ", ".join(f"{t:.0f}" for t in times),
                         check("scrubber_ms", med))
                     check("scrubber_script_runs", runs)
                 for label, med, times in measure_page(page, f"{url}/{name}?{query}", settle, warm=WARM,
-                                                      goto=name != "attention_learns"):
+                                                      goto=name not in SCRUBBERS, skip={"the model that writes"}):
                     add("controls", f"{name}, {which}: {label}", f"{med:.0f} ms", ", ".join(f"{t:.0f}" for t in times),
                         check("control_run_ms", med))
         browser.close()

@@ -58,8 +58,8 @@ BUDGETS = {
     "first_token_ms": Budget(300, "max", " ms", "page 7: click on Generate to the first token on screen, ms"),
     "claims_perturbation_seconds": Budget(3, "max", " s", "page 5's claims, all perturbation curves, seconds"),
     "control_run_ms": Budget(250, "max", " ms", "a control's script run, key press to its end, ms (median of 5)"),
-    "scrubber_ms": Budget(100, "max", " ms", "page 6 scrubber: key press to the grid showing the step, ms"),
-    "scrubber_script_runs": Budget(0, "max", "", "page 6 scrubber: script runs started"),
+    "scrubber_ms": Budget(100, "max", " ms", "step sliders (pages 6, 7): key press to the chart showing the step, ms"),
+    "scrubber_script_runs": Budget(0, "max", "", "step sliders (pages 6, 7): script runs started"),
 }
 
 

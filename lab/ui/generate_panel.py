@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from lab import charts, ui
-from lab.analyses import writing
-from lab.ui import learned_panel
+from lab.analyses import learned_heads, writing
+from lab.ui import learned_panel, progress
 from transformer import generate as gen
 
 MODELS = {"language": "the animal language (trained once on this server)", "page6": "your model from page 6"}
@@ -22,6 +22,14 @@ def chosen(choice: str) -> writing.Writer | None:
     if choice == "language":
         return writing.writer(learned_panel.trained_model()[0])
     kept = st.session_state.get("seq_result")  # (request, snapshot, models): page 6 keeps its last training here
+    asked = st.session_state.get("seq_request")  # what page 6 last asked for: maybe still waiting or training
+    if asked is not None and (kept is None or kept[0] != asked):
+        note = st.empty()
+        note.info("Your page-6 training has not finished: it goes on (progress in the sidebar), and this page "
+                  "writes with it as soon as it is done.", icon=":material/hourglass_top:")
+        _, models = progress.watch("seq_result", asked, live_chart=_live, request_key="seq_request")
+        note.empty()
+        kept = (asked, None, models)
     model = kept[2].get(kept[0].config) if kept else None
     if model is None:
         st.info("No page-6 model in this session yet: train one on page 6 (reverse, sort, copy, induction or the "
@@ -32,6 +40,14 @@ def chosen(choice: str) -> writing.Writer | None:
     st.caption(f"Your page-6 model: {getattr(c, 'task', c.kind)}, d_model {c.d_model}, {c.n_heads} heads, "
                f"{c.n_layers} layers, {c.steps} steps, positions {'on' if c.positions else 'off'}, seed {c.seed}.")
     return writing.writer(model)
+
+
+def _live(snap) -> dict:
+    """The light chart of a page-6 training this page waits for."""
+    frame = pd.DataFrame([{"run": "training", **r} for r in snap.live_records])
+    language = "pronoun_acc" in frame  # the animal language has its own measures
+    return ui.figure(charts.sequence_curves, frame, metrics=learned_heads.METRICS if language else None,
+                     title="Your page-6 model, training")
 
 
 def _coloured(word: str, p: float) -> str:

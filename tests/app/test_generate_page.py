@@ -90,3 +90,19 @@ def test_page6_models_write_their_own_tokens():
         new = at.dataframe[0].value
         assert len(new) == (6 if prompt else len(new)) and len(new) >= 1
         assert any("choose the language model above" in i.value for i in at.info)  # the study needs the language
+
+
+def test_a_page6_training_still_running_is_waited_for_then_writes():
+    from lab.analyses.sequence_runs import SeqRequest
+    from transformer.sequence import SeqConfig
+
+    at = open_page("generate")
+    at.session_state["seq_request"] = SeqRequest(SeqConfig(task="sort", length=4, steps=30, d_model=16, n_heads=2,
+                                                           n_layers=1))  # asked for on page 6, not yet finished
+    at.radio(key="model").set_value("page6")
+    settle(at)
+    assert any("Your page-6 model: sort" in c.value for c in at.caption)
+    assert not any("has not finished" in i.value for i in at.info)  # said while it trained, gone once it is done
+    assert at.session_state["seq_result"][0] == at.session_state["seq_request"]  # page 6 shows the same run
+    press(at)
+    assert written(at).startswith("**")

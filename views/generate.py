@@ -23,13 +23,10 @@ w = generate_panel.chosen(choice)
 if w is None:
     link.publish(run=False)
     st.stop()
-if st.session_state.get("prompt_kind", w.kind) != w.kind:  # another model reads other tokens: its own example
-    st.session_state.pop("prompt", None)
-    link.values["prompt"] = ""
-st.session_state["prompt_kind"] = w.kind
+prompt_key = generate_panel.prompt_box(w, link)  # each kind of model keeps a prompt of its own
 
 with st.container(border=True):
-    typed = st.text_input(f"prompt: {w.hint}", link["prompt"] or w.default_prompt, key="prompt", max_chars=120)
+    typed = st.text_input(f"prompt: {w.hint}", key=prompt_key, max_chars=120)
     a, b = st.columns(2)
     temperature = a.slider("temperature", 0.0, 2.0, link["temperature"], 0.1, key="temperature")
     a.caption("Divides the scores before the softmax: below 1 sharpens the distribution, above 1 flattens it; "
@@ -50,7 +47,7 @@ settings = {"max_new": int(max_new), "temperature": float(temperature), "top_k":
             "top_p": float(top_p) if top_p < 1 else None, "seed": int(seed)}
 st.subheader("The text, token by token")
 result = generate_panel.written(w, typed, settings, pressed, link["run"])
-link.publish(run=bool(result and result[3]))
+link.publish(run=bool(result and result[3]), prompt=typed)
 if not result:
     if result is None:
         st.info("Press **Generate**. The prompt is in bold; each new token is drawn from the model's distribution.")

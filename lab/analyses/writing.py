@@ -70,8 +70,11 @@ def writer(model) -> Writer:
                       "the start of a sentence in the animal language")
     if config.kind == "induction":
         example = induction.held_out(config.seed)
-        cut = int(example.second[0]) + 2  # into the repeat: the model should copy the rest of the run
-        start = "".join(LETTERS[int(t)] for t in example.tokens[0, :cut])
+        # a held-out sequence whose repeat starts early and runs long, cut two tokens into the repeat: the model
+        # should copy the rest of the run
+        row = int(((example.second <= 14) & (example.run >= 9)).int().argmax())
+        cut = int(example.second[row]) + 2
+        start = "".join(LETTERS[int(t)] for t in example.tokens[row, :cut])
         return Writer(model, "induction", list(LETTERS), start, "letters a–x (repeat a run to see it copied)")
     start = "".join(str(d) for d in example_tokens(config)[:config.length])  # page 6's held-out example
     return Writer(model, config.task, [token_name(t) for t in range(config.vocab)], start,

@@ -59,10 +59,14 @@ def _bars(bars: list[dict]) -> alt.LayerChart:
 
 
 def _attention(attention: list[dict]) -> alt.Chart:
-    """Where the query of the step's last token looked, per head, over every token before it."""
-    return alt.Chart(inline_data(pd.DataFrame(attention))).transform_filter("datum.step == step").mark_rect().encode(
-        x=alt.X("key:N", sort=None, title="key (the tokens read so far)",
-                axis=alt.Axis(labelAngle=-60, labelOverlap=False)),
+    """Where the query of the step's last token looked, per head, over every token before it. Many one-letter
+    tokens (the induction task's) are labelled by the letter alone, upright."""
+    df = pd.DataFrame(attention)
+    short = df["key"].str.split(": ", n=1).str[1].str.len().max() <= 2
+    axis = alt.Axis(labelAngle=0, labelExpr="split(datum.label, ': ')[1]", labelOverlap=False) if short else \
+        alt.Axis(labelAngle=-60, labelOverlap=False)
+    return alt.Chart(inline_data(df)).transform_filter("datum.step == step").mark_rect().encode(
+        x=alt.X("key:N", sort=None, title="key (the tokens read so far)", axis=axis),
         y=alt.Y("head:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("weight:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]),
                         legend=alt.Legend(title="attention", format=".0%", orient="bottom", gradientLength=160)),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.analyses import learned_heads, writing
-from lab.ui import learned_panel, progress
+from lab.ui import learned_panel, links, progress
 from transformer import generate as gen
 
 MODELS = {"language": "the animal language (trained once on this server)", "page6": "your model from page 6"}
@@ -40,6 +40,20 @@ def chosen(choice: str) -> writing.Writer | None:
     st.caption(f"Your page-6 model: {getattr(c, 'task', c.kind)}, d_model {c.d_model}, {c.n_heads} heads, "
                f"{c.n_layers} layers, {c.steps} steps, positions {'on' if c.positions else 'off'}, seed {c.seed}.")
     return writing.writer(model)
+
+
+def prompt_box(w: writing.Writer, link) -> str:
+    """The key of the prompt box for ``w``'s kind of model (each kind keeps its own prompt: a sentence is no prompt
+    for a digit model), started from the link's prompt where this model can read it, else the model's example; Back
+    and Forward bring the address's prompt back."""
+    key = f"prompt_{w.kind}"
+    if key not in st.session_state or links.history_navigation():
+        try:
+            w.parse(link["prompt"])
+            st.session_state[key] = link["prompt"]
+        except ValueError:
+            st.session_state[key] = w.default_prompt
+    return key
 
 
 def _live(snap) -> dict:

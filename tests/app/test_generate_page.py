@@ -51,15 +51,16 @@ def test_a_link_writes_the_same_text_and_bad_settings_are_messages(language_serv
     assert at.slider(key="temperature").value == 1.5 and at.number_input(key="top_k").value == 5
     same = open_page("generate", {"temperature": "1.5", "seed": "7", "top_k": "5", "run": "1"})
     assert written(same) == text
+    assert written(open_page("generate", {"prompt": "the owls saw", "run": "1"})).startswith("**the owls saw**")
     bad = open_page("generate", {"temperature": "-1", "top_p": "nan"})
     assert "cannot be used" in bad.warning[0].value and bad.slider(key="temperature").value == 1.0
     for prompt, message in (("the zebra chased", "not in the animal language's vocabulary: 'zebra'"),
                             ("the cat " * 7, "more than the 12 this model reads at once"),
                             ("", "the sentence has no words")):
-        at.text_input(key="prompt").input(prompt)
+        at.text_input(key="prompt_language").input(prompt)
         settle(at)
         assert any(message in e.value for e in at.error), prompt
-    at.text_input(key="prompt").input("the cat chased the dogs . then it meowed .")
+    at.text_input(key="prompt_language").input("the cat chased the dogs . then it meowed .")
     press(at)
     assert any("Nothing was written" in i.value for i in at.info)
 
@@ -80,13 +81,16 @@ def test_page6_models_write_their_own_tokens():
         assert at.radio(key="model").value == "page6"
         assert any(f"Your page-6 model: {task}" in c.value for c in at.caption)
         if prompt:
-            at.text_input(key="prompt").input("12")
+            at.text_input(key="prompt_reverse").input("12")
             settle(at)
             assert any("type exactly 6 digits" in e.value for e in at.error)
-            at.text_input(key="prompt").input(prompt)
+            at.text_input(key="prompt_reverse").input(prompt)
         press(at)
         text = written(at)
-        assert text.startswith("**3 1 4 1 5 9 →**" if prompt else "**")
+        start = at.text_input(key=f"prompt_{task}").value
+        assert start == (prompt or writing.writer(at.session_state["seq_result"][2][
+            at.session_state["seq_result"][0].config]).default_prompt)  # induction: its own example, not digits
+        assert text.startswith("**3 1 4 1 5 9 →**" if prompt else "**" + " ".join(start))
         new = at.dataframe[0].value
         assert len(new) == (6 if prompt else len(new)) and len(new) >= 1
         assert any("choose the language model above" in i.value for i in at.info)  # the study needs the language

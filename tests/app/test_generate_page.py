@@ -66,9 +66,7 @@ def test_a_link_writes_the_same_text_and_bad_settings_are_messages(language_serv
 
 
 def test_page6_models_write_their_own_tokens():
-    at = open_page("generate")
-    at.radio(key="model").set_value("page6")
-    settle(at)
+    at = open_page("generate", {"model": "page6"})  # (the language model is never trained here)
     assert any("No page-6 model in this session" in i.value for i in at.info)
     for task, prompt in (("reverse", "3 1 4 1 5 9"), ("induction", None)):
         at.switch_page("views/attention_learns.py")
@@ -100,10 +98,9 @@ def test_a_page6_training_still_running_is_waited_for_then_writes():
     from lab.analyses.sequence_runs import SeqRequest
     from transformer.sequence import SeqConfig
 
-    at = open_page("generate")
+    at = open_page("generate", {"model": "page6"})
     at.session_state["seq_request"] = SeqRequest(SeqConfig(task="sort", length=4, steps=30, d_model=16, n_heads=2,
                                                            n_layers=1))  # asked for on page 6, not yet finished
-    at.radio(key="model").set_value("page6")
     settle(at)
     assert any("Your page-6 model: sort" in c.value for c in at.caption)
     assert not any("has not finished" in i.value for i in at.info)  # said while it trained, gone once it is done

@@ -39,7 +39,7 @@ with st.container(border=True):
     seed = d.number_input("seed", 0, 9999, link["seed"], key="seed")
     d.caption("The same seed writes the same text.")
     max_new = e.slider("new tokens at most", 1, 32, link["max_new"], key="max_new")
-    e.caption(f"The model reads {w.model.context} tokens at most; it stops there"
+    e.caption(f"The model reads {w.context} tokens at most; it stops there"
               + (", or at the sentence's end." if w.kind == "language" else "."))
     pressed = st.button("Generate", type="primary", icon=":material/edit:")
 
@@ -47,13 +47,13 @@ settings = {"max_new": int(max_new), "temperature": float(temperature), "top_k":
             "top_p": float(top_p) if top_p < 1 else None, "seed": int(seed)}
 st.subheader("The text, token by token")
 result = generate_panel.written(w, typed, settings, pressed, link["run"])
-link.publish(run=bool(result and result[3]), prompt=typed)
+link.publish(run=bool(result and result[4]), prompt=typed)
 if not result:
     if result is None:
         st.info("Press **Generate**. The prompt is in bold; each new token is drawn from the model's distribution.")
     ui.show_code(gen.stream, gen.step, gen.distribution)
     st.stop()
-made, again, used, _ = result
+w, made, again, used, _ = result
 st.caption(f"Blue: the token was drawn with probability {generate_panel.LIKELY:.0%} or more; orange: under "
            f"{generate_panel.UNLIKELY:.0%}; no colour: in between. Every probability is in the chart and the table "
            "below.")

@@ -24,13 +24,16 @@ TOP = 10  # next-token bars drawn per step
 
 @dataclass(frozen=True)
 class Writer:
-    """A trained decoder, and how a student types its prompt and reads its tokens."""
+    """A decoder's training settings, how a student types its prompt and reads its tokens, and the trained model
+    (None until it is needed: the language model trains the first time anyone on the server asks it to write)."""
 
-    model: object  # a transformer.decoder.Decoder
+    config: object  # the training's config (a DecoderConfig)
+    context: int  # tokens the model reads at once
     kind: str  # "language", "reverse", "sort", "copy" or "induction"
     names: list[str]  # each token id's name
     default_prompt: str
     hint: str  # what a prompt is, for the text box's label
+    model: object = None  # the trained transformer.decoder.Decoder
 
     def parse(self, typed: str) -> torch.Tensor:
         """The prompt as (1, T) ids, or ValueError saying what to type instead."""
@@ -42,15 +45,15 @@ class Writer:
                 raise ValueError(f"type letters from a to x, for example {self.default_prompt}; got {typed[:40]!r}.")
             ids = torch.tensor([tokens])
         else:
-            digits, length = parse_digits(typed), self.model.config.length
+            digits, length = parse_digits(typed), self.config.length
             if digits is None or len(digits) != length:
                 raise ValueError(f"type exactly {length} digits (0-9), for example {self.default_prompt}; the model "
                                  f"was trained on prompts of {length} and writes its answer after them; got "
                                  f"{typed[:40]!r}.")
             ids = torch.tensor([digits + [SEP]])  # the separator says: now write the answer
-        if ids.shape[1] > self.model.context:
-            raise ValueError(f"the prompt has {ids.shape[1]} tokens, more than the {self.model.context} this model "
-                             f"reads at once: shorten it to {self.model.context} or fewer.")
+        if ids.shape[1] > self.context:
+            raise ValueError(f"the prompt has {ids.shape[1]} tokens, more than the {self.context} this model reads "
+                             f"at once: shorten it to {self.context} or fewer.")
         return ids
 
     def show(self, ids) -> list[str]:
@@ -62,12 +65,18 @@ def parse_letters(typed: str) -> list[int] | None:
     return [LETTERS.index(c) for c in text] if all(c in LETTERS for c in text) else None
 
 
+def language_writer(model=None, config=None) -> Writer:
+    """The language model as a writer: trained (``model``) or not yet (its ``config``, the defaults if None)."""
+    config = model.config if model is not None else config or language.LanguageConfig()
+    return Writer(config, language.MAX_WORDS, "language", list(language.VOCAB), "the cat chased the dogs . then",
+                  "the start of a sentence in the animal language", model)
+
+
 def writer(model) -> Writer:
     """What the page needs to let ``model`` (any trained decoder of the package) write."""
     config = model.config
     if config.kind == "language":
-        return Writer(model, "language", list(language.VOCAB), "the cat chased the dogs . then",
-                      "the start of a sentence in the animal language")
+        return language_writer(model)
     if config.kind == "induction":
         example = induction.held_out(config.seed)
         # a held-out sequence whose repeat starts early and runs long, cut two tokens into the repeat: the model
@@ -75,10 +84,11 @@ def writer(model) -> Writer:
         row = int(((example.second <= 14) & (example.run >= 9)).int().argmax())
         cut = int(example.second[row]) + 2
         start = "".join(LETTERS[int(t)] for t in example.tokens[row, :cut])
-        return Writer(model, "induction", list(LETTERS), start, "letters a–x (repeat a run to see it copied)")
+        return Writer(config, model.context, "induction", list(LETTERS), start,
+                      "letters a–x (repeat a run to see it copied)", model)
     start = "".join(str(d) for d in example_tokens(config)[:config.length])  # page 6's held-out example
-    return Writer(model, config.task, [token_name(t) for t in range(config.vocab)], start,
-                  f"{config.length} digits (the model writes the answer after →)")
+    return Writer(config, model.context, config.task, [token_name(t) for t in range(config.vocab)], start,
+                  f"{config.length} digits (the model writes the answer after →)", model)
 
 
 # ------------------------------------------------------------------ one generation, step by step

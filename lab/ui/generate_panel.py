@@ -3,11 +3,14 @@ student's own page-6 model), its text streamed token by token, the step explorer
 without the KV cache, and the temperature study. The numbers and sentences come from ``lab.analyses.writing``."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
 from lab import charts, ui
 from lab.analyses import learned_heads, writing
+from lab.server.jobs import REGISTRY
 from lab.ui import learned_panel, links, progress
 from transformer import generate as gen
 
@@ -16,11 +19,20 @@ PAGE6 = "views/attention_learns.py"
 LIKELY, UNLIKELY = 0.5, 0.2  # the streamed text's colour bands (the chart and the table give every probability)
 
 
+def _language_model():
+    """The language model at its defaults if this session or this server has it trained already (no training here),
+    else None."""
+    job = REGISTRY.get(learned_heads.LanguageRequest().config)
+    ready = "language_result" in st.session_state or job is not None and job.state == "done"
+    return learned_panel.trained_model()[0] if ready else None
+
+
 def chosen(choice: str) -> writing.Writer | None:
-    """The model that writes, or None after saying how to get one. The language model trains first if this server
-    has not trained it (progress in the sidebar, shared with pages 2 and 3); a page-6 model is this session's."""
+    """The model that writes, or None after saying how to get one. The language model is the one pages 2 and 3
+    share (trained when it is first asked to write, if this server has not trained it yet); a page-6 model is this
+    session's, waited for if it is still training."""
     if choice == "language":
-        return writing.writer(learned_panel.trained_model()[0])
+        return writing.language_writer(_language_model())
     kept = st.session_state.get("seq_result")  # (request, snapshot, models): page 6 keeps its last training here
     asked = st.session_state.get("seq_request")  # what page 6 last asked for: maybe still waiting or training
     if asked is not None and (kept is None or kept[0] != asked):
@@ -75,27 +87,30 @@ def _markdown(w: writing.Writer, made: gen.Generation) -> str:
 
 
 def written(w: writing.Writer, typed: str, settings: dict, pressed: bool, from_link: bool):
-    """The text for these settings: written now, token by token, when Generate is pressed (or a link asks for it);
-    kept for the session and shown again on every rerun; None before the first. Returns (generation, the same
-    generation without the cache, the settings it was written with, whether those are the settings shown); False
-    after saying why the prompt or settings cannot be written."""
+    """The text for these settings: written now, token by token, when Generate is pressed (or a link asks for it),
+    the language model trained first if this server has not trained it; kept for the session and shown again on
+    every rerun; None before the first. Returns (the writer with its model, the generation, the same generation
+    without the cache, the settings it was written with, whether those are the settings shown); False after saying
+    why the prompt or settings cannot be written."""
     try:
         ids = w.parse(typed)
         gen.check_sampling(settings["temperature"], settings["top_k"], settings["top_p"])
     except ValueError as err:
         st.error(f"This cannot be written: {err}", icon=":material/edit_off:")
         return False
-    key = (w.model.config, tuple(ids[0].tolist()), tuple(settings.items()))
+    key = (w.config, tuple(ids[0].tolist()), tuple(settings.items()))
     kept = st.session_state.get("generation")
     box = st.container(border=True, key="generated")
     if kept is not None and kept[0] == key or not (pressed or from_link and kept is None):
-        if kept is None or kept[0][0] != w.model.config:  # nothing written yet, or by the other model
+        if kept is None or kept[0][0] != w.config or w.model is None:  # nothing written yet, or by another model
             return None
         if kept[0] != key:
             st.warning("The text below was written with earlier settings, not the ones shown above: press "
                        "**Generate** to write with these.", icon=":material/history:")
         box.markdown(_markdown(w, kept[1]))
-        return (*kept[1:], kept[0] == key)
+        return (w, *kept[1:], kept[0] == key)
+    if w.model is None:  # the language model, not trained on this server yet: now (progress in the sidebar)
+        w = dataclasses.replace(w, model=learned_panel.trained_model()[0])
     steps: list[gen.Step] = []
 
     def chunks():
@@ -110,7 +125,7 @@ def written(w: writing.Writer, typed: str, settings: dict, pressed: bool, from_l
     # timed again with the cache, now that both ways have run once: the streamed run paid the first call's costs
     made = gen.Generation(made.tokens, gen.generate(w.model, ids, **settings).steps, made.prompt_len)
     st.session_state["generation"] = (key, made, again, settings)
-    return made, again, settings, True
+    return w, made, again, settings, True
 
 
 def explore(w: writing.Writer, made: gen.Generation, settings: dict) -> None:

@@ -107,3 +107,14 @@ def test_a_page6_training_still_running_is_waited_for_then_writes():
     assert at.session_state["seq_result"][0] == at.session_state["seq_request"]  # page 6 shows the same run
     press(at)
     assert written(at).startswith("**")
+
+
+def test_the_language_model_trains_when_first_asked_to_write_not_when_the_page_opens(language_job, monkeypatch):
+    from lab.ui import learned_panel
+
+    asked = []  # the shared training (learned_panel.trained_model), stood in for by the session's trained model
+    monkeypatch.setattr(learned_panel, "trained_model", lambda: asked.append(1) or (language_job.model, None))
+    at = open_page("generate", {"max_new": "3"})
+    assert asked == [] and any("Press **Generate**" in i.value for i in at.info)  # opening the page trains nothing
+    press(at)
+    assert asked == [1] and written(at).startswith("**the cat chased")

@@ -65,22 +65,36 @@ def streamlit_server(app: str = "app.py", log_path: str | os.PathLike | None = N
             log.close()
 
 
+# Resolves once the page has shown elements and neither a running script nor a loading skeleton for six polls in a
+# row, 100 ms apart (or false at the limit): polled inside the page, so a wait costs one round trip, not three a poll
+SETTLED = """(limit) => new Promise((resolve) => {
+  const t0 = performance.now();
+  let quiet = 0;
+  const poll = () => {
+    const n = document.querySelectorAll('[data-testid="stElementContainer"]').length;
+    const busy = document.querySelectorAll('[data-test-script-state="running"], [data-testid="stSkeleton"]').length;
+    quiet = n && !busy ? quiet + 1 : 0;
+    if (quiet >= 6) resolve(true);
+    else if (performance.now() - t0 > limit) resolve(false);
+    else setTimeout(poll, 100);
+  };
+  poll();
+})"""
+
+
 def settle(page, limit: float = 120.0) -> float:
     """Wait until the script has finished and nothing is loading; return the seconds it took. A page still busy
     after ``limit`` seconds raises TimeoutError: a test never goes on with a page that has not settled."""
     t0 = time.monotonic()
-    quiet = 0
-    while quiet < 6 and time.monotonic() - t0 < limit:
-        n = page.locator('[data-testid="stElementContainer"]').count()
-        busy = (
-            page.locator('[data-test-script-state="running"]').count()
-            + page.locator('[data-testid="stSkeleton"]').count()
-        )
-        quiet = quiet + 1 if (n and not busy) else 0
-        page.wait_for_timeout(100)
-    if quiet < 6:
-        raise TimeoutError(f"the page at {page.url} was still running (or empty) after {limit:.0f} s")
-    return time.monotonic() - t0
+    while True:
+        try:
+            if page.evaluate(SETTLED, 1000 * (limit - (time.monotonic() - t0))):
+                return time.monotonic() - t0
+            break
+        except Exception as err:  # the page navigated away mid-wait (a rerun that loads a page): wait on the new one
+            if "Execution context was destroyed" not in str(err) or time.monotonic() - t0 > limit:
+                raise
+    raise TimeoutError(f"the page at {page.url} was still running (or empty) after {limit:.0f} s")
 
 
 # A JavaScript function: the top-level field numbers of a protobuf message (an ArrayBuffer or a typed array), enough

@@ -47,27 +47,28 @@ settings = {"max_new": int(max_new), "temperature": float(temperature), "top_k":
             "top_p": float(top_p) if top_p < 1 else None, "seed": int(seed)}
 st.subheader("The text, token by token")
 result = generate_panel.written(w, typed, settings, pressed, link["run"])
-link.publish(run=bool(result and result[4]), prompt=typed)
+link.publish(run=bool(result and result[2]), prompt=typed)
 if not result:
     if result is None:
         st.info("Press **Generate**. The prompt is in bold; each new token is drawn from the model's distribution.")
     ui.show_code(gen.stream, gen.step, gen.distribution)
     st.stop()
-w, made, again, used, _ = result
+w, done, _ = result
 st.caption(f"Blue: the token was drawn with probability {generate_panel.LIKELY:.0%} or more; orange: under "
            f"{generate_panel.UNLIKELY:.0%}; no colour: in between. Every probability is in the chart and the table "
            "below.")
 
 st.subheader("Step by step: what it could have written, and where it looked")
-generate_panel.explore(w, made, used)
+generate_panel.explore(w, done)
 
 st.subheader("The KV cache: why every GPT keeps one")
 st.markdown("Without a cache, writing token *n* runs all *n* tokens through every layer again, though only the last "
             "one is new. With one, each layer keeps the keys and values it has computed, and a step runs only the "
             "new token, its query attending over the cached keys. The arithmetic is the same on fewer rows, so the "
             "text and its probabilities are identical: here "
-            + ("the same tokens both ways." if again.tokens == made.tokens else "**the two ways differ: a bug.**"))
-generate_panel.cost(w.model, made, again)
+            + ("the same tokens both ways." if done.again.tokens == done.made.tokens else
+               "**the two ways differ: a bug.**"))
+generate_panel.cost(done)
 
 st.subheader("How does temperature change the text?")
 generate_panel.temperature(w)

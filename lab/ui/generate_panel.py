@@ -4,6 +4,8 @@ without the KV cache, and the temperature study. The numbers and sentences come 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -81,17 +83,31 @@ def _coloured(word: str, p: float) -> str:
     return f":blue-background[{text}]" if p >= LIKELY else f":orange-background[{text}]" if p < UNLIKELY else text
 
 
-def _markdown(w: writing.Writer, made: gen.Generation) -> str:
-    prompt = "**" + ui.md_escape(" ".join(w.show(made.tokens[:made.prompt_len]))) + "**"
-    return prompt + "".join(" " + _coloured(w.names[s.token], float(s.probs[s.token])) for s in made.steps)
+def _pieces(w: writing.Writer, prompt: list[int], steps) -> Iterator[str]:
+    """The text as markdown, piece by piece: the prompt in bold, then each step's token coloured by its
+    probability (``steps``: a generation's, or a stream's as they come)."""
+    yield "**" + ui.md_escape(" ".join(w.show(prompt))) + "**"
+    for s in steps:
+        yield " " + _coloured(w.names[s.token], float(s.probs[s.token]))
+
+
+@dataclass(frozen=True)
+class Written:
+    """One press of Generate and everything drawn from it, computed once: reruns (a control moved) only draw."""
+
+    key: tuple  # (the model's config, the prompt's ids, the settings)
+    made: gen.Generation  # with the KV cache
+    again: gen.Generation  # the same text without it
+    settings: dict
+    steps: dict  # writing.step_rows: what the step explorer draws
+    cost: list  # writing.cost_rows
 
 
 def written(w: writing.Writer, typed: str, settings: dict, pressed: bool, from_link: bool):
     """The text for these settings: written now, token by token, when Generate is pressed (or a link asks for it),
     the language model trained first if this server has not trained it; kept for the session and shown again on
-    every rerun; None before the first. Returns (the writer with its model, the generation, the same generation
-    without the cache, the settings it was written with, whether those are the settings shown); False after saying
-    why the prompt or settings cannot be written."""
+    every rerun; None before the first. Returns (the writer with its model, the ``Written``, whether it was written
+    with the settings shown); False after saying why the prompt or settings cannot be written."""
     try:
         ids = w.parse(typed)
         gen.check_sampling(settings["temperature"], settings["top_k"], settings["top_p"])
@@ -99,43 +115,40 @@ def written(w: writing.Writer, typed: str, settings: dict, pressed: bool, from_l
         st.error(f"This cannot be written: {err}", icon=":material/edit_off:")
         return False
     key = (w.config, tuple(ids[0].tolist()), tuple(settings.items()))
-    kept = st.session_state.get("generation")
+    kept: Written | None = st.session_state.get("generation")
     box = st.container(border=True, key="generated")
-    if kept is not None and kept[0] == key or not (pressed or from_link and kept is None):
-        if kept is None or kept[0][0] != w.config or w.model is None:  # nothing written yet, or by another model
+    if kept is not None and kept.key == key:  # already written with these settings: served, not written again
+        box.markdown("".join(_pieces(w, kept.made.tokens[:kept.made.prompt_len], kept.made.steps)))
+        return w, kept, True
+    if not (pressed or from_link and kept is None):  # nothing asked: the last text of this model, marked as old
+        if kept is None or kept.key[0] != w.config or w.model is None:
             return None
-        if kept[0] != key:
-            st.warning("The text below was written with earlier settings, not the ones shown above: press "
-                       "**Generate** to write with these.", icon=":material/history:")
-        box.markdown(_markdown(w, kept[1]))
-        return (w, *kept[1:], kept[0] == key)
+        st.warning("The text below was written with earlier settings, not the ones shown above: press "
+                   "**Generate** to write with these.", icon=":material/history:")
+        box.markdown("".join(_pieces(w, kept.made.tokens[:kept.made.prompt_len], kept.made.steps)))
+        return w, kept, False
     if w.model is None:  # the language model, not trained on this server yet: now (progress in the sidebar)
         w = dataclasses.replace(w, model=learned_panel.trained_model()[0])
-    steps: list[gen.Step] = []
-
-    def chunks():
-        yield "**" + ui.md_escape(" ".join(w.show(ids[0]))) + "**"
-        for s in gen.stream(w.model, ids, **settings):
-            steps.append(s)
-            yield " " + _coloured(w.names[s.token], float(s.probs[s.token]))
-
-    box.write_stream(chunks())
-    made = gen.Generation(ids[0].tolist() + [s.token for s in steps], steps, ids.shape[1])
+    box.write_stream(_pieces(w, ids[0].tolist(), gen.stream(w.model, ids, **settings)))  # shown as it is drawn
     again = gen.generate(w.model, ids, cache=False, **settings)  # the same text, every step from scratch
-    # timed again with the cache, now that both ways have run once: the streamed run paid the first call's costs
-    made = gen.Generation(made.tokens, gen.generate(w.model, ids, **settings).steps, made.prompt_len)
-    st.session_state["generation"] = (key, made, again, settings)
-    return w, made, again, settings, True
+    # and with the cache once more, the one kept: the same seed writes the same text, and now that both ways have
+    # run, its times do not carry the first call's costs (the streamed run paid them)
+    made = gen.generate(w.model, ids, **settings)
+    done = Written(key, made, again, settings, writing.step_rows(w, made, settings["temperature"], settings["top_k"],
+                                                                 settings["top_p"]),
+                   writing.cost_rows(w.model, made, again) if made.steps else [])
+    st.session_state["generation"] = done
+    return w, done, True
 
 
-def explore(w: writing.Writer, made: gen.Generation, settings: dict) -> None:
+def explore(w: writing.Writer, done: Written) -> None:
     """The step explorer (a browser-side slider: no script run), and the table of every step."""
+    made = done.made
     if not made.steps:
         st.info("Nothing was written: the prompt already ends where the model stops (a sentence's final '.', or "
                 "the model's whole context). Shorten it.")
         return
-    rows = writing.step_rows(w, made, settings["temperature"], settings["top_k"], settings["top_p"])
-    ui.chart(ui.figure(charts.step_explorer, rows, start=writing.default_step(w, made)))
+    ui.chart(ui.figure(charts.step_explorer, done.steps, start=writing.default_step(w, made)))
     if found := writing.pronoun_sentence(w, made):
         st.markdown(found)
     st.caption("Move the step slider: the outlined token is the one that step wrote. The bars are the likeliest "
@@ -150,12 +163,10 @@ def explore(w: writing.Writer, made: gen.Generation, settings: dict) -> None:
              column_config={"probability": st.column_config.NumberColumn(format="percent")})
 
 
-def cost(model, made: gen.Generation, again: gen.Generation) -> None:
-    if not made.steps:
-        return
-    rows = writing.cost_rows(model, made, again)
-    ui.chart(ui.figure(charts.generation_cost, rows))
-    st.markdown(writing.cost_sentence(rows))
+def cost(done: Written) -> None:
+    if done.cost:
+        ui.chart(ui.figure(charts.generation_cost, done.cost))
+        st.markdown(writing.cost_sentence(done.cost))
 
 
 @st.cache_data(max_entries=8, show_spinner="Sampling 800 sentences…")

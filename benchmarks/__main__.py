@@ -34,6 +34,7 @@ BENCHMARKS = {
     "induction": ("induction", decoders.bench_induction),
     "generate": ("generate", decoders.bench_generate),
     "first_token": ("generate page", page_speed.bench_first_token),
+    "patching": ("patching", decoders.bench_patching),
 }
 
 

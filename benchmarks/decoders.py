@@ -1,6 +1,6 @@
 """The decoders learning live, each against its budget: the digit tasks against a plain GPT written in
-benchmarks/reference.py, the animal language and the induction task with their heads' measured roles; and
-generation with the KV cache against without it."""
+benchmarks/reference.py, the animal language and the induction task with their heads' measured roles;
+generation with the KV cache against without it; activation patching and the logit lens."""
 from __future__ import annotations
 
 import time
@@ -137,3 +137,68 @@ def bench_generate(report: Report, new: int = 512) -> None:
         check("generate_cached_vs_uncached", cached / plain))
     add("generate", "multiply-adds of the whole generation, computed from the sizes: cached / uncached",
         f"{work[0] / 1e9:.2f} / {work[1] / 1e9:.2f} G", f"{work[0] / work[1]:.3f}×", "")
+
+
+def bench_patching(report: Report, pairs: int = 200) -> None:
+    """On the language model trained at its defaults (one torch thread): head and residual patching of one pair and
+    of ``pairs`` pairs ('it' and 'they' swapped), the logit lens of one sentence, each against one forward pass of
+    the same prompts in the same run; whether the top patched head is the pronoun head (its referent share
+    measured on the held-out sentences), and whether the final residual at the last position restores exactly 1."""
+    add, check = report.add, report.check
+    import statistics
+
+    import torch
+
+    from transformer.language import (
+        LanguageConfig,
+        build_language_model,
+        encode,
+        head_shares,
+        held_out,
+        pronoun_pairs,
+        train_language_model,
+    )
+    from transformer.lens import logit_lens
+    from transformer.patching import head_patch, residual_patch
+
+    torch.set_num_threads(1)
+    warmed_up()
+    config = LanguageConfig()
+    model = build_language_model(config)
+    for _ in train_language_model(config, model):
+        pass
+    clean, corrupt, answer, wrong = (t[:pairs] for t in pronoun_pairs(held_out(config.seed), 8))
+
+    def timed(f, n: int = 5) -> float:
+        f()  # warm: the first call pays for allocations
+        return statistics.median(_once(f) for _ in range(n))
+
+    def both(n: int):
+        return head_patch(model, clean[:n], corrupt[:n], answer[:n], wrong[:n]), residual_patch(
+            model, clean[:n], corrupt[:n], answer[:n], wrong[:n])
+
+    with torch.no_grad():
+        forward = {n: timed(lambda n=n: model(clean[:n])) for n in (1, len(clean))}
+    one = timed(lambda: both(1))
+    add("patching", "head and residual patching of one pair (8 words), both grids",
+        f"{one * 1000:.1f} ms", f"one forward pass {forward[1] * 1000:.2f} ms", check("patching_pair_seconds", one))
+    many = timed(lambda: both(len(clean)), 3)
+    add("patching", f"the same for {len(clean)} pairs at once", f"{many * 1000:.0f} ms",
+        f"one forward pass of them {forward[len(clean)] * 1000:.1f} ms", "")
+    sentence = encode("the cat chased the dogs . then it meowed")
+    lens = timed(lambda: logit_lens(model, sentence), 20)
+    add("patching", "logit lens of one sentence (9 words)", f"{lens * 1000:.2f} ms", "", check("lens_ms", lens * 1000))
+    heads, resid = both(len(clean))
+    share = head_shares(model, held_out(config.seed))["referent_share"]
+    top, pronoun = divmod(int(heads.argmax()), heads.shape[1]), divmod(int(share.argmax()), share.shape[1])
+    add("patching", f"top patched head on {len(clean)} pairs vs the pronoun head (highest referent share)",
+        f"L{top[0]}H{top[1]}: {float(heads.max()):.2f}", f"pronoun head L{pronoun[0]}H{pronoun[1]} "
+        f"({float(share.max()):.0%} on the referent)", "PASS" if top == pronoun else "FAIL")
+    add("patching", "final residual patched at the last position", f"{float(resid[-1, -1]):.6f}", "exactly 1 expected",
+        "PASS" if abs(float(resid[-1, -1]) - 1) < 1e-5 else "FAIL")
+
+
+def _once(f) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0

@@ -55,6 +55,8 @@ BUDGETS = {
     "induction_prefix_score": Budget(0.6, "min", "", "induction: best layer-1 prefix-matching score"),
     "induction_knockout": Budget(30, "min", "", "induction: accuracy lost without the induction heads (points)"),
     "generate_cached_vs_uncached": Budget(0.1, "max", "×", "generation with the KV cache vs without, 512 tokens"),
+    "patching_pair_seconds": Budget(1, "max", " s", "head and residual patching of one pair, both grids, seconds"),
+    "lens_ms": Budget(100, "max", " ms", "logit lens of one sentence, ms"),
     "first_token_ms": Budget(300, "max", " ms", "page 7: click on Generate to the first token on screen, ms"),
     "claims_perturbation_seconds": Budget(3, "max", " s", "page 5's claims, all perturbation curves, seconds"),
     "control_run_ms": Budget(250, "max", " ms", "a control's script run, key press to its end, ms (median of 5)"),

@@ -213,6 +213,24 @@ def draw_sentences(n: int, generator: torch.Generator) -> Batch:
     return Batch(tokens, pronoun, n1, n2, cue, referent, other)
 
 
+SOUND_OF = torch.tensor([INDEX[ANIMALS[w.removesuffix("s")]] if w.removesuffix("s") in ANIMALS else -1
+                         for w in VOCAB])  # each noun's (singular or plural) sound id; -1 for other words
+
+
+def pronoun_pairs(batch: Batch, length: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Activation patching's prompt pairs from the pronoun sentences of ``batch`` whose pronoun is word
+    ``length - 1``: (clean: each cut after its pronoun, corrupt: the same with 'it' and 'they' swapped, so the pronoun
+    refers to the other noun; answer: the referent's sound, what the clean prompt should be followed by; wrong: the
+    other noun's sound), each (n, length) or (n,)."""
+    rows = (batch.pronoun & (batch.cue == length - 1)).nonzero()[:, 0]
+    clean = batch.tokens[rows, :length]  # (n, length)
+    corrupt = clean.clone()
+    corrupt[:, -1] = torch.where(clean[:, -1] == INDEX["it"], INDEX["they"], INDEX["it"])
+    answer = batch.tokens[rows, length]  # the sound after the pronoun: its referent's
+    wrong = SOUND_OF[batch.tokens[rows, batch.other[rows]]]
+    return clean, corrupt, answer, wrong
+
+
 def held_out(seed: int = 0) -> Batch:
     """The evaluation sentences: ``HELD_OUT`` of each form (drawn with a generator training never uses)."""
     g = torch.Generator().manual_seed(1_000_003 + seed)

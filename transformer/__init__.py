@@ -20,6 +20,8 @@ One idea per module:
 - ``language``  -- a small generated language ("then it meowed") and the decoder that learns it, measured per head
 - ``generate``  -- a decoder that writes: sampling (temperature, top-k, top-p) with or without a KV cache
 - ``ablation``  -- knock heads out (their output zeroed) and measure what breaks
+- ``patching``  -- activation patching: what a head's output, or the residual at a position, restores of an answer
+- ``lens``      -- the logit lens: each layer's residual read out through the final norm and head
 - ``robustness`` -- trained classifiers under noise, occlusion, a second digit, shifts and a larger canvas
 - ``timing``    -- one attention layer and one convolution timed against the number of tokens
 

@@ -215,17 +215,25 @@ def draw_sentences(n: int, generator: torch.Generator) -> Batch:
 
 SOUND_OF = torch.tensor([INDEX[ANIMALS[w.removesuffix("s")]] if w.removesuffix("s") in ANIMALS else -1
                          for w in VOCAB])  # each noun's (singular or plural) sound id; -1 for other words
+OTHER_NUMBER = torch.tensor([INDEX[w + "s"] if w in NOUNS else INDEX[w.removesuffix("s")] if w in PLURALS else i
+                             for i, w in enumerate(VOCAB)])  # a noun in the other number; other words unchanged
 
 
 def pronoun_pairs(batch: Batch, length: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Activation patching's prompt pairs from the pronoun sentences of ``batch`` whose pronoun is word
-    ``length - 1``: (clean: each cut after its pronoun, corrupt: the same with 'it' and 'they' swapped, so the pronoun
-    refers to the other noun; answer: the referent's sound, what the clean prompt should be followed by; wrong: the
-    other noun's sound), each (n, length) or (n,)."""
+    ``length - 1``, each cut after its pronoun: (clean; corrupt: the same with the two animals swapped, each noun
+    keeping its number, so the pronoun now refers to the other animal; answer: the clean referent's sound, what the
+    clean prompt should be followed by; wrong: the other animal's sound, what the corrupted one should), each
+    (n, length) or (n,)."""
     rows = (batch.pronoun & (batch.cue == length - 1)).nonzero()[:, 0]
     clean = batch.tokens[rows, :length]  # (n, length)
+    n1, n2 = batch.n1[rows], batch.n2[rows]
+    ids = torch.arange(len(rows))
+    first, second = clean[ids, n1], clean[ids, n2]  # the two nouns
     corrupt = clean.clone()
-    corrupt[:, -1] = torch.where(clean[:, -1] == INDEX["it"], INDEX["they"], INDEX["it"])
+    # the other animal in this noun's number: the other noun itself, or it in the other number
+    corrupt[ids, n1] = OTHER_NUMBER[second]  # N1 and N2 always differ in number
+    corrupt[ids, n2] = OTHER_NUMBER[first]
     answer = batch.tokens[rows, length]  # the sound after the pronoun: its referent's
     wrong = SOUND_OF[batch.tokens[rows, batch.other[rows]]]
     return clean, corrupt, answer, wrong

@@ -9,6 +9,7 @@ tables and sentences a page draws. Plain Python, no Streamlit; imports ``lab.ser
 - ``learned_heads``   -- pages 2 and 3's learned mode: the shared language training, a head's weights, roles,
   knock-outs
 - ``quiz``            -- test-yourself questions (answers from the package) and their marking
+- ``causes``          -- page 3's activation patching: a sentence's corrupted twin, the grids and their reading
 - ``writing``         -- page 7: a trained decoder that writes, each step's choices and cache, the cost of the
   cache, the temperature study and its reading
 """

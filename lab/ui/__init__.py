@@ -12,6 +12,7 @@
 - ``knockout_panel``   -- page 6's knock-outs: each head removed in turn, the verdict, any set of heads removed
 - ``claims_panel``     -- page 5's measured claims: robustness, shifts and sizes, cost against size
 - ``learned_panel``    -- the trained language model on demand, the sentence check, page 3's learned heads
+- ``causes_panel``     -- page 3's activation patching: a sentence, its twin, the head and residual grids
 - ``generate_panel``   -- page 7: the model that writes, its streamed text, the step explorer, the cache, temperature
 """
 from lab.ui.draw import (

@@ -8,7 +8,7 @@ import streamlit as st
 from lab import charts, ui
 from lab.analyses import learned_heads
 from lab.server.requests import head_name, steepest_rise
-from lab.ui import knockout_panel, progress
+from lab.ui import causes_panel, knockout_panel, progress
 from transformer.language import EXAMPLES, MAX_WORDS, LanguageRecord, encode
 
 
@@ -137,6 +137,7 @@ def _heads(model, record: LanguageRecord) -> None:
     st.markdown(learned_heads.knockout_sentence(result, list(picked)))
     st.caption("Looking is not doing: a head can attend to the noun without the answer depending on it. Removing "
                "it and measuring the accuracy on 2,000 held-out sentences is the causal test.")
+    causes_panel.section(model, record, decode(idx[0]))
 
 
 def page6(request: learned_heads.LanguageRequest, status) -> None:

@@ -119,16 +119,44 @@ def test_on_the_trained_language_model_the_pronoun_head_restores_the_sound(langu
     assert int(heads.argmax()) == int(share.argmax())  # the top patched head is the pronoun head
 
 
-def test_pronoun_pairs_swap_the_pronoun_and_name_both_sounds():
-    from transformer.language import decode, held_out, pronoun_pairs
+def test_pronoun_pairs_swap_the_animals_and_name_both_sounds():
+    from transformer.language import ANIMALS, decode, held_out, pronoun_pairs
 
     clean, corrupt, answer, wrong = pronoun_pairs(held_out(), 8)  # no adjectives: "the N1 V the N2 . then P"
     assert len(clean) > 150 and clean.shape[1] == corrupt.shape[1] == 8
     for c, x, a, w in zip(clean[:20], corrupt[:20], answer[:20], wrong[:20], strict=True):
         words, twin = decode(c), decode(x)
-        assert words[:7] == twin[:7] and {words[7], twin[7]} == {"it", "they"}
+        assert [words[i] for i in (0, 2, 3, 5, 6, 7)] == [twin[i] for i in (0, 2, 3, 5, 6, 7)]
+        for i, j in ((1, 4), (4, 1)):  # each noun's place holds the other animal, in the number it had
+            assert twin[i].removesuffix("s") == words[j].removesuffix("s") and twin[i].endswith("s") == \
+                words[i].endswith("s")
         plural = words[7] == "they"
         referent = next(n for n in (words[1], words[4]) if n.endswith("s") == plural)
         other = words[4] if referent == words[1] else words[1]
-        from transformer.language import ANIMALS
         assert decode([a, w]) == [ANIMALS[referent.removesuffix("s")], ANIMALS[other.removesuffix("s")]]
+
+
+def test_the_page_3_twins_and_their_reading_follow_the_numbers():
+    from lab.analyses import causes
+
+    pair = causes.pair_for("the big owls saw the small frog . then they hooted .".split())
+    assert pair.corrupt == "the big frogs saw the small owl . then they".split()
+    assert (pair.answer, pair.wrong) == ("hooted", "croaked") and "now refers to the frogs, not the owls" in pair.change
+    agree = causes.pair_for("the cats near the dog were tired .".split())
+    assert (agree.corrupt, agree.answer, agree.wrong, agree.kind) == ("the cat near the dogs".split(), "were", "was",
+                                                                       "agreement")
+    with pytest.raises(ValueError, match="'it' or 'they'"):
+        causes.pair_for("the cat chased the dogs .".split())
+    with pytest.raises(ValueError, match="not a sentence of the language"):
+        causes.pair_for("the cat cat the dogs . then it".split())
+    heads = torch.tensor([[0.1, 0.0], [0.9, 0.2]])
+    resid = torch.zeros(3, 10)
+    resid[0, 2], resid[0, 6], resid[2, 9] = 0.6, 0.4, 1.0
+    shares = {"referent_share": torch.tensor([[0.1, 0.1], [0.8, 0.1]])}
+    text = causes.reading(pair, heads, resid, shares, heads, 200)
+    assert text.startswith("Patched alone, **layer 1, head 0** restores the most of 'hooted' against 'croaked': 0.90")
+    assert "It is the head whose attention goes from the pronoun to its noun (80%" in text
+    assert "('2: owls' 0.60, '6: frog' 0.40)" in text and "block 1 carried the answer there" in text
+    shares = {"referent_share": torch.tensor([[0.7, 0.1], [0.2, 0.1]])}
+    assert "is layer 0, head 0 (70% on held-out sentences); patched alone here it restores 0.10" in causes.reading(
+        pair, heads, resid, shares, heads, 200)

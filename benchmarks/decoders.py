@@ -141,7 +141,7 @@ def bench_generate(report: Report, new: int = 512) -> None:
 
 def bench_patching(report: Report, pairs: int = 200) -> None:
     """On the language model trained at its defaults (one torch thread): head and residual patching of one pair and
-    of ``pairs`` pairs ('it' and 'they' swapped), the logit lens of one sentence, each against one forward pass of
+    of ``pairs`` pairs (the two animals swapped), the logit lens of one sentence, each against one forward pass of
     the same prompts in the same run; whether the top patched head is the pronoun head (its referent share
     measured on the held-out sentences), and whether the final residual at the last position restores exactly 1."""
     add, check = report.add, report.check

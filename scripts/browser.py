@@ -65,8 +65,8 @@ def streamlit_server(app: str = "app.py", log_path: str | os.PathLike | None = N
             log.close()
 
 
-# Resolves once the page has shown elements and neither a running script nor a loading skeleton for six polls in a
-# row, 100 ms apart (or false at the limit): polled inside the page, so a wait costs one round trip, not three a poll
+# Resolves once the page has shown elements and neither a running script nor a loading skeleton for five polls in a
+# row, 80 ms apart (or false at the limit): polled inside the page, so a wait costs one round trip, not three a poll
 SETTLED = """(limit) => new Promise((resolve) => {
   const t0 = performance.now();
   let quiet = 0;
@@ -74,9 +74,9 @@ SETTLED = """(limit) => new Promise((resolve) => {
     const n = document.querySelectorAll('[data-testid="stElementContainer"]').length;
     const busy = document.querySelectorAll('[data-test-script-state="running"], [data-testid="stSkeleton"]').length;
     quiet = n && !busy ? quiet + 1 : 0;
-    if (quiet >= 6) resolve(true);
+    if (quiet >= 5) resolve(true);
     else if (performance.now() - t0 > limit) resolve(false);
-    else setTimeout(poll, 100);
+    else setTimeout(poll, 80);
   };
   poll();
 })"""

@@ -96,6 +96,9 @@ def train_steps(config: DecoderConfig, model: nn.Module, batch_loss: Callable[[t
             yield clocked(step, loss.item())
 
 
+TENSORS = ("attention", "share", "shares", "lens", "lens_top")  # a record's fields that are not plain numbers
+
+
 @dataclass(frozen=True)
 class SeqRecord:
     """A decoder task's record (page 6's digit tasks and induction)."""
@@ -108,10 +111,12 @@ class SeqRecord:
     cpu_seconds: float  # CPU time this training's thread has used: other work on the machine does not add to it
     attention: Tensor  # (layers, heads, T, T): the fixed example's attention maps at this step
     share: Tensor  # (layers, heads): the task's per-head score on its probes at this step
+    lens: Tensor | None = None  # (layers + 1, T): the logit lens on the example: each read-out's p(right next token)
+    lens_top: Tensor | None = None  # (layers + 1, T): each read-out's likeliest next token
 
     def as_dict(self) -> dict:
         """The numbers, without the tensors (for tables and charts)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("attention", "share")}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TENSORS}
 
 
 class Decoder(nn.Module):

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from ._seed import seeded
 from .decoder import Decoder, DecoderConfig, SeqRecord, train_steps
+from .lens import next_token_lens
 
 SYMBOLS = 24  # the vocabulary: tokens 0..23
 LENGTH = 32  # tokens per sequence; the model reads all but the last
@@ -157,6 +158,7 @@ def train(config: InductionConfig, model: Decoder) -> Iterator[SeqRecord]:
         held_loss, token_acc, exact = evaluate(model, evaluation)
         _, maps = model.attention_maps(example)
         return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
-                         time.thread_time() - c0, maps[0], prefix_matching_score(model, probe))
+                         time.thread_time() - c0, maps[0], prefix_matching_score(model, probe),
+                         *next_token_lens(model, example, evaluation.tokens[:1, 1:]))
 
     yield from train_steps(config, model, batch_loss, record)

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._seed import seeded
-from .decoder import Decoder, DecoderConfig, train_steps
+from .decoder import TENSORS, Decoder, DecoderConfig, train_steps
+from .lens import next_token_lens
 
 ANIMALS = {"cat": "meowed", "dog": "barked", "bird": "sang", "cow": "mooed", "duck": "quacked", "lion": "roared",
            "frog": "croaked", "horse": "neighed", "owl": "hooted", "bee": "buzzed"}
@@ -312,9 +313,11 @@ class LanguageRecord:
     cpu_seconds: float  # CPU time this training's thread has used
     attention: Tensor  # (layers, heads, T, T): the fixed example's attention at this step
     shares: dict  # head_shares on the held-out probe sentences at this step, each (layers, heads)
+    lens: Tensor | None = None  # (layers + 1, T): the logit lens on the example: each read-out's p(right next word)
+    lens_top: Tensor | None = None  # (layers + 1, T): each read-out's likeliest next word
 
     def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("attention", "shares")}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TENSORS}
 
 
 def _loss(model: Decoder, tokens: Tensor) -> Tensor:
@@ -337,6 +340,6 @@ def train_language_model(config: LanguageConfig = LanguageConfig(), model: Decod
         shares = head_shares(model, probe)
         held = _loss(model, evaluation.tokens).item() if loss is None else loss
         return LanguageRecord(step, held, pronoun, agreement, time.perf_counter() - t0, time.thread_time() - c0,
-                              maps[0], shares)
+                              maps[0], shares, *next_token_lens(model, example[:, :-1], example[:, 1:]))
 
     yield from train_steps(config, model, lambda g: _loss(model, draw_sentences(config.batch_size, g).tokens), record)

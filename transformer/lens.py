@@ -29,3 +29,12 @@ def logit_lens(model: Decoder, ids: Tensor) -> Tensor:
     resid, _ = _trace(model, ids)  # layers + 1 of (1, T, E)
     stacked = torch.cat(resid)  # (layers + 1, T, E)
     return torch.softmax(model.head(model.ln_f(stacked)), -1)  # (layers + 1, T, vocab)
+
+
+@torch.no_grad()
+def next_token_lens(model: Decoder, ids: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """The lens on ``ids`` (1, T) against the tokens that follow (``targets`` (1, T)): ((layers + 1, T) the
+    probability each layer's read-out gives the right next token, (layers + 1, T) its likeliest token)."""
+    probs = logit_lens(model, ids)  # (layers + 1, T, vocab)
+    right = probs.gather(-1, targets[0].expand(probs.shape[0], -1)[..., None])[..., 0]  # (layers + 1, T)
+    return right, probs.argmax(-1)

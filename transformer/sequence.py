@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from ._seed import seeded
 from .decoder import Decoder, DecoderConfig, SeqRecord, train_steps
+from .lens import next_token_lens
 
 TASKS = ("reverse", "sort", "copy")  # page 6's fourth task, induction, has a module and a config of its own
 SEP = 10  # the separator token; 0-9 are the digits
@@ -282,8 +283,10 @@ def train_sequence_model(config: SeqConfig = SeqConfig(), model: SequenceModel |
 
     def record(step: int, loss: float | None, t0: float, c0: float) -> SeqRecord:
         held_loss, token_acc, exact = evaluate_sequences(model, evaluation)
-        _, maps = model.attention_maps(full_sequences(config.task, example)[:, :-1])
+        full = full_sequences(config.task, example)
+        _, maps = model.attention_maps(full[:, :-1])
         return SeqRecord(step, held_loss if loss is None else loss, token_acc, exact, time.perf_counter() - t0,
-                         time.thread_time() - c0, maps[0], pattern_share(model, probe))
+                         time.thread_time() - c0, maps[0], pattern_share(model, probe),
+                         *next_token_lens(model, full[:, :-1], full[:, 1:]))
 
     yield from train_steps(config, model, batch_loss, record, betas=(0.9, 0.98))

@@ -5,7 +5,7 @@ import torch
 from lab import charts, ui
 from lab.analyses import sequence_runs
 from lab.analyses.learned_heads import LanguageRequest
-from lab.analyses.sequence_runs import LABELS, LENGTHS, OPTIONS, WHAT, labels
+from lab.analyses.sequence_runs import LABELS, LENGTHS, OPTIONS, WHAT, labels, token_name
 from lab.ui import induction_panel, knockout_panel, learned_panel, links, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
@@ -115,6 +115,8 @@ st.caption(f"Rows are queries: the position writing the next token (from '{confi
            f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
            f"light up on {sequence_runs.TARGET[config.task]}.")
 
+progress.lens_over_training(snap.main, labels(tokens[:-1]), [token_name(t) for t in range(seq.VOCAB)],
+                            "where the right next digit appears")
 progress.head_shares(snap.main, lambda r: r.share, sequence_runs.chance_share(config), "the digit being written")
 st.markdown(sequence_runs.head_sentence(snap.main, config))
 

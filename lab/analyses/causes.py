@@ -127,3 +127,20 @@ def reading(pair: Pair, heads: torch.Tensor, resid: torch.Tensor, shares: dict, 
     if arrived:  # only attention moves anything between positions: the block before that row carried it
         text += f" Only attention moves anything between positions: block {arrived - 1} carried the answer there."
     return text
+
+
+def lens_rows(layers: int) -> list[str]:
+    """The logit lens's read-outs, top to bottom."""
+    return ["the embedding"] + [f"after block {layer}" for layer in range(layers)]
+
+
+def lens_sentence(right: torch.Tensor, step: int) -> str:
+    """Where the right next tokens appear, from the lens at one record (``right``: (layers + 1, T) probabilities):
+    at how many positions each read-out already gives the right token more than half the probability."""
+    rows = lens_rows(right.shape[0] - 1)
+    counts = [int((right[row] > 0.5).sum()) for row in range(right.shape[0])]
+    said = ", ".join(f"{c} {name}" for c, name in zip(counts, rows, strict=True))
+    first = next((name for c, name in zip(counts, rows, strict=True) if c == counts[-1] and c > 0), None)
+    return (f"At step {step}, the right next token gets more than half the probability at {said} (of "
+            f"{right.shape[1]} positions; the last read-out is the model's own output)"
+            + (f": as many as at the output are already there {first}." if first and first != rows[-1] else "."))

@@ -12,6 +12,7 @@ helpers the families share stay in ``base``):
 - ``digits``      -- a digit, its predicted probabilities, attention over it, the confusion matrix
 - ``comparisons`` -- transformer against CNN: data efficiency, robustness, shifts, cost against size
 - ``raster``      -- a matrix as a PNG picture, coloured as Vega colours a heatmap's cells
+- ``readouts``    -- the logit lens of an example at every training record
 - ``sampling``    -- a decoder writing: each step's text, next-token bars, attention and KV cache; cost; temperature
 """
 from lab.charts.base import (  # noqa: F401
@@ -69,6 +70,7 @@ from lab.charts.heatmaps import (  # noqa: F401
     matrices_spec,
     stages_spec,
 )
+from lab.charts.readouts import lens_over_training  # noqa: F401
 from lab.charts.sampling import (  # noqa: F401
     generation_cost,
     step_explorer,

@@ -48,6 +48,7 @@ def page6(request, status) -> None:
                f"{b}–{b + r - 1} light up one position after each token's earlier occurrence (a diagonal band "
                f"{b - a - 1} positions back); a previous-token head's every row lights up just left of the diagonal.")
 
+    progress.lens_over_training(snap.main, words, list(sequence_runs.LETTERS), "where the right next token appears")
     chance = sequence_runs.prefix_chance(config)
     progress.head_shares(snap.main, lambda r: r.share, chance, "the token after the earlier occurrence")
     model, circuit = models.get(config), None

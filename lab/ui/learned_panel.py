@@ -144,7 +144,7 @@ def page6(request: learned_heads.LanguageRequest, status) -> None:
     """Page 6 with the animal language as its task: the curves, the attention of one sentence over training (the
     pronoun head forming), and each head's referent share over training."""
 
-    from transformer.language import HELD_OUT, decode
+    from transformer.language import HELD_OUT, VOCAB, decode
 
     config = request.config
     snap, _, runs = progress.train_page6(request, status, learned_heads.curves, "records", "sentences",
@@ -167,6 +167,7 @@ def page6(request: learned_heads.LanguageRequest, status) -> None:
     st.caption("Rows are queries, columns are keys; the causal mask leaves the upper right empty. Look at the row "
                "'7: it': a head whose weight moves onto '1: cat'"
                + (f" around step {rise[0]}, where pronoun accuracy jumps" if rise else "") + ".")
+    progress.lens_over_training(snap.records, words, VOCAB, "where the right next word appears")
     chance = learned_heads.default_chances(config.seed)
     progress.head_shares(snap.records, lambda r: r.shares["referent_share"], chance["referent_share"],
                          "the pronoun's noun")

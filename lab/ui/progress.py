@@ -165,6 +165,27 @@ def attention_over_training(records: list, labels: list[str], what: str, name: s
     ui.exports(grid, name)
 
 
+def lens_over_training(records: list, labels: list[str], names, what: str) -> None:
+    """The logit lens of the example at every record, scrubbed in the browser, with the reading of the last record
+    (``names``: each token id's name; ``labels``: the positions, as the attention grid names them)."""
+    import numpy as np
+
+    from lab.analyses import causes
+
+    if not records or records[-1].lens is None:
+        return
+    right = np.stack([r.lens.numpy() for r in records])  # (records, layers + 1, T)
+    top = np.vectorize(lambda i: names[int(i)])(np.stack([r.lens_top.numpy() for r in records]))
+    st.subheader("The logit lens: at which layer does the answer appear?")
+    ui.chart(ui.figure(charts.lens_over_training, right, top, [r.step for r in records],
+                       causes.lens_rows(right.shape[1] - 1), labels[:right.shape[2]], what=what,
+                       width=ui.room(330)))
+    st.markdown(causes.lens_sentence(records[-1].lens, records[-1].step))
+    st.caption("Each row reads the residual stream out through the model's own final norm and head, as if the "
+               "blocks after it were not there: the embedding alone, then after each block; the last row is the "
+               "model's output. Hover a cell for the token that read-out likes best.")
+
+
 def head_shares(records: list, share_of: Callable, chance: float, what: str) -> None:
     """Under its heading, each head's measured share of attention on ``what`` at every record (``share_of(record)``:
     (layers, heads)), against the level attention spread evenly gives (``chance``)."""

@@ -556,10 +556,19 @@ def trained_task(task: str, layers: int) -> AppTest:
 def test_attention_learns_the_animal_language():
     at = trained_task("language", 1)
     heads = [s.value for s in at.subheader]
-    assert heads[:3] == ["Learning the animal language: pronouns and agreement", "Attention over training",
-                         "What each head does, in numbers"]
+    assert heads[:4] == ["Learning the animal language: pronouns and agreement", "Attention over training",
+                         "The logit lens: at which layer does the answer appear?", "What each head does, in numbers"]
     text = text_of(at)
     assert "After 50 steps the model gets" in text and "of the held-out pronouns" in text
+    from lab.analyses.causes import lens_sentence
+    from lab.server.jobs import REGISTRY
+    from transformer.language import LanguageConfig
+
+    job = REGISTRY.get(LanguageConfig(steps=50, d_model=16, n_heads=2, n_layers=1))
+    last = job.records[-1]
+    assert lens_sentence(last.lens, last.step) in text  # the lens's reading, from the record's own numbers
+    lens = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "lensrecord" in c.proto.spec)
+    assert lens["params"][0]["value"] == len(job.records) - 1  # every record, scrubbed in the browser
     grid = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "record" in c.proto.spec)
     assert "every layer and head on 'the cat chased" in grid["title"]["text"]["expr"]
     assert grid["title"]["text"]["expr"].startswith("'step ' + [0, ")
@@ -587,8 +596,8 @@ def test_attention_learns_induction():
     at = trained_task("induction", 2)
     heads = [s.value for s in at.subheader]
     assert heads == ["Learning induction: copy what came after this token last time", "Attention over training",
-                     "What each head does, in numbers", "Knock heads out: which heads does the answer need?",
-                     "Your own input"]
+                     "The logit lens: at which layer does the answer appear?", "What each head does, in numbers",
+                     "Knock heads out: which heads does the answer need?", "Your own input"]
     text = text_of(at)
     assert "After 50 steps the model predicts" in text and "is the previous-token head" in text
     assert "Intact, the model's accuracy on the repeated tokens on the held-out examples is" in text

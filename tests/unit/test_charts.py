@@ -279,6 +279,9 @@ def one_of_each() -> dict:
                                                         "low": [0.8, 0.7], "high": [1, 0.9], "seeds": [3, 3]})),
         "cost_chart": charts.cost_chart((64, 128), (1e-4, 4e-4), (1e-5, 2e-5), {"attention": 2.0, "convolution": 1.0}),
         "step_explorer": charts.step_explorer(written(), start=1),
+        "lens_over_training": charts.lens_over_training(rng.random((2, 3, 4)), np.full((2, 3, 4), "a"), [0, 10],
+                                                        ["embedding", "after block 0", "after block 1"],
+                                                        ["0: a", "1: b", "2: c", "3: d"], what="x"),
         "generation_cost": charts.generation_cost([{"step": s, "way": w, "multiply-adds": 10 * (s + 1), "total": 10,
                                                     "ms": 0.1} for s in range(2) for w in ("cached", "all")]),
         "temperature_chart": charts.temperature_chart([{"temperature": t, "measure": m, "share": 0.5, "of": "2"}
@@ -315,7 +318,7 @@ def test_every_builder_returns_a_valid_altair_chart():
     import inspect
 
     built = one_of_each()
-    families = ("heatmaps", "heads", "diagrams", "curves", "digits", "comparisons", "sampling")
+    families = ("heatmaps", "heads", "diagrams", "curves", "digits", "comparisons", "sampling", "readouts")
     builders = {name for family in families
                 for name, f in inspect.getmembers(getattr(charts, family), inspect.isfunction)
                 if f.__module__ == f"lab.charts.{family}" and not name.startswith("_")} - {"head_maps_hover"}

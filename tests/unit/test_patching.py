@@ -160,3 +160,25 @@ def test_the_page_3_twins_and_their_reading_follow_the_numbers():
     shares = {"referent_share": torch.tensor([[0.7, 0.1], [0.2, 0.1]])}
     assert "is layer 0, head 0 (70% on held-out sentences); patched alone here it restores 0.10" in causes.reading(
         pair, heads, resid, shares, heads, 200)
+
+
+def test_every_training_record_keeps_the_lens_of_its_example():
+    from lab.analyses.causes import lens_sentence
+    from transformer.lens import next_token_lens
+    from transformer.sequence import full_sequences, held_out
+
+    config = SeqConfig(length=4, steps=20, **SMALL)
+    model = config.build()
+    records = list(config.train(model))
+    full = full_sequences(config.task, held_out(config)[:1])
+    right, top = next_token_lens(model, full[:, :-1], full[:, 1:])
+    torch.testing.assert_close(records[-1].lens, right)
+    assert torch.equal(records[-1].lens_top, top)
+    assert records[-1].lens.shape == (3, 8) and "lens" not in records[-1].as_dict()
+    probs = logit_lens(model, full[:, :-1])
+    assert torch.allclose(probs[:, 2, full[0, 3]], right[:, 2])  # the right next token's probability
+    text = lens_sentence(torch.tensor([[0.9, 0.1, 0.2], [0.9, 0.8, 0.1], [0.9, 0.8, 0.7]]), 40)
+    assert text.startswith("At step 40, the right next token gets more than half the probability at 1 the "
+                           "embedding, 2 after block 0, 3 after block 1 (of 3 positions")
+    assert lens_sentence(torch.tensor([[0.9, 0.1], [0.9, 0.8], [0.9, 0.8]]), 1).endswith(
+        "as many as at the output are already there after block 0.")

@@ -371,3 +371,24 @@ def induction_sentence(prefix: torch.Tensor, previous: torch.Tensor, chance: flo
     return (f"Induction head{'s' if len(heads) > 1 else ''}: {names} of the attention from a repeated token goes to "
             f"the position right after its earlier occurrence, against {chance:.0%} spread evenly. {prev} Together "
             "they copy what came after this token last time.")
+
+
+def phase_change(records: list[SeqRecord]) -> tuple[str, tuple[int, int] | None]:
+    """The circuit forming, read from the records: the head whose score rose most over training, the steps between
+    which it covered most of its rise (from 10% to 90% of the way), its scores and the held-out loss at those two
+    steps; and that window (None when no head rose by 0.2 or more)."""
+    first, last = records[0].share, records[-1].share
+    rise = last - first  # (layers, heads)
+    layer, head = divmod(int(rise.argmax()), rise.shape[1])
+    lo, hi = float(first[layer, head]), float(last[layer, head])
+    if hi - lo < 0.2:
+        return (f"No head's score rose by 0.2 or more in {records[-1].step} steps (the most: "
+                f"{head_name(layer, head)}, {lo:.2f} → {hi:.2f}): the circuit has not formed yet; train longer."), None
+    values = [float(r.share[layer, head]) for r in records]
+    a = max(i for i, v in enumerate(values) if v <= lo + 0.1 * (hi - lo))
+    b = next(i for i, v in enumerate(values) if v >= lo + 0.9 * (hi - lo) and i > a)
+    ra, rb = records[a], records[b]
+    loss = "fell" if rb.loss < ra.loss else "went"
+    return (f"{head_name(layer, head).capitalize()}'s prefix matching rose from {values[a]:.2f} to {values[b]:.2f} "
+            f"between steps {ra.step} and {rb.step}; the loss {loss} from {ra.loss:.2f} to {rb.loss:.2f} over the same "
+            "steps (shaded)."), (ra.step, rb.step)

@@ -58,6 +58,7 @@ from lab.charts.heads import (  # noqa: F401
     RASTER_CELLS,
     attention_grid,
     attention_over_training,
+    circuit_chart,
     head_maps_hover,
     head_maps_spec,
     head_share_chart,

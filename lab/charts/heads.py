@@ -199,3 +199,27 @@ def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.L
         y="share:Q", x=alt.value(516), text="text:N")
     return alt.layer(lines, rule, label).properties(width=520, height=240,
                                                     title=f"What each head does: attention on {what}")
+
+
+def circuit_chart(shares: pd.DataFrame, loss: pd.DataFrame, *, what: str, window: tuple[int, int] | None = None
+                  ) -> alt.LayerChart:
+    """Each head's score (``shares``: step, head, share) against training step, with the held-out loss (``loss``:
+    step, loss) on a second axis, dashed: a circuit forming shows as one head's score jumping while the loss drops.
+    ``window`` (first step, last step) shades where the jump happens."""
+    heads = list(dict.fromkeys(shares["head"]))
+    lines = alt.Chart(inline_data(shares)).mark_line(point=True).encode(
+        x=alt.X("step:Q", title="training step"),
+        y=alt.Y("share:Q", title=what, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("head:N", title=None, sort=heads, legend=alt.Legend(orient="bottom", columns=2)),
+        shape=alt.Shape("head:N", sort=heads, legend=None),
+        tooltip=[alt.Tooltip("head:N"), alt.Tooltip("step:Q"), alt.Tooltip("share:Q", format=".2f")])
+    dashed = alt.Chart(inline_data(loss)).mark_line(color="#333333", strokeDash=[6, 3]).encode(
+        x="step:Q", y=alt.Y("loss:Q", title="training loss (dashed)", axis=alt.Axis(orient="right")),
+        tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".3f")])
+    layers = [lines, dashed]
+    if window:
+        band = pd.DataFrame({"start": [window[0]], "end": [window[1]]})
+        layers.insert(0, alt.Chart(inline_data(band)).mark_rect(color="#E69F00", opacity=0.15).encode(
+            x="start:Q", x2="end:Q"))
+    return alt.layer(*layers).resolve_scale(y="independent").properties(
+        width=300, height=220, title="A circuit forming: each head's score and the loss")

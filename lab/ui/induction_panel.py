@@ -9,7 +9,7 @@ import torch
 
 from lab import charts, ui
 from lab.analyses import sequence_runs
-from lab.server.requests import steepest_rise
+from lab.server.requests import head_frame, steepest_rise
 from lab.ui import knockout_panel, progress
 from transformer import induction
 
@@ -50,7 +50,12 @@ def page6(request, status) -> None:
 
     progress.lens_over_training(snap.main, words, list(sequence_runs.LETTERS), "where the right next token appears")
     chance = sequence_runs.prefix_chance(config)
-    progress.head_shares(snap.main, lambda r: r.share, chance, "the token after the earlier occurrence")
+    st.subheader("What each head does, in numbers")  # each head's prefix matching over training, and the loss
+    reading, window = sequence_runs.phase_change(snap.main)
+    ui.chart(ui.figure(charts.circuit_chart, head_frame(snap.main, lambda r: r.share),
+                       pd.DataFrame([{"step": r.step, "loss": r.loss} for r in snap.main]),
+                       what="prefix-matching score", window=window))
+    st.markdown(reading)
     model, circuit = models.get(config), None
     if model is not None:
         _, maps = model.attention_maps(evaluation.tokens[: induction.PROBES, :-1])

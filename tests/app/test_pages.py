@@ -600,6 +600,12 @@ def test_attention_learns_induction():
                      "Knock heads out: which heads does the answer need?", "Your own input"]
     text = text_of(at)
     assert "After 50 steps the model predicts" in text and "is the previous-token head" in text
+    from lab.analyses.sequence_runs import phase_change
+    from lab.server.jobs import REGISTRY
+    from transformer.induction import InductionConfig
+
+    job = REGISTRY.get(InductionConfig(steps=50, d_model=16, n_heads=2, n_layers=2))
+    assert phase_change(job.records)[0] in text  # the circuit's reading, from the records' own numbers
     assert "Intact, the model's accuracy on the repeated tokens on the held-out examples is" in text
     at.text_input(key="induction_input").input("abcabc")
     settle(at)

@@ -270,6 +270,10 @@ def one_of_each() -> dict:
                                                               "other": [0.8]}), intact=1.0),
         "attention_over_training": charts.attention_over_training(np.tril(rng.random((2, 1, 2, 3, 3))), [0, 5],
                                                                   ["a", "b", "c"], ["a", "b", "c"], what="x"),
+        "circuit_chart": charts.circuit_chart(pd.DataFrame({"step": [0, 10], "head": ["layer 0, head 0"] * 2,
+                                                            "share": [0.1, 0.9]}),
+                                              pd.DataFrame({"step": [0, 10], "loss": [3.0, 0.5]}), what="x",
+                                              window=(0, 10)),
         "head_share_chart": charts.head_share_chart(pd.DataFrame({"step": [0, 10], "head": ["layer 0, head 0"] * 2,
                                                                   "share": [0.1, 0.9]}), chance=0.2, what="x"),
         "robustness_chart": charts.robustness_chart(pd.DataFrame(

@@ -182,3 +182,21 @@ def test_every_training_record_keeps_the_lens_of_its_example():
                            "embedding, 2 after block 0, 3 after block 1 (of 3 positions")
     assert lens_sentence(torch.tensor([[0.9, 0.1], [0.9, 0.8], [0.9, 0.8]]), 1).endswith(
         "as many as at the output are already there after block 0.")
+
+
+def test_the_phase_change_is_read_from_the_records():
+    from lab.analyses.sequence_runs import phase_change
+    from transformer.decoder import SeqRecord
+
+    def record(step, score, loss):
+        share = torch.tensor([[0.1, 0.1], [score, 0.2]])
+        return SeqRecord(step, loss, 0.0, 0.0, 0.0, 0.0, torch.zeros(2, 2, 3, 3), share)
+
+    records = [record(s, v, loss) for s, v, loss in ((0, 0.05, 3.0), (100, 0.06, 2.9), (200, 0.3, 2.0), (300, 0.7, 0.6),
+                                               (400, 0.72, 0.4))]
+    text, window = phase_change(records)
+    assert text == ("Layer 1, head 0's prefix matching rose from 0.06 to 0.70 between steps 100 and 300; the loss fell "
+                    "from 2.90 to 0.60 over the same steps (shaded).") and window == (100, 300)
+    flat = [record(s, 0.1 + s / 10_000, 2.0) for s in (0, 100, 200)]
+    assert phase_change(flat)[0].startswith("No head's score rose by 0.2 or more in 200 steps") and \
+        phase_change(flat)[1] is None

@@ -222,4 +222,4 @@ def circuit_chart(shares: pd.DataFrame, loss: pd.DataFrame, *, what: str, window
         layers.insert(0, alt.Chart(inline_data(band)).mark_rect(color="#E69F00", opacity=0.15).encode(
             x="start:Q", x2="end:Q"))
     return alt.layer(*layers).resolve_scale(y="independent").properties(
-        width=300, height=220, title="A circuit forming: each head's score and the loss")
+        width=260, height=220, title="A circuit forming: each head's score and the loss")

@@ -439,7 +439,8 @@ def test_q_k_or_v_is_picked_in_the_browser(app, page):
 
 def test_learned_mode_it_finds_cat(app, page):
     """In learned mode (the language model trains the first time, progress in the sidebar), click the cell where
-    'it' looks at 'cat': the panel derives that weight from the trained head, and it is the row's largest."""
+    'it' looks at 'cat': the panel derives that weight from the trained head, and it is the row's largest. Then page
+    3's activation patching on the same model, on a desktop and a phone."""
     page.goto(f"{app[0]}/self_attention?mode=learned")
     settle(page, limit=180)
     assert "The head that resolves pronouns best" in main_text(page)
@@ -449,6 +450,18 @@ def test_learned_mode_it_finds_cat(app, page):
     weight = float(re.search(r"its weight is [\d.]+ / [\d.]+ = ([\d.]+), the cell you chose", text)[1])
     assert weight > 0.5, weight  # the trained head sends most of the pronoun's attention to its noun
     no_exception(page)
+    # page 3 on the same trained model: activation patching's two grids, drawn, and fitting a phone
+    page.goto(f"{app[0]}/multi_head")
+    settle(page)
+    rerun(page, page.get_by_text("show a trained model's heads").click)
+    page.get_by_text("Which head makes it say meowed?").wait_for(timeout=60_000)
+    settle(page)
+    no_exception(page)
+    assert "one head's output taken from the sentence into its twin" in chart_titles(page)
+    assert "restores the most of 'meowed' against 'barked'" in main_text(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    settle(page)
+    assert charts_past_the_edge(page, 390) == []
 
 
 def test_a_fair_queue_with_a_place_and_cancel(app, contexts):

@@ -110,13 +110,12 @@ st.caption("Exact-match counts prompts whose whole answer, written greedily one 
 st.subheader("Attention over training")
 tokens = sequence_runs.example_tokens(config)  # the held-out example whose attention every record keeps
 progress.attention_over_training(snap.main, labels(tokens[:-1]), "every layer and head on one held-out example",
-                                 "attention_over_training")
+                                 "attention_over_training", lens_names=[token_name(t) for t in range(seq.VOCAB)],
+                                 lens_what="where the right next digit appears")
 st.caption(f"Rows are queries: the position writing the next token (from '{config.length}: →' on, the answer). "
            f"Columns are keys. The causal mask leaves the upper right empty. Look for a head whose answer rows "
            f"light up on {sequence_runs.TARGET[config.task]}.")
 
-progress.lens_over_training(snap.main, labels(tokens[:-1]), [token_name(t) for t in range(seq.VOCAB)],
-                            "where the right next digit appears")
 progress.head_shares(snap.main, lambda r: r.share, sequence_runs.chance_share(config), "the digit being written")
 st.markdown(sequence_runs.head_sentence(snap.main, config))
 

@@ -138,13 +138,16 @@ def attention_grid(maps, row_labels: Sequence[str], col_labels: Sequence[str], *
 
 
 def attention_over_training(maps, steps: Sequence[int], row_labels: Sequence[str], col_labels: Sequence[str], *,
-                            what: str, cell: int = 18, max_width: int = 780) -> alt.FacetChart:
+                            what: str, cell: int = 18, max_width: int = 780, lens: dict | None = None):
     """``attention_grid`` at every recorded training step, with the step chosen in the browser: ``maps`` is
     (records, layers, heads, queries, keys), ``steps`` the training step of each record. A slider bound to a
     Vega-Lite parameter picks the record, so scrubbing runs no script at all. Starts on the last step.
 
     One row per cell, holding its weight at every record (columns w0, w1, ...): a move of the slider looks up one
-    column for each cell, instead of filtering every record's cells (31 records at page 6's defaults)."""
+    column for each cell, instead of filtering every record's cells (31 records at page 6's defaults).
+
+    ``lens``: ``readouts.lens_over_training``'s arguments for the same records; the lens is drawn under the grid,
+    following the same slider."""
     maps = np.asarray(maps, dtype=float)
     n, layers, heads = maps.shape[:3]
     last = attention_grid(maps[-1], row_labels, col_labels, cell=cell, max_width=max_width)
@@ -156,11 +159,17 @@ def attention_over_training(maps, steps: Sequence[int], row_labels: Sequence[str
         min=0, max=n - 1, step=1, name="scrub through training (the title says the step) "))
     labels = json.dumps([int(s) for s in steps])
     column = alt.param(name="column", expr="'w' + record")  # the record's column, worked out once a move
-    chart = last.spec.add_params(pick, column).transform_calculate(weight="datum[column]").transform_filter(
-        "datum.weight > 0")
+    chart = last.spec.transform_calculate(weight="datum[column]").transform_filter("datum.weight > 0")
     title = alt.TitleParams(text=alt.ExprRef(f"'step ' + {labels}[record] + {json.dumps(': ' + what)}"),
                             anchor="middle")
-    return chart.facet(facet=last.facet, columns=last.columns, data=inline_data(df), title=title)
+    grid = chart.facet(facet=last.facet, columns=last.columns, data=inline_data(df), title=title)
+    if lens is None:
+        return grid.add_params(pick, column)
+    from lab.charts.readouts import lens_over_training
+
+    # the parameters at the top, where both views read them (Altair's add_params would give each view its own)
+    return alt.VConcatChart(vconcat=[grid, lens_over_training(steps=steps, param="record", **lens)],
+                            params=[pick.param, column.param])
 
 
 def knockout_chart(frame: pd.DataFrame, *, intact: float, labels: Sequence[str] = ("exact-match", "token accuracy")

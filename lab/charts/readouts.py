@@ -12,11 +12,14 @@ from lab.charts.base import inline_data
 
 
 def lens_over_training(right, top: Sequence, steps: Sequence[int], row_labels: Sequence[str],
-                       col_labels: Sequence[str], *, what: str, width: int = 330) -> alt.Chart:
+                       col_labels: Sequence[str], *, what: str, width: int = 330, param: str | None = None
+                       ) -> alt.Chart:
     """The logit lens of one example at every training record: rows are the read-outs (the embedding, then after
     each block), columns the positions; a cell's colour and number are the probability that read-out gives the right
     next token, its hover adds the read-out's likeliest token. ``right`` is (records, rows, T); ``top`` the same
-    shape, as names. A slider bound to a Vega-Lite parameter picks the record (no script run); starts on the last."""
+    shape, as names. A slider bound to a Vega-Lite parameter picks the record (no script run); starts on the last.
+    ``param``: the name of a record parameter defined by the chart this one is drawn in (``attention_over_training``
+    draws the lens under its grid, both following its one slider); the lens then has no slider of its own."""
     right = np.asarray(right, dtype=float)
     n, rows, cols = right.shape
     top = np.asarray(top, dtype=object)
@@ -25,15 +28,14 @@ def lens_over_training(right, top: Sequence, steps: Sequence[int], row_labels: S
                        "col": np.asarray(col_labels, dtype=object)[c.ravel()], "r": r.ravel(), "c": c.ravel()})
     df = pd.concat([df, pd.DataFrame(right.reshape(n, -1).T.round(3), columns=[f"p{i}" for i in range(n)]),
                     pd.DataFrame(top.reshape(n, -1).T, columns=[f"t{i}" for i in range(n)])], axis=1)
-    pick = alt.param(name="lensrecord", value=n - 1, bind=alt.binding_range(
-        min=0, max=n - 1, step=1, name="training step (the title says which) "))
+    record = param or "lensrecord"
     labels = json.dumps([int(s) for s in steps])
     step_w = max(8, min(40, width // cols))
     short = all(len(str(label).split(": ", 1)[-1]) <= 2 for label in col_labels)  # one-letter tokens: just the letter
     axis = alt.Axis(labelAngle=0, labelExpr="split(datum.label, ': ')[1]", labelOverlap=False) if short and \
         step_w < 26 else alt.Axis(labelAngle=-60, labelOverlap=False)
-    base = alt.Chart(inline_data(df)).add_params(pick).transform_calculate(
-        p="datum['p' + lensrecord]", top="datum['t' + lensrecord]").encode(
+    base = alt.Chart(inline_data(df)).transform_calculate(
+        p=f"datum['p' + {record}]", top=f"datum['t' + {record}]").encode(
         x=alt.X("col:N", sort=alt.EncodingSortField("c"), title="position (predicting the token after it)",
                 axis=axis),
         y=alt.Y("row:N", sort=alt.EncodingSortField("r"), title=None, axis=alt.Axis(labelOverlap=False)))
@@ -48,6 +50,10 @@ def lens_over_training(right, top: Sequence, steps: Sequence[int], row_labels: S
         layers.append(base.mark_text(fontSize=10).encode(
             text=alt.Text("p:Q", format=".0%"),
             color=alt.condition("datum.p > 0.6", alt.value("white"), alt.value("black"))))
-    title = alt.TitleParams(text=alt.ExprRef(f"'step ' + {labels}[lensrecord] + {json.dumps(': ' + what)}"),
+    title = alt.TitleParams(text=alt.ExprRef(f"'step ' + {labels}[{record}] + {json.dumps(': ' + what)}"),
                             anchor="start")
-    return alt.layer(*layers).properties(width=step_w * cols, height=alt.Step(26), title=title)
+    chart = alt.layer(*layers).properties(width=step_w * cols, height=alt.Step(26), title=title)
+    if param is None:
+        chart = chart.add_params(alt.param(name=record, value=n - 1, bind=alt.binding_range(
+            min=0, max=n - 1, step=1, name="training step (the title says which) ")))
+    return chart

@@ -42,13 +42,14 @@ def page6(request, status) -> None:
         picked.add(steps.index(rise[0]))
     records = [snap.main[i] for i in sorted(picked)]
     progress.attention_over_training(records, words, "every layer and head on one held-out sequence",
-                                     "induction_attention_over_training", cell=14)
+                                     "induction_attention_over_training", cell=14,
+                                     lens_names=list(sequence_runs.LETTERS),
+                                     lens_what="where the right next token appears")
     a, b, r = (int(v[0]) for v in (evaluation.first, evaluation.second, evaluation.run))
     st.caption(f"In this sequence positions {a}–{a + r - 1} are repeated at {b}–{b + r - 1}. An induction head's rows "
                f"{b}–{b + r - 1} light up one position after each token's earlier occurrence (a diagonal band "
                f"{b - a - 1} positions back); a previous-token head's every row lights up just left of the diagonal.")
 
-    progress.lens_over_training(snap.main, words, list(sequence_runs.LETTERS), "where the right next token appears")
     chance = sequence_runs.prefix_chance(config)
     st.subheader("What each head does, in numbers")  # each head's prefix matching over training, and the loss
     reading, window = sequence_runs.phase_change(snap.main)

@@ -162,12 +162,12 @@ def page6(request: learned_heads.LanguageRequest, status) -> None:
     words = charts.token_labels(decode(encode(EXAMPLES[0])[0]))
     progress.attention_over_training(snap.records, words,
                                      f"every layer and head on '{EXAMPLES[0]}'",
-                                     "language_attention_over_training")
+                                     "language_attention_over_training", lens_names=VOCAB,
+                                     lens_what="where the right next word appears")
     rise = steepest_rise(snap.records, "pronoun_acc")  # the same jump the sentence above names
     st.caption("Rows are queries, columns are keys; the causal mask leaves the upper right empty. Look at the row "
                "'7: it': a head whose weight moves onto '1: cat'"
                + (f" around step {rise[0]}, where pronoun accuracy jumps" if rise else "") + ".")
-    progress.lens_over_training(snap.records, words, VOCAB, "where the right next word appears")
     chance = learned_heads.default_chances(config.seed)
     progress.head_shares(snap.records, lambda r: r.shares["referent_share"], chance["referent_share"],
                          "the pronoun's noun")

@@ -154,36 +154,32 @@ def watch(key: str, request, live_chart: Callable[[Progress], dict], note: str =
     return snap, models
 
 
-def attention_over_training(records: list, labels: list[str], what: str, name: str, cell: int = 18) -> None:
+def attention_over_training(records: list, labels: list[str], what: str, name: str, cell: int = 18,
+                            lens_names=None, lens_what: str = "") -> None:
     """Every layer and head at every record, scrubbed in the browser (a Vega-Lite slider: no rerun), with its
-    exports. ``records`` carry ``attention`` (layers, heads, T, T) and ``step``."""
-    import numpy as np
-
-    grid = ui.figure(charts.attention_over_training, np.stack([r.attention.numpy() for r in records]),
-                     [r.step for r in records], labels, labels, cell=ui.cell(cell), max_width=ui.room(), what=what)
-    ui.chart(grid)
-    ui.exports(grid, name)
-
-
-def lens_over_training(records: list, labels: list[str], names, what: str) -> None:
-    """The logit lens of the example at every record, scrubbed in the browser, with the reading of the last record
-    (``names``: each token id's name; ``labels``: the positions, as the attention grid names them)."""
+    exports. ``records`` carry ``attention`` (layers, heads, T, T) and ``step``. With ``lens_names`` (each token id's
+    name), the records' logit lens is drawn under the grid, following the same slider, with its reading."""
     import numpy as np
 
     from lab.analyses import causes
 
-    if not records or records[-1].lens is None:
-        return
-    right = np.stack([r.lens.numpy() for r in records])  # (records, layers + 1, T)
-    top = np.vectorize(lambda i: names[int(i)])(np.stack([r.lens_top.numpy() for r in records]))
-    st.subheader("The logit lens: at which layer does the answer appear?")
-    ui.chart(ui.figure(charts.lens_over_training, right, top, [r.step for r in records],
-                       causes.lens_rows(right.shape[1] - 1), labels[:right.shape[2]], what=what,
-                       width=ui.room(330)))
-    st.markdown(causes.lens_sentence(records[-1].lens, records[-1].step))
-    st.caption("Each row reads the residual stream out through the model's own final norm and head, as if the "
-               "blocks after it were not there: the embedding alone, then after each block; the last row is the "
-               "model's output. Hover a cell for the token that read-out likes best.")
+    lens = None
+    if lens_names is not None and records and records[-1].lens is not None:
+        right = np.stack([r.lens.numpy() for r in records])  # (records, layers + 1, T)
+        top = np.vectorize(lambda i: lens_names[int(i)])(np.stack([r.lens_top.numpy() for r in records]))
+        lens = {"right": right, "top": top, "row_labels": causes.lens_rows(right.shape[1] - 1),
+                "col_labels": labels[:right.shape[2]], "what": lens_what, "width": ui.room(330)}
+    grid = ui.figure(charts.attention_over_training, np.stack([r.attention.numpy() for r in records]),
+                     [r.step for r in records], labels, labels, cell=ui.cell(cell), max_width=ui.room(), what=what,
+                     lens=lens)
+    ui.chart(grid)
+    ui.exports(grid, name)
+    if lens is not None:
+        st.markdown("**The logit lens, under the grid:** " + causes.lens_sentence(records[-1].lens, records[-1].step))
+        st.caption("The lens reads the residual stream out through the model's own final norm and head, as if the "
+                   "blocks after it were not there: the embedding alone, then after each block; its last row is the "
+                   "model's output. A cell is the probability of the right next token; hover for the token that "
+                   "read-out likes best. It follows the same slider as the grid.")
 
 
 def head_shares(records: list, share_of: Callable, chance: float, what: str) -> None:

@@ -386,7 +386,8 @@ def test_attention_learns_trains_and_explains_from_numbers():
     assert "After 50 steps the model writes" in text and "Measured on 100 held-out prompts: layer 0, head" in text
     assert "With positions the model gets" in text and "without them" in text
     grid = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "record" in c.proto.spec)
-    steps = json.loads(grid["title"]["text"]["expr"].split(" + ")[1].removesuffix("[record]"))
+    title = grid["vconcat"][0]["title"]  # the lens is drawn under the grid, on the same slider
+    steps = json.loads(title["text"]["expr"].split(" + ")[1].removesuffix("[record]"))
     assert steps[0] == 0 and steps[-1] == 50 and len(steps) >= 13  # every record, scrubbed in the browser
     assert grid["params"][0]["value"] == len(steps) - 1
     assert "pass" in at.metric[0].proto.delta  # the trained blocks equal nn.TransformerEncoderLayer
@@ -556,8 +557,8 @@ def trained_task(task: str, layers: int) -> AppTest:
 def test_attention_learns_the_animal_language():
     at = trained_task("language", 1)
     heads = [s.value for s in at.subheader]
-    assert heads[:4] == ["Learning the animal language: pronouns and agreement", "Attention over training",
-                         "The logit lens: at which layer does the answer appear?", "What each head does, in numbers"]
+    assert heads[:3] == ["Learning the animal language: pronouns and agreement", "Attention over training",
+                         "What each head does, in numbers"]
     text = text_of(at)
     assert "After 50 steps the model gets" in text and "of the held-out pronouns" in text
     from lab.analyses.causes import lens_sentence
@@ -567,11 +568,12 @@ def test_attention_learns_the_animal_language():
     job = REGISTRY.get(LanguageConfig(steps=50, d_model=16, n_heads=2, n_layers=1))
     last = job.records[-1]
     assert lens_sentence(last.lens, last.step) in text  # the lens's reading, from the record's own numbers
-    lens = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "lensrecord" in c.proto.spec)
-    assert lens["params"][0]["value"] == len(job.records) - 1  # every record, scrubbed in the browser
+    grid = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "vconcat" in c.proto.spec)
+    assert grid["params"][0] == {**grid["params"][0], "name": "record", "value": len(job.records) - 1}
+    assert "[record]" in json.dumps(grid["vconcat"][1])  # the lens under the grid follows the grid's one slider
     grid = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "record" in c.proto.spec)
-    assert "every layer and head on 'the cat chased" in grid["title"]["text"]["expr"]
-    assert grid["title"]["text"]["expr"].startswith("'step ' + [0, ")
+    title = grid["vconcat"][0]["title"]["text"]["expr"]
+    assert "every layer and head on 'the cat chased" in title and title.startswith("'step ' + [0, ")
 
 
 def test_attention_learns_knocks_heads_out():
@@ -596,8 +598,8 @@ def test_attention_learns_induction():
     at = trained_task("induction", 2)
     heads = [s.value for s in at.subheader]
     assert heads == ["Learning induction: copy what came after this token last time", "Attention over training",
-                     "The logit lens: at which layer does the answer appear?", "What each head does, in numbers",
-                     "Knock heads out: which heads does the answer need?", "Your own input"]
+                     "What each head does, in numbers", "Knock heads out: which heads does the answer need?",
+                     "Your own input"]
     text = text_of(at)
     assert "After 50 steps the model predicts" in text and "is the previous-token head" in text
     from lab.analyses.sequence_runs import phase_change

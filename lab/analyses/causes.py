@@ -54,8 +54,7 @@ def pair_for(words: list[str]) -> Pair:
     ok, why = language.grammatical(words[:at + 1] + [language.STATES[0], "."])
     if not ok and "' after a " not in why:
         raise ValueError(f"the words before '{words[at]}' are not a sentence of the language ({why}); {example}")
-    twin = [_in_number(w, w + "s" if w in language.NOUNS else w.removesuffix("s"))
-            if w in language.NOUNS or w in language.PLURALS else w for w in words[:at]]
+    twin = [language.VOCAB[int(language.OTHER_NUMBER[language.INDEX[w]])] for w in words[:at]]  # nouns flipped
     first = next(w for w in words[:at] if w in language.NOUNS or w in language.PLURALS)
     plural = first in language.PLURALS
     return Pair(words[:at], twin, "were" if plural else "was", "was" if plural else "were",

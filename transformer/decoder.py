@@ -9,6 +9,7 @@ that follow from them, ``protocol.Trainable``), ``train_steps`` (the loop) and `
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -133,10 +134,11 @@ class Decoder(nn.Module):
         self.ln_f = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, vocab)
 
-    def embed(self, idx: Tensor) -> Tensor:
+    def embed(self, idx: Tensor, start: int = 0) -> Tensor:
+        """(B, T) tokens at positions ``start`` .. ``start + T - 1`` -> (B, T, E) vectors entering the first block."""
         x = self.tok_embed(idx)  # (B, T, E)
         if self.pos_embed is not None:
-            x = x + self.pos_embed(torch.arange(idx.shape[1], device=idx.device))  # (T, E) broadcast over B
+            x = x + self.pos_embed(torch.arange(start, start + idx.shape[1], device=idx.device))  # (T, E) broadcast
         return x
 
     def forward(self, idx: Tensor) -> Tensor:
@@ -164,3 +166,48 @@ class Decoder(nn.Module):
             inputs.append(block.ln_1(x))
             x = block(x, causal=True)
         return inputs
+
+
+# ------------------------------------------------------------------ a block, step by step
+# The arithmetic of ``Block(x, causal=True)`` taken apart, so that generation can keep keys and values between steps
+# (generate.py) and activation patching can replace one head's output (patching.py); tests check both against the
+# model's own forward.
+def split_heads(block, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """q, k, v of ``block`` for the residual ``x`` (N, T, E), each (N, heads, T, d_head)."""
+    N, T, E = x.shape
+    H = block.attn.n_heads
+    qkv = block.ln_1(x) @ block.attn.w_qkv  # (N, T, 3E)
+    q, k, v = qkv.view(N, T, 3, H, E // H).permute(2, 0, 3, 1, 4)  # 3 x (N, H, T, d_head)
+    return q, k, v
+
+
+def attend(block, q: Tensor, k: Tensor, v: Tensor, start: int = 0) -> tuple[Tensor, Tensor]:
+    """Each head's output (N, H, n, d_head) and weights (N, H, n, keys) for queries at positions ``start`` ..
+    ``start + n - 1`` over keys from position 0, each query seeing only keys at or before its own position; the
+    heads ``block`` has removed (``attn.head_mask``) write zeros."""
+    n = q.shape[2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (N, H, n, keys)
+    later = torch.arange(k.shape[2])[None, :] > torch.arange(start, start + n)[:, None]  # (n, keys)
+    weights = scores.masked_fill(later, float("-inf")).softmax(-1)  # (N, H, n, keys)
+    z = weights @ v  # (N, H, n, d_head)
+    if block.attn.head_mask is not None:
+        z = z * block.attn.head_mask.view(1, -1, 1, 1)
+    return z, weights
+
+
+def finish_block(block, x: Tensor, z: Tensor) -> Tensor:
+    """The residual after ``block``: ``x`` (N, T, E) plus the projection of the heads' outputs ``z`` (N, H, T,
+    d_head), then the MLP."""
+    N, T, E = x.shape
+    x = x + block.attn.proj(z.transpose(1, 2).reshape(N, T, E))  # (N, T, E)
+    return x + block.mlp(block.ln_2(x))
+
+
+def check_ids(ids: Tensor, vocab: int, context: int | None, what: str = "the prompt") -> None:
+    """ValueError, in words a student can act on, for token ids a model of ``vocab`` tokens reading ``context`` at
+    once cannot take (``what`` names them in the message)."""
+    if int(ids.min()) < 0 or int(ids.max()) >= vocab:
+        raise ValueError(f"{what} has token ids outside this model's {vocab} tokens (0 to {vocab - 1}).")
+    if context is not None and ids.shape[-1] > context:
+        raise ValueError(f"{what} has {ids.shape[-1]} tokens, more than the {context} this model reads at once: "
+                         f"shorten it to {context} or fewer.")

@@ -8,7 +8,6 @@ same arithmetic on fewer rows. Works with every ``decoder.Decoder`` of the packa
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .decoder import Decoder
+from .decoder import Decoder, attend, check_ids, finish_block, split_heads
 
 
 @dataclass(frozen=True)
@@ -75,28 +74,15 @@ def step(model: Decoder, idx: Tensor, start: int, cache: list[tuple[Tensor, Tens
     """Run ``idx`` (1, n), the tokens at positions ``start`` .. ``start + n - 1``, through the model, each layer's
     query attending over ``cache`` (that layer's keys and values of positions 0 .. start - 1) and these tokens.
     Returns (logits of the last position (vocab,), its attention (layers, heads, start + n), the cache grown by n)."""
-    n = idx.shape[1]
-    x = model.tok_embed(idx)  # (1, n, E)
-    if model.pos_embed is not None:
-        x = x + model.pos_embed(torch.arange(start, start + n))  # (n, E) broadcast
-    E = x.shape[-1]
+    x = model.embed(idx, start)  # (1, n, E)
     grown, maps = [], []
     for layer, block in enumerate(model.blocks):
-        attn = block.attn
-        H = attn.n_heads
-        qkv = block.ln_1(x) @ attn.w_qkv  # (1, n, 3E)
-        q, k, v = qkv.view(1, n, 3, H, E // H).permute(2, 0, 3, 1, 4)  # 3 x (1, H, n, d_head)
+        q, k, v = split_heads(block, x)  # 3 x (1, H, n, d_head)
         if cache is not None:
             k, v = torch.cat([cache[layer][0], k], 2), torch.cat([cache[layer][1], v], 2)  # (1, H, start + n, d_head)
         grown.append((k, v))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(E // H)  # (1, H, n, start + n)
-        later = torch.arange(k.shape[2])[None, :] > torch.arange(start, start + n)[:, None]  # (n, start + n)
-        weights = scores.masked_fill(later, float("-inf")).softmax(-1)  # (1, H, n, start + n)
-        z = weights @ v  # (1, H, n, d_head)
-        if attn.head_mask is not None:
-            z = z * attn.head_mask.view(1, -1, 1, 1)  # removed heads write zeros
-        x = x + attn.proj(z.transpose(1, 2).reshape(1, n, E))  # (1, n, E)
-        x = x + block.mlp(block.ln_2(x))
+        z, weights = attend(block, q, k, v, start)  # (1, H, n, d_head), (1, H, n, start + n)
+        x = finish_block(block, x, z)  # (1, n, E)
         maps.append(weights[0, :, -1])  # (H, start + n): the last position's row
     return model.head(model.ln_f(x[0, -1])), torch.stack(maps), grown
 
@@ -109,12 +95,7 @@ def _checked(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: floa
     if prompt_ids.dim() != 2 or prompt_ids.shape[1] < 1:
         raise ValueError(f"the prompt must be one sequence of at least one token, shaped (1, T); got "
                          f"{tuple(prompt_ids.shape)}.")
-    vocab = model.head.out_features
-    if int(prompt_ids.min()) < 0 or int(prompt_ids.max()) >= vocab:
-        raise ValueError(f"the prompt has token ids outside this model's {vocab} tokens (0 to {vocab - 1}).")
-    if prompt_ids.shape[1] > model.context:
-        raise ValueError(f"the prompt has {prompt_ids.shape[1]} tokens, more than the {model.context} this model "
-                         f"reads at once: shorten it to {model.context} or fewer.")
+    check_ids(prompt_ids, model.head.out_features, model.context)
 
 
 def stream(model: Decoder, prompt_ids: Tensor, max_new: int, temperature: float = 1.0, top_k: int | None = None,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .decoder import Decoder
-from .patching import _trace
+from .decoder import Decoder, check_ids
+from .patching import trace
 
 
 @torch.no_grad()
@@ -20,13 +20,9 @@ def logit_lens(model: Decoder, ids: Tensor) -> Tensor:
     l from the residual after block l - 1. The last row is the model's own output (softmax of its logits)."""
     if ids.dim() != 2 or ids.shape[0] != 1 or ids.shape[1] < 1:
         raise ValueError(f"the lens reads one sequence, shaped (1, T); got {tuple(ids.shape)}.")
-    vocab = model.head.out_features
-    if int(ids.min()) < 0 or int(ids.max()) >= vocab:
-        raise ValueError(f"token ids outside this model's {vocab} tokens (0 to {vocab - 1}).")
-    if ids.shape[1] > model.context:
-        raise ValueError(f"{ids.shape[1]} tokens, more than the {model.context} this model reads at once.")
+    check_ids(ids, model.head.out_features, model.context, "the sequence")
     model.eval()
-    resid, _ = _trace(model, ids)  # layers + 1 of (1, T, E)
+    resid, _ = trace(model, ids)  # layers + 1 of (1, T, E)
     stacked = torch.cat(resid)  # (layers + 1, T, E)
     return torch.softmax(model.head(model.ln_f(stacked)), -1)  # (layers + 1, T, vocab)
 

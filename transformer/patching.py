@@ -14,12 +14,10 @@ arithmetic as the model's own forward (a test checks it).
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-from .decoder import Decoder
+from .decoder import Decoder, attend, check_ids, finish_block, split_heads
 
 
 def _check(model: Decoder, clean: Tensor, corrupt: Tensor, answer: Tensor, wrong: Tensor) -> None:
@@ -30,11 +28,8 @@ def _check(model: Decoder, clean: Tensor, corrupt: Tensor, answer: Tensor, wrong
         raise ValueError(f"one answer and one wrong answer per pair: (B,) = ({clean.shape[0]},) each; got "
                          f"{tuple(answer.shape)} and {tuple(wrong.shape)}.")
     vocab = model.head.out_features
-    for name, ids in (("prompts", torch.cat([clean, corrupt])), ("answers", torch.cat([answer, wrong]))):
-        if int(ids.min()) < 0 or int(ids.max()) >= vocab:
-            raise ValueError(f"the {name} have token ids outside this model's {vocab} tokens (0 to {vocab - 1}).")
-    if clean.shape[1] > model.context:
-        raise ValueError(f"the prompts have {clean.shape[1]} tokens, more than the {model.context} this model reads.")
+    check_ids(torch.cat([clean, corrupt]), vocab, model.context, "a prompt")
+    check_ids(torch.cat([answer, wrong]), vocab, None, "an answer")
     if torch.equal(clean, corrupt):
         raise ValueError("the clean and corrupted prompts are the same: there is no difference for patching to "
                          "explain. Change a word of the corrupted one (for example 'it' to 'they').")
@@ -42,31 +37,7 @@ def _check(model: Decoder, clean: Tensor, corrupt: Tensor, answer: Tensor, wrong
 
 def _heads(block, x: Tensor) -> Tensor:
     """(N, H, T, d_head): each head's output in ``block`` for the residual ``x`` (N, T, E), before the projection."""
-    attn = block.attn
-    N, T, E = x.shape
-    H = attn.n_heads
-    q, k, v = (block.ln_1(x) @ attn.w_qkv).view(N, T, 3, H, E // H).permute(2, 0, 3, 1, 4)  # 3 x (N, H, T, d_head)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(E // H)  # (N, H, T, T)
-    later = torch.ones(T, T, dtype=torch.bool).triu(1)
-    z = scores.masked_fill(later, float("-inf")).softmax(-1) @ v  # (N, H, T, d_head)
-    if attn.head_mask is not None:
-        z = z * attn.head_mask.view(1, -1, 1, 1)  # removed heads write zeros
-    return z
-
-
-def _finish(block, x: Tensor, z: Tensor) -> Tensor:
-    """The residual after ``block``: ``x`` (N, T, E) plus the projection of the heads' outputs ``z`` (N, H, T, d),
-    then the MLP."""
-    N, T, E = x.shape
-    x = x + block.attn.proj(z.transpose(1, 2).reshape(N, T, E))  # (N, T, E)
-    return x + block.mlp(block.ln_2(x))
-
-
-def _embed(model: Decoder, idx: Tensor) -> Tensor:
-    x = model.tok_embed(idx)  # (N, T, E)
-    if model.pos_embed is not None:
-        x = x + model.pos_embed(torch.arange(idx.shape[1]))  # (T, E) broadcast
-    return x
+    return attend(block, *split_heads(block, x))[0]
 
 
 def _last_logits(model: Decoder, x: Tensor) -> Tensor:
@@ -74,15 +45,15 @@ def _last_logits(model: Decoder, x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def _trace(model: Decoder, idx: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+def trace(model: Decoder, idx: Tensor) -> tuple[list[Tensor], list[Tensor]]:
     """(the residual entering each block and the final norm: layers + 1 of (N, T, E); each block's heads' outputs:
     layers of (N, H, T, d_head))."""
-    x, resid, heads = _embed(model, idx), [], []
+    x, resid, heads = model.embed(idx), [], []
     for block in model.blocks:
         resid.append(x)
         z = _heads(block, x)
         heads.append(z)
-        x = _finish(block, x, z)
+        x = finish_block(block, x, z)
     resid.append(x)
     return resid, heads
 
@@ -90,7 +61,7 @@ def _trace(model: Decoder, idx: Tensor) -> tuple[list[Tensor], list[Tensor]]:
 def _from(model: Decoder, x: Tensor, layer: int) -> Tensor:
     """Last-position logits (N, vocab) of running the residual ``x`` entering block ``layer`` through the rest."""
     for block in list(model.blocks)[layer:]:
-        x = _finish(block, x, _heads(block, x))
+        x = finish_block(block, x, _heads(block, x))
     return _last_logits(model, x)
 
 
@@ -107,7 +78,7 @@ def _ends(model: Decoder, clean: Tensor, corrupt: Tensor, answer: Tensor, wrong:
     model.eval()
     traced = {}
     for name, idx in (("clean", clean), ("corrupt", corrupt)):
-        resid, heads = _trace(model, idx)
+        resid, heads = trace(model, idx)
         logits = _last_logits(model, resid[-1])  # (B, vocab)
         rows = torch.arange(len(idx))
         traced[name] = (resid, heads, float((logits[rows, answer] - logits[rows, wrong]).mean()))
@@ -131,7 +102,7 @@ def head_patch(model: Decoder, clean: Tensor, corrupt: Tensor, answer: Tensor, w
         z = heads[layer].repeat(H, 1, 1, 1)  # (H*B, H, T, d_head): group h patches head h
         for h in range(H):
             z[h * B:(h + 1) * B, h] = clean_heads[layer][:, h]
-        x = _finish(block, resid[layer].repeat(H, 1, 1), z)  # (H*B, T, E)
+        x = finish_block(block, resid[layer].repeat(H, 1, 1), z)  # (H*B, T, E)
         logits = _from(model, x, layer + 1).view(H, B, -1)  # (H, B, vocab)
         out.append(_score(logits, answer, wrong, low, high))
     return torch.stack(out)

@@ -68,14 +68,10 @@ def _in_number(noun: str, like: str) -> str:
     return animal + "s" if like in language.PLURALS else animal
 
 
-def ids(words: list[str]) -> torch.Tensor:
-    return torch.tensor([[language.INDEX[w] for w in words]])
-
-
 def patched(model, pair: Pair) -> tuple[torch.Tensor, torch.Tensor]:
     """(layers, heads) and (layers + 1, T): how much of the clean answer each head and each residual restores."""
     answer, wrong = torch.tensor([language.INDEX[pair.answer]]), torch.tensor([language.INDEX[pair.wrong]])
-    clean, corrupt = ids(pair.clean), ids(pair.corrupt)
+    clean, corrupt = language.encode(" ".join(pair.clean)), language.encode(" ".join(pair.corrupt))
     return head_patch(model, clean, corrupt, answer, wrong), residual_patch(model, clean, corrupt, answer, wrong)
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import torch
 
-from lab.analyses.sequence_runs import LETTERS, example_tokens, parse_digits, token_name
+from lab.analyses.sequence_runs import LETTERS, example_tokens, parse_digits, parse_letters, token_name
 from lab.server.requests import head_name
 from transformer import generate as gen
 from transformer import induction, language
+from transformer.decoder import check_ids
 from transformer.sequence import SEP
 
 TEMPERATURES = (0.0, 0.5, 1.0, 1.5)  # the study's temperatures
@@ -51,18 +52,11 @@ class Writer:
                                  f"was trained on prompts of {length} and writes its answer after them; got "
                                  f"{typed[:40]!r}.")
             ids = torch.tensor([digits + [SEP]])  # the separator says: now write the answer
-        if ids.shape[1] > self.context:
-            raise ValueError(f"the prompt has {ids.shape[1]} tokens, more than the {self.context} this model reads "
-                             f"at once: shorten it to {self.context} or fewer.")
+        check_ids(ids, len(self.names), self.context)
         return ids
 
     def show(self, ids) -> list[str]:
         return [self.names[int(i)] for i in ids]
-
-
-def parse_letters(typed: str) -> list[int] | None:
-    text = re.sub(r"[\s,]", "", typed.lower())
-    return [LETTERS.index(c) for c in text] if all(c in LETTERS for c in text) else None
 
 
 def language_writer(model=None, config=None) -> Writer:

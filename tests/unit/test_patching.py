@@ -4,11 +4,11 @@ model's own output, and the trained language model's pronoun head is the one pat
 import pytest
 import torch
 
-from transformer.decoder import Decoder, DecoderConfig
+from transformer.decoder import Decoder, DecoderConfig, finish_block
 from transformer.induction import InductionConfig
 from transformer.language import LanguageConfig, encode
 from transformer.lens import logit_lens
-from transformer.patching import _finish, _from, _heads, _trace, head_patch, residual_patch
+from transformer.patching import _from, _heads, head_patch, residual_patch, trace
 from transformer.sequence import SeqConfig
 
 SMALL = {"d_model": 16, "n_heads": 2, "n_layers": 2}
@@ -34,7 +34,7 @@ def test_the_step_by_step_run_is_the_models_forward_and_the_lens_ends_at_its_out
     model = models()[kind].eval()
     clean = pairs(model)[0]
     with torch.no_grad():
-        torch.testing.assert_close(_from(model, _trace(model, clean)[0][0], 0), model(clean)[:, -1],
+        torch.testing.assert_close(_from(model, trace(model, clean)[0][0], 0), model(clean)[:, -1],
                                    atol=1e-5, rtol=0)
         lens = logit_lens(model, clean[:1])
         torch.testing.assert_close(lens[-1], torch.softmax(model(clean[:1])[0], -1), atol=1e-5, rtol=0)
@@ -59,8 +59,8 @@ def test_batched_head_patching_equals_one_head_at_a_time():
     model = models()["language"].eval()
     clean, corrupt, answer, wrong = pairs(model, B=4, T=6, seed=3)
     batched = head_patch(model, clean, corrupt, answer, wrong)
-    resid_c, heads_c = _trace(model, clean)
-    resid_x, heads_x = _trace(model, corrupt)
+    resid_c, heads_c = trace(model, clean)
+    resid_x, heads_x = trace(model, corrupt)
 
     def ld(idx_logits):
         rows = torch.arange(4)
@@ -72,7 +72,7 @@ def test_batched_head_patching_equals_one_head_at_a_time():
             for h in range(2):
                 z = _heads(block, resid_x[layer]).clone()
                 z[:, h] = heads_c[layer][:, h]
-                patched = _from(model, _finish(block, resid_x[layer], z), layer + 1)
+                patched = _from(model, finish_block(block, resid_x[layer], z), layer + 1)
                 assert float(batched[layer, h]) == pytest.approx((ld(patched) - low) / (high - low), abs=1e-5)
 
 

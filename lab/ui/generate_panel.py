@@ -98,8 +98,9 @@ class Written:
     key: tuple  # (the model's config, the prompt's ids, the settings)
     made: gen.Generation  # with the KV cache
     again: gen.Generation  # the same text without it
-    settings: dict
-    steps: dict  # writing.step_rows: what the step explorer draws
+    # the step explorer's spec (None when nothing was written), built once from writing.step_rows (thousands of
+    # rows for induction): a rerun draws it without building or even hashing its rows again
+    explorer: dict | None
     cost: list  # writing.cost_rows
 
 
@@ -134,9 +135,10 @@ def written(w: writing.Writer, typed: str, settings: dict, pressed: bool, from_l
     # and with the cache once more, the one kept: the same seed writes the same text, and now that both ways have
     # run, its times do not carry the first call's costs (the streamed run paid them)
     made = gen.generate(w.model, ids, **settings)
-    done = Written(key, made, again, settings, writing.step_rows(w, made, settings["temperature"], settings["top_k"],
+    explorer = ui.figure(charts.step_explorer, writing.step_rows(w, made, settings["temperature"], settings["top_k"],
                                                                  settings["top_p"]),
-                   writing.cost_rows(w.model, made, again) if made.steps else [])
+                         start=writing.default_step(w, made)) if made.steps else None
+    done = Written(key, made, again, explorer, writing.cost_rows(w.model, made, again) if made.steps else [])
     st.session_state["generation"] = done
     return w, done, True
 
@@ -148,7 +150,7 @@ def explore(w: writing.Writer, done: Written) -> None:
         st.info("Nothing was written: the prompt already ends where the model stops (a sentence's final '.', or "
                 "the model's whole context). Shorten it.")
         return
-    ui.chart(ui.figure(charts.step_explorer, done.steps, start=writing.default_step(w, made)))
+    ui.chart(done.explorer)
     if found := writing.pronoun_sentence(w, made):
         st.markdown(found)
     st.caption("Move the step slider: the outlined token is the one that step wrote. The bars are the likeliest "

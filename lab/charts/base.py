@@ -57,6 +57,15 @@ def token_labels(tokens: Sequence[str]) -> list[str]:
     return [f"{i}: {t}" for i, t in enumerate(tokens)]
 
 
+def token_axis(labels: Sequence[str], upright: bool = True) -> alt.Axis:
+    """The axis of a chart's positions labelled 'i: token': where every token is one or two characters (the induction
+    task's letters) and ``upright`` allows, just the token, upright (many fit side by side); else the whole label,
+    slanted. Every label is kept."""
+    if upright and all(len(str(label).split(": ", 1)[-1]) <= 2 for label in labels):
+        return alt.Axis(labelAngle=0, labelExpr="split(datum.label, ': ')[1]", labelOverlap=False)
+    return alt.Axis(labelAngle=-60, labelOverlap=False)
+
+
 def inline_data(df: pd.DataFrame) -> alt.InlineData:
     """Rows handed to Vega-Lite as plain records (cheaper per rerun than Altair's DataFrame conversion).
 

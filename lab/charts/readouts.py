@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from lab.charts.base import inline_data
+from lab.charts.base import inline_data, token_axis
 
 
 def lens_over_training(right, top: Sequence, steps: Sequence[int], row_labels: Sequence[str],
@@ -31,13 +31,10 @@ def lens_over_training(right, top: Sequence, steps: Sequence[int], row_labels: S
     record = param or "lensrecord"
     labels = json.dumps([int(s) for s in steps])
     step_w = max(8, min(40, width // cols))
-    short = all(len(str(label).split(": ", 1)[-1]) <= 2 for label in col_labels)  # one-letter tokens: just the letter
-    axis = alt.Axis(labelAngle=0, labelExpr="split(datum.label, ': ')[1]", labelOverlap=False) if short and \
-        step_w < 26 else alt.Axis(labelAngle=-60, labelOverlap=False)
     base = alt.Chart(inline_data(df)).transform_calculate(
         p=f"datum['p' + {record}]", top=f"datum['t' + {record}]").encode(
         x=alt.X("col:N", sort=alt.EncodingSortField("c"), title="position (predicting the token after it)",
-                axis=axis),
+                axis=token_axis(col_labels, upright=step_w < 26)),
         y=alt.Y("row:N", sort=alt.EncodingSortField("r"), title=None, axis=alt.Axis(labelOverlap=False)))
     cells = base.mark_rect().encode(
         color=alt.Color("p:Q", title="p(right next token)", scale=alt.Scale(scheme="blues", domain=[0, 1]),

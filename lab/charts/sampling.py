@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from lab.charts.base import PALETTE, inline_data
+from lab.charts.base import PALETTE, inline_data, token_axis
 
 WIDTH = 320  # every panel fits a 390 px phone with its axis labels
 PER_ROW = 6  # tokens per line of the written text
@@ -62,11 +62,8 @@ def _attention(attention: list[dict]) -> alt.Chart:
     """Where the query of the step's last token looked, per head, over every token before it. Many one-letter
     tokens (the induction task's) are labelled by the letter alone, upright."""
     df = pd.DataFrame(attention)
-    short = df["key"].str.split(": ", n=1).str[1].str.len().max() <= 2
-    axis = alt.Axis(labelAngle=0, labelExpr="split(datum.label, ': ')[1]", labelOverlap=False) if short else \
-        alt.Axis(labelAngle=-60, labelOverlap=False)
     return alt.Chart(inline_data(df)).transform_filter("datum.step == step").mark_rect().encode(
-        x=alt.X("key:N", sort=None, title="key (the tokens read so far)", axis=axis),
+        x=alt.X("key:N", sort=None, title="key (the tokens read so far)", axis=token_axis(df["key"].unique())),
         y=alt.Y("head:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("weight:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]),
                         legend=alt.Legend(title="attention", format=".0%", orient="bottom", gradientLength=160)),

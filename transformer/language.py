@@ -220,6 +220,11 @@ OTHER_NUMBER = torch.tensor([INDEX[w + "s"] if w in NOUNS else INDEX[w.removesuf
                              for i, w in enumerate(VOCAB)])  # a noun in the other number; other words unchanged
 
 
+def other_number(word: str) -> str:
+    """A noun in the other number ('cat' <-> 'cats'); any other word as it is (``OTHER_NUMBER``, for words)."""
+    return VOCAB[int(OTHER_NUMBER[INDEX[word]])]
+
+
 def pronoun_pairs(batch: Batch, length: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Activation patching's prompt pairs from the pronoun sentences of ``batch`` whose pronoun is word
     ``length - 1``, each cut after its pronoun: (clean; corrupt: the same with the two animals swapped, each noun

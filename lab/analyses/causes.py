@@ -42,11 +42,12 @@ def pair_for(words: list[str]) -> Pair:
         plural = words[at] == "they"
         referent, other = (first, second) if (first in language.PLURALS) == plural else (second, first)
         twin = list(words[:at + 1])
-        twin[places[0]], twin[places[1]] = _in_number(second, first), _in_number(first, second)
+        # the other animal in each noun's own number (the two nouns always differ in number)
+        twin[places[0]], twin[places[1]] = language.other_number(second), language.other_number(first)
         return Pair(words[:at + 1], twin, language.ANIMALS[referent.removesuffix("s")],
                     language.ANIMALS[other.removesuffix("s")],
                     f"the two animals swapped, each noun keeping its number: '{words[at]}' now refers to the "
-                    f"{_in_number(other, referent)}, not the {referent}")
+                    f"{language.other_number(other)}, not the {referent}")
     verbs = [i for i, w in enumerate(words) if w in ("was", "were")]
     if not verbs:
         raise ValueError(f"patching needs a sentence with 'it' or 'they' (or 'was'/'were') to explain; {example}")
@@ -54,18 +55,12 @@ def pair_for(words: list[str]) -> Pair:
     ok, why = language.grammatical(words[:at + 1] + [language.STATES[0], "."])
     if not ok and "' after a " not in why:
         raise ValueError(f"the words before '{words[at]}' are not a sentence of the language ({why}); {example}")
-    twin = [language.VOCAB[int(language.OTHER_NUMBER[language.INDEX[w]])] for w in words[:at]]  # nouns flipped
+    twin = [language.other_number(w) for w in words[:at]]  # each noun in the other number
     first = next(w for w in words[:at] if w in language.NOUNS or w in language.PLURALS)
     plural = first in language.PLURALS
     return Pair(words[:at], twin, "were" if plural else "was", "was" if plural else "were",
                 f"each noun given the other number: '{first}' → '{twin[words.index(first)]}', so the verb must "
                 f"change too", "agreement")
-
-
-def _in_number(noun: str, like: str) -> str:
-    """``noun``'s animal in ``like``'s number (singular or plural)."""
-    animal = noun.removesuffix("s") if noun in language.PLURALS else noun
-    return animal + "s" if like in language.PLURALS else animal
 
 
 def patched(model, pair: Pair) -> tuple[torch.Tensor, torch.Tensor]:

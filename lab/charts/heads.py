@@ -212,7 +212,7 @@ def head_share_chart(shares: pd.DataFrame, *, chance: float, what: str) -> alt.L
 
 def circuit_chart(shares: pd.DataFrame, loss: pd.DataFrame, *, what: str, window: tuple[int, int] | None = None
                   ) -> alt.LayerChart:
-    """Each head's score (``shares``: step, head, share) against training step, with the held-out loss (``loss``:
+    """Each head's score (``shares``: step, head, share) against training step, with the training loss (``loss``:
     step, loss) on a second axis, dashed: a circuit forming shows as one head's score jumping while the loss drops.
     ``window`` (first step, last step) shades where the jump happens."""
     heads = list(dict.fromkeys(shares["head"]))

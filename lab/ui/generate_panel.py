@@ -117,20 +117,23 @@ def written(w: writing.Writer, typed: str, settings: dict, pressed: bool, from_l
         return False
     key = (w.config, tuple(ids[0].tolist()), tuple(settings.items()))
     kept: Written | None = st.session_state.get("generation")
-    box = st.container(border=True, key="generated")
+
+    def box():  # the text's frame, drawn only once there is text for it (an empty frame would look broken)
+        return st.container(border=True, key="generated")
+
     if kept is not None and kept.key == key:  # already written with these settings: served, not written again
-        box.markdown("".join(_pieces(w, kept.made.tokens[:kept.made.prompt_len], kept.made.steps)))
+        box().markdown("".join(_pieces(w, kept.made.tokens[:kept.made.prompt_len], kept.made.steps)))
         return w, kept, True
     if not (pressed or from_link and kept is None):  # nothing asked: the last text of this model, marked as old
         if kept is None or kept.key[0] != w.config or w.model is None:
             return None
         st.warning("The text below was written with earlier settings, not the ones shown above: press "
-                   "**Generate** to write with these.", icon=":material/history:")
-        box.markdown("".join(_pieces(w, kept.made.tokens[:kept.made.prompt_len], kept.made.steps)))
+                   "**Generate** to write with these.", icon=":material/history:")  # above the text it is about
+        box().markdown("".join(_pieces(w, kept.made.tokens[:kept.made.prompt_len], kept.made.steps)))
         return w, kept, False
     if w.model is None:  # the language model, not trained on this server yet: now (progress in the sidebar)
         w = dataclasses.replace(w, model=learned_panel.trained_model()[0])
-    box.write_stream(_pieces(w, ids[0].tolist(), gen.stream(w.model, ids, **settings)))  # shown as it is drawn
+    box().write_stream(_pieces(w, ids[0].tolist(), gen.stream(w.model, ids, **settings)))  # shown as it is drawn
     again = gen.generate(w.model, ids, cache=False, **settings)  # the same text, every step from scratch
     # and with the cache once more, the one kept: the same seed writes the same text, and now that both ways have
     # run, its times do not carry the first call's costs (the streamed run paid them)

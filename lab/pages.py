@@ -22,6 +22,8 @@ class PageInfo:
 
 PAGES: list[PageInfo] = [
     PageInfo("views/home.py", "Home", ":material/home:", "", "", ""),
+    PageInfo("views/lessons.py", "Lessons", ":material/school:", "", "",
+             "Walk the coursework in order: at each step, predict first, then the page computes the answer."),
     PageInfo("views/shapes.py", "1. Shapes", ":material/straighten:", "Attention", "Q1 · Shapes",
              "X is [768, 6] and W^Q, W^K, W^V are [768, 768]: what are Q, K, V and Attention(Q, K, V)? "
              "The derivation, a shape diagram, the common QKᵀ slip, and what attention costs."),

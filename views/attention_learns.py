@@ -6,7 +6,7 @@ from lab import charts, ui
 from lab.analyses import sequence_runs
 from lab.analyses.learned_heads import LanguageRequest
 from lab.analyses.sequence_runs import LABELS, LENGTHS, OPTIONS, WHAT, labels, token_name
-from lab.ui import induction_panel, knockout_panel, learned_panel, links, progress
+from lab.ui import induction_panel, knockout_panel, learned_panel, links, page_fields, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
 
@@ -15,10 +15,7 @@ st.caption("The coursework's notebook goes on from multi-head attention to a GPT
            "built from this package's own transformer block with the causal mask, learns a task while you watch.")
 
 D = SeqConfig()
-link = links.Link("attention_learns", {
-    **{k: links.Choice(v, getattr(D, k)) for k, v in OPTIONS.items()}, "length": links.Int(*LENGTHS, D.length),
-    "seed": links.Int(0, 9999, D.seed), "positions": links.Bool(True), "compare": links.Bool(False),
-    "run": links.Bool(False)})
+link = links.Link("attention_learns", page_fields.fields("attention_learns"))
 if note := link.teacher_note(LABELS):
     st.caption(note)
 def slider(col, name: str):

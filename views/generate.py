@@ -3,7 +3,7 @@ its KV cache and what the cache saves, and what temperature does to the text."""
 import streamlit as st
 
 from lab import ui
-from lab.ui import generate_panel, links
+from lab.ui import generate_panel, links, page_fields
 from transformer import generate as gen
 
 st.title("7. Generate")
@@ -11,10 +11,7 @@ st.caption("Every GPT writes the same way: read the text so far, turn the last p
            "probabilities, draw one token, append it, repeat. Here a small GPT trained live on this server writes, "
            "and every step is kept to look at.")
 
-link = links.Link("generate", {
-    "model": links.Choice(list(generate_panel.MODELS), "language"), "prompt": links.Text("", 120),
-    "temperature": links.Float(0.0, 2.0, 1.0), "top_k": links.Int(0, 50, 0), "top_p": links.Float(0.05, 1.0, 1.0),
-    "seed": links.Int(0, 9999, 0), "max_new": links.Int(1, 32, 12), "run": links.Bool(False)})
+link = links.Link("generate", page_fields.fields("generate"))
 
 
 choice = st.radio("the model that writes", list(generate_panel.MODELS), format_func=generate_panel.MODELS.get,

@@ -11,8 +11,13 @@ st.markdown(
     "slider and watch the mathematics answer."
 )
 
+lessons = next(p for p in PAGES if p.path == "views/lessons.py")
+with st.container(border=True):
+    st.page_link(lessons.path, label="Start with a lesson: predict first, then see the numbers", icon=lessons.icon)
+    st.caption(lessons.summary)
+
 st.subheader("Coursework questions and where they are answered")
-for p in PAGES[1:]:
+for p in (p for p in PAGES if p.question):
     with st.container(border=True):
         st.page_link(p.path, label=p.question, icon=p.icon)
         st.caption(p.summary)

@@ -4,7 +4,8 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.analyses import quiz
-from lab.ui import learned_panel, links
+from lab.ui import learned_panel, links, page_fields
+from lab.ui.page_fields import EMBED_SIZES
 from transformer.multihead import check_against_torch, check_heads, multi_head_attention, seeded_weights
 
 MAX_CELLS = 4_500  # maps' cells drawn at once (one map at 64 tokens): more would slow every tokens move
@@ -12,14 +13,11 @@ MAX_CELLS = 4_500  # maps' cells drawn at once (one map at 64 tokens): more woul
 st.title("3. Multi-head attention")
 st.caption("Coursework Q3.1: read the einsum code and give the shape of every variable.")
 
-EMBED_SIZES = [8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]  # sizes with many head counts
 
 
 def controls() -> tuple[int, int, int, int, bool]:
     """The settings (from the link, the preset or the widgets): batch, tokens, E, heads, causal."""
-    link = links.Link("multi_head", {"batch": links.Int(1, 8, 1), "tokens": links.Int(1, 64, 5),
-                                     "embdim": links.Choice(EMBED_SIZES, 768), "heads": links.Int(1, 64, 12),
-                                     "causal": links.Bool(False)})
+    link = links.Link("multi_head", page_fields.fields("multi_head"))
     links.preset("Coursework Q3.1", {"batch": 1, "tokens": 5, "embdim": 768, "heads": 12, "causal": False},
                  help="tokens [1, 5, 768] and 12 heads, as in the coursework's einsum code")
     c1, c2, c3, c4 = st.columns(4)

@@ -5,24 +5,16 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.analyses import learned_heads
-from lab.ui import explain, learned_panel, links
+from lab.ui import explain, learned_panel, links, page_fields
+from lab.ui.page_fields import DEFAULT_SENTENCE, MAX_CHARS, MAX_TOKENS, MODES
 from transformer.attention import explain_weight, self_attention_steps
 from transformer.language import LanguageConfig, decode
 from transformer.text import embed, projections, sinusoidal_positions, tokenize
 
-MAX_TOKENS = 12
-MAX_CHARS = 300  # the text box and the shareable link take the same length, so every sentence makes a link that opens
-DEFAULT_SENTENCE = "the cat sat on the mat"
-
 st.title("2. Self-attention, step by step")
 st.caption("Coursework Q2.1: explain self-attention in five steps. Every number below is computed live.")
 
-MODES = {"random": "random (seeded)", "learned": "learned (the animal language)"}
-link = links.Link("self_attention", {
-    "sentence": links.Text(DEFAULT_SENTENCE, MAX_CHARS), "d_model": links.Int(2, 64, 8), "d_k": links.Int(1, 64, 4),
-    "seed": links.Int(0, 9999, 0), "scale": links.Bool(True), "causal": links.Bool(False),
-    "query": links.Int(0, MAX_TOKENS - 1, 0), "key": links.Int(0, MAX_TOKENS - 1, 0), "positions": links.Bool(False),
-    "mode": links.Choice(list(MODES), "random"), "head": links.Int(-1, 63, -1)})
+link = links.Link("self_attention", page_fields.fields("self_attention"))
 learned = st.radio("vectors and weights", list(MODES), format_func=MODES.get, index=link.index("mode", MODES),
                    key="mode", horizontal=True, help="learned: a small GPT trained live on a generated language of "
                    "pronouns and agreement, so 'it' can find 'cat'", on_change=learned_panel.keep_sentences,

@@ -4,20 +4,18 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.analyses import quiz
-from lab.ui import links
+from lab.ui import links, page_fields
+from lab.ui.page_fields import LAYOUTS
 from transformer.shapes import attention_cost, common_slip_shape, self_attention_shapes
 
 st.title("1. Shapes in self-attention")
 st.caption("Coursework Q1: X is [768, 6] and W^Q, W^K, W^V are [768, 768]. What are Q, K, V and Attention(Q, K, V)?")
 
-LAYOUTS = ["columns: X is [d_model, tokens] (coursework)", "rows: X is [tokens, d_model] (PyTorch)"]
 
 
 def controls() -> tuple[int, int, str, int]:
     """The settings (from the link, the preset or the widgets): d_model, tokens, layout, d_k."""
-    link = links.Link("shapes", {"d_model": links.Int(1, 4096, 768), "n_tokens": links.Int(1, 512, 6),
-                                 "layout": links.Choice(LAYOUTS, LAYOUTS[0]), "tie_dk": links.Bool(True),
-                                 "d_k": links.Int(1, 4096, 64)})
+    link = links.Link("shapes", page_fields.fields("shapes"))
     links.preset("Coursework Q1", {"d_model": 768, "n_tokens": 6, "layout": LAYOUTS[0], "tie_dk": True},
                  help="X is [768, 6] and W^Q, W^K, W^V are [768, 768], in the coursework's columns layout")
     c1, c2, c3 = st.columns(3)

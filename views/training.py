@@ -4,7 +4,6 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.analyses.classifier_runs import (
-    DEFAULTS,
     LABELS,
     MAX_EPOCHS,
     OPTIONS,
@@ -13,7 +12,7 @@ from lab.analyses.classifier_runs import (
     frame,
     live_frame,
 )
-from lab.ui import links, progress, results
+from lab.ui import links, page_fields, progress, results
 from transformer.data import DIGITS, TRAIN_IMAGES, VAL_IMAGES
 from transformer.train import TrainConfig, train_classifier
 
@@ -27,10 +26,7 @@ if not ui.projector():
         "cut into square patches; each patch becomes a token, a learned class token goes in front, and the class "
         "token's final vector is read out as 10 class scores.")
 
-fields = {k: links.Int(1, MAX_EPOCHS, DEFAULTS[k]) for k in ("epochs_a", "epochs_b", "epochs_c")}
-fields |= {k: links.Choice(options, DEFAULTS[k]) for k, options in OPTIONS.items()}
-link = links.Link("training", fields | {"seed": links.Int(0, 9999, DEFAULTS["seed"]), "cnn": links.Bool(False),
-                                       "run": links.Bool(False)})
+link = links.Link("training", page_fields.fields("training"))
 
 pcols = st.columns([1, 2, 1.6, 2.4])  # the label, then room for each preset's name
 pcols[0].markdown("**Presets**")

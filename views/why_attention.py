@@ -4,7 +4,8 @@ import streamlit as st
 
 from lab import charts, ui
 from lab.analyses.study import SHARES, StudyRequest, conclusion, summary, table
-from lab.ui import claims_panel, links, progress
+from lab.ui import claims_panel, links, page_fields, progress
+from lab.ui.page_fields import KERNELS
 from transformer.data import TRAIN_IMAGES, VAL_IMAGES
 from transformer.model import SmallCNN
 from transformer.receptive import receptive_fields
@@ -31,10 +32,7 @@ with a3.container(border=True):
                 "attention between residues).")
 
 st.header("Receptive field: how far one layer can look")
-KERNELS = [3, 5, 7, 9]  # odd, so a convolution is centred on its token
-link = links.Link("why_attention", {"n_tokens": links.Int(8, 256, 64), "kernel": links.Choice(KERNELS, 3),
-                                    "layers": links.Int(1, 16, 8), "seeds": links.Choice([3, 4, 5], 3),
-                                    "run": links.Bool(False)})
+link = links.Link("why_attention", page_fields.fields("why_attention"))
 c1, c2, c3 = st.columns(3)
 n_tokens = c1.slider("sequence length (tokens)", 8, 256, link["n_tokens"], key="n_tokens")
 kernel = c2.select_slider("convolution kernel size", KERNELS, value=link["kernel"], key="kernel")

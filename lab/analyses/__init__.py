@@ -12,4 +12,8 @@ tables and sentences a page draws. Plain Python, no Streamlit; imports ``lab.ser
 - ``causes``          -- page 3's activation patching: a sentence's corrupted twin, the grids and their reading
 - ``writing``         -- page 7: a trained decoder that writes, each step's choices and cache, the cost of the
   cache, the temperature study and its reading
+- ``lessons``         -- lessons as data: the TOML files in ``lessons/`` read and checked, a prediction marked, the
+  end-of-lesson summary
+- ``predictions``     -- what each lesson question is checked against: a function of a page's settings and of the
+  session's results, never a value
 """

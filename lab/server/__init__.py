@@ -7,4 +7,5 @@ nothing of the app but itself (and ``transformer``).
 - ``estimate`` -- how long a training will take, from its settings' own cost, corrected by the trainings this server
   ran; how long a place in the queue will wait
 - ``runtime``  -- process set-up: the torch thread policy, ``gc.freeze``, the background warm-up, who uses the server
+- ``class_answers`` -- how a class's lesson predictions split at each step (counts only, in memory), for the teacher
 """

@@ -14,6 +14,9 @@
 - ``learned_panel``    -- the trained language model on demand, the sentence check, page 3's learned heads
 - ``causes_panel``     -- page 3's activation patching: a sentence, its twin, the head and residual grids
 - ``generate_panel``   -- page 7: the model that writes, its streamed text, the step explorer, the cache, temperature
+- ``page_fields``      -- each page's settings as its link holds them, in one place (the pages and the lessons read it)
+- ``lesson_panel``     -- a lesson over the real pages: the step, the prediction, the reveal, Back / Next, the summary,
+  the teacher's class view
 """
 from lab.ui.draw import (
     app_frame,

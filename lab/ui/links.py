@@ -17,7 +17,7 @@ import re
 
 import streamlit as st
 
-GLOBAL_FLAGS = ("projector",)  # app-wide settings that every page's URL carries along
+GLOBAL_FLAGS = ("projector", "teacher")  # app-wide switches that every page's URL carries along
 
 
 class Field:
@@ -109,8 +109,9 @@ class Link:
         self.only = {o.strip() for o in only.split(",") if o.strip() not in ("", "none")} if only else None
         st.session_state[f"_only_{page}"] = only
         # Back or Forward in the browser: the address it returns to is the setting to show, a missing value meaning
-        # the default; every settings change the page published is one history entry, so Back steps through them
-        history = history_navigation()
+        # the default; every settings change the page published is one history entry, so Back steps through them. A
+        # lesson's step opening this page (``_reload_<page>``) is read the same way: its settings, the rest at defaults
+        history = history_navigation() or st.session_state.pop(f"_reload_{page}", False)
         from_url = history or any(name in st.query_params for name in fields)
         for name, f in fields.items():
             raw = st.query_params.get(name) if from_url and name not in forgotten else None
@@ -175,6 +176,7 @@ class Link:
         for flag in GLOBAL_FLAGS:
             if st.session_state.get(flag):
                 query[flag] = "1"
+        query |= st.session_state.get("_lesson", {})  # where an open lesson stands (lab.ui.lesson_panel)
         if self.only is not None:
             query["only"] = ",".join(sorted(self.only)) or "none"
         if dict(st.query_params) != query:

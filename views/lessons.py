@@ -4,13 +4,14 @@ import streamlit as st
 
 from lab.server.class_answers import CLASSROOM
 from lab.ui import lesson_panel, table
-from lab.ui.page_fields import SCRIPTS
+from lab.pages import PAGES
 
 st.title("Lessons")
 st.caption("Each lesson walks part of the coursework on the real pages. At most steps you predict first; then the "
            "page computes the answer live, from its own numbers, and says why. Your predictions stay in this browser "
            "session; the link in the address bar resumes the lesson at its step.")
 
+TITLES = {p.url_path: p.title for p in PAGES}
 lessons, error = lesson_panel.load()
 if error:
     st.error(f"A lesson file cannot be used, so no lesson is offered until it is mended: {error}",
@@ -22,9 +23,8 @@ predicted = st.session_state.get(lesson_panel.PREDICTED, {})
 for number, lesson in enumerate(lessons, 1):
     with st.container(border=True):
         st.markdown(f"**{number}. {lesson.title}**")
-        st.caption(f"{lesson.summary} {len(lesson.steps)} steps, {lesson.questions} predictions; pages: "
-                   + ", ".join(dict.fromkeys(SCRIPTS[s.page].removeprefix("views/").removesuffix(".py")
-                                             .replace("_", " ") for s in lesson.steps)) + ".")
+        st.caption(f"{lesson.summary} {len(lesson.steps)} steps, {lesson.questions} predictions, on "
+                   + ", ".join(dict.fromkeys(TITLES[s.page] for s in lesson.steps)) + ".")
         done = predicted.get(lesson.id, {})
         st.button("Continue" if done else "Start", key=f"start_{lesson.id}", on_click=lesson_panel.start,
                   args=(lesson.id, 0), type="primary", icon=":material/play_arrow:")

@@ -117,8 +117,10 @@ def _step(name: str, number: int, raw: dict, pages: dict) -> Step:
     return Step(page, text.strip(), carried, str(ask).strip(), str(answer))
 
 
-def load(pages: dict[str, dict[str, Callable[[str], object]]], folder: Path = FOLDER) -> list[Lesson]:
-    """Every lesson in ``folder``, in order; LessonError for the first file that cannot be used."""
+def load(pages: dict[str, dict[str, Callable[[str], object]]], folder: Path | None = None) -> list[Lesson]:
+    """Every lesson in ``folder`` (``FOLDER``: the shipped ones), in order; LessonError for the first file that
+    cannot be used."""
+    folder = FOLDER if folder is None else folder
     lessons = [parse_lesson(p, p.read_text(encoding="utf-8"), pages) for p in sorted(folder.glob("*.toml"))]
     return sorted(lessons, key=lambda lesson: (lesson.order, lesson.id))
 

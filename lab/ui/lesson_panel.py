@@ -8,18 +8,16 @@ the session; the class view (``teacher=1``) shows how the sessions' predictions 
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from lab.analyses import lessons as lessons_data
-from lab.analyses.lessons import CHOICE, Lesson, judge, normalise
+from lab.analyses import lessons
+from lab.analyses.lessons import CHOICE, Lesson, Verdict, judge, normalise
 from lab.analyses.predictions import ANSWERS, Reveal
 from lab.server.class_answers import CLASSROOM
 from lab.ui import page_fields
 from lab.ui.draw import md_escape, table
-from lab.ui.links import parse_flag
-from lab.ui.progress import session_id
+from lab.ui.links import GLOBAL_FLAGS, parse_flag
 
-STATE, GO, PREDICTED = "_lesson", "_lesson_go", "_lesson_predictions"
+STATE, GO, PREDICTED, MARKED = "_lesson", "_lesson_go", "_lesson_predictions", "_lesson_marked"
 FOUND = {"train": "train_result", "study": "study_result", "language": "language_result", "sequence": "seq_result"}
 
 
@@ -27,8 +25,8 @@ FOUND = {"train": "train_result", "study": "study_result", "language": "language
 def load() -> tuple[list[Lesson], str | None]:
     """Every lesson, checked once per server; (lessons, None), or ([], what is wrong, naming the file and step)."""
     try:
-        return lessons_data.load(page_fields.parsers()), None
-    except lessons_data.LessonError as err:
+        return lessons.load(page_fields.parsers()), None
+    except lessons.LessonError as err:
         return [], str(err)
 
 
@@ -79,47 +77,82 @@ def _go(page) -> None:
     lesson = find(lesson_id)
     if lesson is None:
         return
-    st.session_state[STATE] = {"lesson": lesson.id, "step": str(index + 1)}
-    query = {"lesson": lesson.id, "step": str(index + 1)}
-    for flag in ("projector", "teacher"):
-        if st.session_state.get(flag):
-            query[flag] = "1"
+    st.session_state[STATE] = where = {"lesson": lesson.id, "step": str(index + 1)}
     if index >= len(lesson.steps):  # the summary: stay where the student is
-        st.query_params.update(query)
+        st.query_params.from_dict({**st.query_params.to_dict(), **where})
         return
+    # the address exactly as the page's link will publish it (its settings that differ from the defaults, the
+    # app-wide flags, then the lesson), so that the step is one entry in the browser's history, not two
     step = lesson.steps[index]
-    query |= step.settings
+    fields = page_fields.fields(step.page)
+    query = {}
+    for name, f in fields.items():
+        if name in step.settings and (value := f.parse(step.settings[name])) != f.default:
+            query[name] = f.dump(value)
+    query |= {flag: "1" for flag in GLOBAL_FLAGS if st.session_state.get(flag)} | where
     st.session_state[f"_reload_{step.page}"] = True
     if page.url_path != step.page:
         st.switch_page(page_fields.SCRIPTS[step.page], query_params=query)
     st.query_params.from_dict(query)
 
 
+def opened(page) -> None:
+    """A session's first run, from a link into a lesson: on another page than the step's, or with none of that
+    page's settings (a link written by hand, ``?lesson=shapes&step=4``), the step opens as Next would open it; a
+    link that carries the page's settings (shared mid-step) shows those."""
+    here = position()
+    if here is None or here[1] >= len(here[0].steps):
+        return
+    step = here[0].steps[here[1]]
+    if page.url_path != step.page or not any(name in st.query_params for name in page_fields.fields(step.page)):
+        start(here[0].id, here[1])
+
+
 def run(page) -> None:
-    """The page, with the lesson's panel above it when a lesson is open. The panel is filled after the page has run,
-    so its reveal reads the numbers the page has just computed."""
+    """The page, with the lesson's panel above it when a lesson is open. The panel's reveal is drawn before the page
+    (from the settings this run will show) and drawn again once the page has run, from the numbers it has just
+    computed (a page that stops early, with a message in place of its results, keeps the first)."""
     teacher()
+    if STATE not in st.session_state and "lesson" in st.query_params:
+        opened(page)
     if GO in st.session_state:
         _go(page)
     here = position()
-    slot = st.container() if here else None
-    try:
-        page.run()
-    except StopException:  # the page stopped early (a message in place of its results): the panel is still drawn
-        pass
-    if here:
-        with slot:
-            panel(*here, page.url_path)
+    last = st.session_state.get("_lesson_last_page")
+    st.session_state["_lesson_last_page"] = page.url_path
+    after = panel(*here, page.url_path, same_page=last == page.url_path) if here else None
+    page.run()
+    if after:
+        after()
 
 
 # ------------------------------------------------------------------ the panel
-def settings_for(page: str, step) -> dict:
-    """The page's settings as it now shows them (kept by its link), else the step's over the defaults."""
+def settings_for(page: str, step, here: str = "", same_page: bool = False) -> dict:
+    """The page's settings as this run shows them. On the page itself, before it runs: what its link will read
+    (the address after a lesson step, Back or Forward; otherwise what it kept), with each control's state in
+    place where the last run drew it. Elsewhere: as the page was left, else the step's over the defaults."""
+    from lab.ui.links import history_navigation
+
     kept = st.session_state.get(f"_link_{page}")
-    if kept is not None:
-        return dict(kept)
     fields = page_fields.fields(page)
-    return {name: f.parse(step.settings[name]) if name in step.settings else f.default for name, f in fields.items()}
+    if here != page:
+        if kept is not None:
+            return dict(kept)
+        return {name: f.parse(step.settings[name]) if name in step.settings else f.default
+                for name, f in fields.items()}
+    reread = history_navigation() or st.session_state.get(f"_reload_{page}", False)
+    from_url = reread or any(name in st.query_params for name in fields)
+    values = {}
+    for name, f in fields.items():
+        raw = st.query_params.get(name) if from_url else None
+        try:
+            values[name] = f.parse(raw) if raw is not None else f.default if reread else (kept or {}).get(
+                name, f.default)
+        except (ValueError, TypeError):
+            values[name] = f.default
+        if same_page and not reread and name in st.session_state:  # a control moved in this run
+            values[name] = st.session_state[name]
+    return values
 
 
 def found() -> dict:
@@ -138,12 +171,13 @@ def reveal(answer_name: str, settings: dict) -> Reveal:
     return memo[key]
 
 
-def panel(lesson: Lesson, index: int, here: str) -> None:
+def panel(lesson: Lesson, index: int, here: str, same_page: bool = False):
+    """The panel; returns what redraws its reveal once the page has run (None when it has none)."""
     n = len(lesson.steps)
     with st.container(border=True, key="lesson_panel"):
         if index >= n:
             summary(lesson)
-            return
+            return None
         step = lesson.steps[index]
         st.markdown(f"**Lesson: {md_escape(lesson.title)}** · step {index + 1} of {n}")
         st.progress((index + 1) / n)
@@ -152,16 +186,16 @@ def panel(lesson: Lesson, index: int, here: str) -> None:
             st.button("Open this step's page", on_click=start, args=(lesson.id, index), key="lesson_open",
                       icon=":material/open_in_new:")
         st.markdown(step.text)
-        if step.answer:
-            question(lesson, index, step, here == step.page)
+        after = question(lesson, index, step, here, same_page) if step.answer else None
         buttons(lesson, index)
+    return after
 
 
-def question(lesson: Lesson, index: int, step, on_page: bool) -> None:
+def question(lesson: Lesson, index: int, step, here: str, same_page: bool):
     answer = ANSWERS[step.answer]
     predicted = st.session_state.setdefault(PREDICTED, {}).setdefault(lesson.id, {})
     st.markdown(f"**Predict:** {step.ask}")
-    settings = settings_for(step.page, step)
+    settings = settings_for(step.page, step, here, same_page)
     if index not in predicted:
         with st.form(f"predict_{lesson.id}_{index}", border=False):
             if answer.kind == CHOICE:
@@ -171,26 +205,49 @@ def question(lesson: Lesson, index: int, step, on_page: bool) -> None:
                                       placeholder="e.g. 4, 7" if answer.kind == "shape" else "a number")
             sent = st.form_submit_button("Check my prediction", type="primary", icon=":material/visibility:")
         if not sent:
-            return
+            return None
         if not given or normalise(answer.kind, given) is None:
             st.warning("Make a prediction first: " + ("pick one." if answer.kind == CHOICE else
                        "a shape as numbers, such as 4, 7." if answer.kind == "shape" else "a number."))
-            return
+            return None
         predicted[index] = given
+        from lab.ui.progress import session_id  # here, not at the top: it loads torch, which the home page must not
+
         CLASSROOM.record(lesson.id, index, session_id(), normalise(answer.kind, given))
     given = predicted[index]
-    verdict = judge(answer.kind, given, reveal(step.answer, settings))
-    where = "" if on_page else " (from this page's settings as you left them)"
-    if verdict.right is True:
-        st.success(f"Your prediction: **{md_escape(given)}**: right{where}. {verdict.text}", icon=":material/check:")
-    elif verdict.right is False:
-        st.error(f"Not quite{where}. {verdict.text}", icon=":material/lightbulb:")
-    else:
-        st.info(f"Your prediction: **{md_escape(given)}**. {verdict.text}", icon=":material/hourglass_top:")
-    st.button("Change my prediction", key=f"again_{lesson.id}_{index}", on_click=predicted.pop, args=(index, None),
+    box = st.empty()
+    mark = st.session_state.setdefault(MARKED, {}).setdefault(lesson.id, {})
+    mark[index] = verdict(box, answer.kind, given, reveal(step.answer, settings), here == step.page)
+    st.button("Change my prediction", key=f"again_{lesson.id}_{index}", on_click=unsay, args=(lesson.id, index),
               icon=":material/undo:")
     if teacher():
         class_view(lesson, index)
+    if here != step.page:
+        return None
+
+    def after():  # the page has run: its link holds exactly what it showed, and its trainings are in the session
+        mark[index] = verdict(box, answer.kind, given, reveal(
+            step.answer, dict(st.session_state.get(f"_link_{step.page}", {})) or settings), True)
+
+    return after
+
+
+def unsay(lesson_id: str, index: int) -> None:
+    for key in (PREDICTED, MARKED):
+        st.session_state.get(key, {}).get(lesson_id, {}).pop(index, None)
+
+
+def verdict(box, kind: str, given: str, shown: Reveal, on_page: bool) -> Verdict:
+    """The prediction marked, drawn into ``box``; returned, so the summary shows it as the student saw it."""
+    v = judge(kind, given, shown)
+    where = "" if on_page else " (from this page's settings as you left them)"
+    if v.right is True:
+        box.success(f"Your prediction: **{md_escape(given)}**: right{where}. {v.text}", icon=":material/check:")
+    elif v.right is False:
+        box.error(f"Not quite{where}. {v.text}", icon=":material/lightbulb:")
+    else:
+        box.info(f"Your prediction: **{md_escape(given)}**. {v.text}", icon=":material/hourglass_top:")
+    return v
 
 
 def class_view(lesson: Lesson, index: int) -> None:
@@ -218,14 +275,10 @@ def buttons(lesson: Lesson, index: int) -> None:
 def summary(lesson: Lesson) -> None:
     """The lesson's end: every question, the student's prediction and how it was marked."""
     predicted = st.session_state.get(PREDICTED, {}).get(lesson.id, {})
-    verdicts = {}
-    for i, step in enumerate(lesson.steps):
-        if step.answer and i in predicted:
-            settings = settings_for(step.page, step)
-            verdicts[i] = judge(ANSWERS[step.answer].kind, predicted[i], reveal(step.answer, settings))
-    rows = lessons_data.summary_rows(lesson, predicted, verdicts)
+    marked = st.session_state.get(MARKED, {}).get(lesson.id, {})  # each as the step last showed it
+    rows = lessons.summary_rows(lesson, predicted, marked)
     st.markdown(f"**Lesson: {md_escape(lesson.title)}** · your predictions")
-    st.markdown(lessons_data.tally(rows))
+    st.markdown(lessons.tally(rows))
     table(rows)
     back, again, out = st.columns(3)
     back.button("Back", on_click=start, args=(lesson.id, len(lesson.steps) - 1), key="lesson_back",
@@ -236,5 +289,6 @@ def summary(lesson: Lesson) -> None:
 
 
 def restart(lesson_id: str) -> None:
-    st.session_state.setdefault(PREDICTED, {}).pop(lesson_id, None)
+    for key in (PREDICTED, MARKED):
+        st.session_state.setdefault(key, {}).pop(lesson_id, None)
     start(lesson_id, 0)

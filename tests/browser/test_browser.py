@@ -624,3 +624,45 @@ def test_projector_mode_shows_results_first_and_large_values(app, contexts):
     assert chart["y"] < 720, chart  # the first screen shows a result, not only the form
     assert p.get_by_text("Settings: open to change them").count() == 1
     no_exception(p)
+
+
+def test_a_lesson_walked_in_the_browser(app, contexts):
+    """From the Lessons page into the shapes lesson: a wrong prediction explained from the page's numbers, Next opens
+    the next step's settings in the address and the form, the browser's Back returns to the step before, the
+    summary lists the predictions; on a 390 px phone the panel and the page both fit."""
+    from playwright.sync_api import expect
+
+    page = contexts(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    page.goto(f"{app[0]}/lessons")
+    settle(page)
+    rerun(page, page.get_by_role("button", name="Start").first.click)
+    page.wait_for_url(re.compile(r"/shapes\?.*lesson=shapes&step=1"), timeout=30_000)
+    settle(page)
+    panel = page.locator(".st-key-lesson_panel")
+    expect(panel).to_contain_text("step 1 of")
+    panel.get_by_label("your prediction").fill("768, 768")
+    rerun(page, panel.get_by_role("button", name="Check my prediction").click)
+    expect(panel).to_contain_text("You predicted [768, 768]. The page computes [768, 6]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the panel and the page fit the phone
+    assert charts_past_the_edge(page, 390) == []
+    for step in (2, 3, 4):
+        rerun(page, panel.get_by_role("button", name="Next").click)
+        page.wait_for_url(re.compile(rf"step={step}"), timeout=30_000)
+    settle(page)
+    assert "n_tokens=12" in page.url
+    expect(panel).to_contain_text("With 12 tokens")
+    panel.get_by_label("your prediction").fill("12 x 12")
+    rerun(page, panel.get_by_role("button", name="Check my prediction").click)
+    expect(panel).to_contain_text("right")
+    page.go_back()
+    page.wait_for_url(re.compile(r"step=3"), timeout=30_000)
+    settle(page)
+    expect(panel).to_contain_text("step 3 of")
+    assert "n_tokens" not in page.url
+    for _ in range(7):  # steps 4 to 9, then Finish: the summary
+        rerun(page, panel.get_by_role("button", name=re.compile("^(Next|Finish)$")).click)
+    page.wait_for_url(re.compile(r"step=10"), timeout=30_000)
+    settle(page)
+    expect(panel).to_contain_text("1 of 9 predictions right, 1 wrong")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    no_exception(page)

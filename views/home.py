@@ -3,6 +3,7 @@ import streamlit as st
 
 from lab.pages import PAGES
 from lab.server import runtime
+from lab.ui import lesson_panel
 
 st.title("Transformer from Scratch")
 st.markdown(
@@ -34,4 +35,6 @@ st.markdown(
     "- Everything runs offline on a laptop: the digits data ships with the app and nothing is downloaded."
 )
 
-runtime.warm_up()  # torch loads in the background while the class reads this page
+# torch loads in the background while the class reads this page, and the lessons are checked there (a broken lesson
+# file is named in the server's log and on the Lessons page)
+runtime.warm_up(also=lesson_panel.check)

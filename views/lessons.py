@@ -2,9 +2,9 @@
 (``?teacher=1``), how the class's predictions split at every step."""
 import streamlit as st
 
+from lab.pages import PAGES
 from lab.server.class_answers import CLASSROOM
 from lab.ui import lesson_panel, table
-from lab.pages import PAGES
 
 st.title("Lessons")
 st.caption("Each lesson walks part of the coursework on the real pages. At most steps you predict first; then the "

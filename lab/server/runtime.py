@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 THREADS_ENV = "LAB_TORCH_THREADS"
 
@@ -59,10 +60,11 @@ _warm_up_lock = threading.Lock()
 _warm_up_thread: threading.Thread | None = None
 
 
-def warm_up() -> threading.Thread | None:
+def warm_up(also: Callable[[], object] | None = None) -> threading.Thread | None:
     """Once per server process, after the landing page is drawn: import torch and the package and run one
     meta-device operation in a background thread, so the first teaching page opens without that wait. The landing
-    page itself never waits for it. LAB_WARM_UP=0 turns it off.
+    page itself never waits for it. LAB_WARM_UP=0 turns it off. ``also``: more start-up work for the same thread (the
+    lessons' check), run before the freeze.
 
     What it imported is then frozen (``freeze_long_lived``) in the same thread, so the collection that takes is not
     paid by the first teaching page's run; Altair is among it, so page 2's first switch to learned mode (the first
@@ -88,6 +90,8 @@ def warm_up() -> threading.Thread | None:
                 weight = torch.nn.Parameter(torch.zeros(2))
                 weight.grad = torch.ones(2)
                 torch.optim.AdamW([weight], fused=True).step()
+                if also is not None:
+                    also()
                 freeze_long_lived()  # here, while the landing page is read, not in the first teaching page's run
 
             _warm_up_thread = threading.Thread(target=work, name="warm-up", daemon=True)

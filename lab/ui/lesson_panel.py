@@ -7,6 +7,8 @@ the session; the class view (``teacher=1``) shows how the sessions' predictions 
 """
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from lab.analyses import lessons
@@ -28,6 +30,13 @@ def load() -> tuple[list[Lesson], str | None]:
         return lessons.load(page_fields.parsers()), None
     except lessons.LessonError as err:
         return [], str(err)
+
+
+def check() -> None:
+    """Load the lessons (at start-up, from the warm-up thread): a file that cannot be used is logged by name."""
+    error = load()[1]
+    if error:
+        logging.getLogger(__name__).error("Lessons not offered: %s", error)
 
 
 def find(lesson_id: str) -> Lesson | None:

@@ -319,7 +319,8 @@ def _pronoun_words(s: dict) -> list[str]:
     except ValueError:
         return []
     p = pronoun_position(words)
-    return [] if p is None else list(dict.fromkeys(w for w in words[:p] if w != "."))
+    # every token the pronoun may attend to (itself and the full stop too), so the head's choice is always an option
+    return [] if p is None else list(dict.fromkeys(words[:p + 1]))
 
 
 def _pronoun_target(s: dict, found: dict) -> Reveal:

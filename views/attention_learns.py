@@ -6,7 +6,7 @@ from lab import charts, ui
 from lab.analyses import sequence_runs
 from lab.analyses.learned_heads import LanguageRequest
 from lab.analyses.sequence_runs import LABELS, LENGTHS, OPTIONS, WHAT, labels, token_name
-from lab.ui import induction_panel, knockout_panel, learned_panel, links, page_fields, progress
+from lab.ui import experiments, induction_panel, knockout_panel, learned_panel, links, page_fields, progress
 from transformer import sequence as seq
 from transformer.sequence import SeqConfig
 
@@ -83,13 +83,16 @@ status = st.empty()  # one place for what the page is doing: replaced as soon as
 if request is None:
     status.info(("Press **Train**" if link.locked("task") else "Choose a task and press **Train**")
                 + f". At the defaults ({D.task}, {D.length} digits) training takes a few seconds on one core.")
+    experiments.section("attention_learns", link.current()["seq_pins"], None)
     ui.show_code(seq.train_sequence_model, SeqConfig)
     st.stop()
 if isinstance(request, LanguageRequest):  # the animal language: its own curves, grid and head shares
     learned_panel.page6(request, status)
+    experiments.section("attention_learns", link.current()["seq_pins"], request)
     st.stop()
 if request.config.task == "induction":  # random tokens with a repeat: the induction circuit
     induction_panel.page6(request, status)
+    experiments.section("attention_learns", link.current()["seq_pins"], request)
     st.stop()
 config = request.config
 snap, models, runs = progress.train_page6(request, status, lambda recs, name: sequence_runs.curves({name: recs}),
@@ -119,6 +122,7 @@ st.markdown(sequence_runs.head_sentence(snap.main, config))
 model = models.get(config)
 knockout_panel.section(model, config)
 own_input(model, config, tokens)
+experiments.section("attention_learns", link.current()["seq_pins"], request)
 
 st.subheader("Check against torch.nn.TransformerEncoderLayer")
 diffs = seq.check_against_torch_layers(model) if model is not None else []

@@ -12,7 +12,7 @@ from lab.analyses.classifier_runs import (
     frame,
     live_frame,
 )
-from lab.ui import links, page_fields, progress, results
+from lab.ui import experiments, links, page_fields, progress, results
 from transformer.data import DIGITS, TRAIN_IMAGES, VAL_IMAGES
 from transformer.train import TrainConfig, train_classifier
 
@@ -76,6 +76,7 @@ except ValueError as err:
 request = progress.shown("train_request", form_request, submitted, link, error)
 if request is None:
     st.info("Choose settings and press **Train**. With the defaults all three runs finish in a few seconds.")
+    experiments.section("training", link.current()["pins"], None)
     ui.show_code(train_classifier, TrainConfig)
     st.stop()
 
@@ -101,4 +102,5 @@ ui.chart(loss_spec)
 ui.chart(acc_spec)
 results.summary(request, snap, table)
 results.inside_model(request, models)
+experiments.section("training", link.current()["pins"], request)
 ui.show_code(train_classifier, TrainConfig)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 
+from lab.analyses import comparison
 from lab.server.jobs import TrainingJob
 from lab.server.requests import Bar, Progress, changes, progress_of
 from transformer.train import RECORD_FIELDS, TrainConfig
@@ -223,3 +224,31 @@ def comparison_sentence(vit: dict, cnn: dict, epochs: int) -> str:
         f"**{cnn['val_acc']:.1%}**. {lead} CPU time each training used (its own thread, so other work on the "
         f"server does not inflate it): transformer {vit['cpu_seconds']:.1f} s, CNN {cnn['cpu_seconds']:.1f} s."
     )
+
+
+# ------------------------------------------------------------------ pinned runs (lab.analyses.comparison)
+def pin_of(request: TrainingRequest) -> dict:
+    """What a pin keeps of a finished request: its longest run's epochs and every setting of the model and its
+    training."""
+    b = request.base
+    return {"epochs": request.longest, "lr": b.lr, "batch_size": b.batch_size, "schedule": b.schedule,
+            "d_model": b.d_model, "n_heads": b.n_heads, "n_layers": b.n_layers, "patch": b.patch_size,
+            "fraction": b.train_fraction, "seed": b.seed}
+
+
+def pin_config(pin: dict) -> TrainConfig:
+    """The pin's training: the longest run of the request it came from (the transformer)."""
+    values = {**pin, "epochs_a": pin["epochs"], "epochs_b": pin["epochs"], "epochs_c": pin["epochs"], "cnn": False}
+    request = TrainingRequest.from_form(values)
+    return request.configs[request.longest]
+
+
+PIN_KEYS = ("epochs", "lr", "batch_size", "schedule", "d_model", "n_heads", "n_layers", "patch", "fraction", "seed")
+PINS = comparison.PinSpec(
+    defaults={"epochs": DEFAULTS["epochs_c"], **{k: DEFAULTS[k] for k in PIN_KEYS[1:]}},
+    parsers={"epochs": comparison.integer(1, MAX_EPOCHS), "seed": comparison.integer(0, 9999),
+             **{k: comparison.choice(OPTIONS[k]) for k in PIN_KEYS[1:-1]}},
+    names={"epochs": "epochs", "lr": "lr", "batch_size": "batch", "schedule": "schedule", "d_model": "d_model",
+           "n_heads": "heads", "n_layers": "layers", "patch": "patch", "fraction": "share of images", "seed": "seed"},
+    config=pin_config, x="epoch", accuracy=lambda r: r.val_acc, loss=lambda r: r.val_loss,
+    accuracy_name="validation accuracy", loss_name="validation loss")

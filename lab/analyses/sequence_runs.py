@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
+from lab.analyses import comparison
 from lab.analyses.learned_heads import LanguageRequest
 from lab.server.requests import Bar, ComparedRequest, Progress, head_name, progress_of, steepest_rise
 from transformer.decoder import SeqRecord
@@ -392,3 +393,37 @@ def phase_change(records: list[SeqRecord]) -> tuple[str, tuple[int, int] | None]
     return (f"{head_name(layer, head).capitalize()}'s prefix matching rose from {values[a]:.2f} to {values[b]:.2f} "
             f"between steps {ra.step} and {rb.step}; the loss {loss} from {ra.loss:.2f} to {rb.loss:.2f} over the same "
             "steps (shaded)."), (ra.step, rb.step)
+
+
+# ------------------------------------------------------------------ pinned runs (lab.analyses.comparison)
+SEQ_PIN_KEYS = ("task", "length", "steps", "d_model", "n_heads", "n_layers", "seed", "positions")
+
+
+def pin_of(request) -> dict:
+    """What a pin keeps of a finished page-6 request: its model and training (not the positions comparison)."""
+    c = request.config
+    return {"task": getattr(c, "task", c.kind), "length": getattr(c, "length", SeqConfig().length), "steps": c.steps,
+            "d_model": c.d_model, "n_heads": c.n_heads, "n_layers": c.n_layers, "seed": c.seed,
+            "positions": c.positions}
+
+
+def pin_config(pin: dict):
+    return request_from({**pin, "compare": False}).config
+
+
+def pin_accuracy(record) -> float:
+    """A page-6 record's accuracy: exact match on held-out prompts; for the animal language, pronoun accuracy."""
+    return record.pronoun_acc if hasattr(record, "pronoun_acc") else record.exact_match
+
+
+_D = SeqConfig()
+SEQ_PINS = comparison.PinSpec(
+    defaults={"task": _D.task, "length": _D.length, "steps": _D.steps, "d_model": _D.d_model, "n_heads": _D.n_heads,
+              "n_layers": _D.n_layers, "seed": _D.seed, "positions": True},
+    parsers={"task": comparison.choice(OPTIONS["task"]), "length": comparison.integer(*LENGTHS),
+             "seed": comparison.integer(0, 9999), "positions": comparison.boolean,
+             **{k: comparison.choice(OPTIONS[k]) for k in ("steps", "d_model", "n_heads", "n_layers")}},
+    names={"task": "task", "length": "digits", "steps": "steps", "d_model": "d_model", "n_heads": "heads",
+           "n_layers": "layers", "seed": "seed", "positions": "positions"},
+    config=pin_config, x="step", accuracy=pin_accuracy, loss=lambda r: r.loss,
+    accuracy_name="held-out accuracy", loss_name="training loss")

@@ -105,3 +105,14 @@ def conclusion(results: pd.DataFrame) -> str:
         text += (" The textbook expects the gap to narrow with more data; on this range of data it does not, so the "
                  "CNN's assumptions keep paying off on these small images.")
     return text
+
+
+def seed_spread(results: pd.DataFrame, share: float) -> tuple[float, float] | None:
+    """(the share of images measured nearest ``share``, the largest gap between the transformer's seeds there), from
+    the study's results; None before the study has any."""
+    rows = results[results.model == MODELS["transformer"]]
+    if rows.empty:
+        return None
+    nearest = min(set(rows.share), key=lambda s: abs(s - share))
+    accs = rows[rows.share == nearest].val_acc
+    return (float(nearest), float(accs.max() - accs.min())) if len(accs) > 1 else None

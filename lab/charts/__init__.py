@@ -8,7 +8,7 @@ helpers the families share stay in ``base``):
 - ``heatmaps``    -- a labelled matrix (cell by cell, or as a picture), several matrices in one view, a query's stages
 - ``heads``       -- attention per head: small multiples, layer x head grids, over training, knock-outs, shares
 - ``diagrams``    -- shape diagrams, cost against tokens, softmax peakedness, receptive field, the head split
-- ``curves``      -- accuracy and loss against epoch or step, live and final
+- ``curves``      -- accuracy and loss against epoch or step, live and final; pinned runs on one chart
 - ``digits``      -- a digit, its predicted probabilities, attention over it, the confusion matrix
 - ``comparisons`` -- transformer against CNN: data efficiency, robustness, shifts, cost against size
 - ``raster``      -- a matrix as a PNG picture, coloured as Vega colours a heatmap's cells
@@ -35,6 +35,7 @@ from lab.charts.curves import (  # noqa: F401
     comparison_figure,
     live_curves,
     model_comparison,
+    pinned_curves,
     sequence_curves,
     training_curves,
 )

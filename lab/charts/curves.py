@@ -131,3 +131,35 @@ def sequence_curves(records: pd.DataFrame, *, title: str = "", metrics: dict[str
             align="left", dx=4, dy=8, baseline="top", color="#333333").encode(x="step:Q", y=alt.value(0),
                                                                                text="text:N")
     return alt.hconcat(loss, acc, title=title)
+
+
+PIN_DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3]]
+PIN_SHAPES = ["circle", "square", "triangle-up", "diamond"]
+
+
+def pinned_curves(data: pd.DataFrame, measure: str, *, x: str, y_title: str, title: str, width: int = 340,
+                  percent: bool = False) -> alt.LayerChart:
+    """Pinned runs on one chart, a line per run told apart by colour, dash and point shape (never colour alone),
+    the legend on top naming each run by what differs.
+
+    ``data`` has columns run, ``x`` (epoch or step) and ``measure``. ``percent``: the measure is a share (0..1)."""
+    runs = list(dict.fromkeys(data["run"]))
+    n = len(runs)
+    fmt = ".0%" if percent else ".2f"
+    legend = alt.Legend(orient="top", direction="vertical", title=None, labelLimit=width, symbolStrokeWidth=2)
+    common = dict(
+        x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y(f"{measure}:Q", title=y_title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
+        color=alt.Color("run:N", sort=runs, scale=alt.Scale(domain=runs, range=PALETTE[:n]), legend=legend),
+    )
+    lines = alt.Chart().mark_line(strokeWidth=2).encode(
+        **common, strokeDash=alt.StrokeDash("run:N", sort=runs, scale=alt.Scale(domain=runs, range=PIN_DASHES[:n]),
+                                            legend=legend))
+    every = max(1, int(data.groupby("run")[x].count().max()) // 8)  # a few marks per line, not one per record
+    marks = data[data.groupby("run").cumcount() % every == 0]
+    points = alt.Chart(inline_data(marks)).mark_point(size=45, filled=True).encode(
+        **common, shape=alt.Shape("run:N", sort=runs, scale=alt.Scale(domain=runs, range=PIN_SHAPES[:n]),
+                                  legend=legend),
+        tooltip=[alt.Tooltip("run:N"), alt.Tooltip(f"{x}:Q"), alt.Tooltip(f"{measure}:Q", title=y_title,
+                                                                           format=".2%" if percent else ".4f")])
+    return alt.layer(lines, points, data=inline_data(data)).properties(width=width, height=220, title=title)

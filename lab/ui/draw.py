@@ -230,8 +230,10 @@ def _json_datasets(spec: dict) -> dict:
 
 
 def table(df, **kwargs) -> None:
-    """A data table as wide as the page and tall enough to show every row without scrolling."""
-    st.dataframe(df, hide_index=True, width="stretch", height=35 * (len(df) + 1) + 3, **kwargs)
+    """A data table as wide as the page and tall enough to show every row without scrolling (``df`` may be a pandas
+    Styler, for shaded cells)."""
+    rows = len(getattr(df, "data", df))
+    st.dataframe(df, hide_index=True, width="stretch", height=35 * (rows + 1) + 3, **kwargs)
 
 
 _MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:"

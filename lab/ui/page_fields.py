@@ -36,12 +36,24 @@ def _multi_head() -> dict:
             "heads": links.Int(1, 64, 12), "causal": links.Bool(False)}
 
 
+def pins(spec) -> links.Field:
+    """Pinned runs in the link: text that must decode to at most four pins the page can train."""
+    from lab.analyses import comparison
+
+    def parse(raw: str) -> str:
+        comparison.decode(spec, raw)  # ValueError, in words, for anything the page cannot use
+        return raw
+
+    return links.Field("", parse)
+
+
 def _training() -> dict:
-    from lab.analyses.classifier_runs import DEFAULTS, MAX_EPOCHS, OPTIONS
+    from lab.analyses.classifier_runs import DEFAULTS, MAX_EPOCHS, OPTIONS, PINS
 
     fields = {k: links.Int(1, MAX_EPOCHS, DEFAULTS[k]) for k in ("epochs_a", "epochs_b", "epochs_c")}
     fields |= {k: links.Choice(options, DEFAULTS[k]) for k, options in OPTIONS.items()}
-    return fields | {"seed": links.Int(0, 9999, DEFAULTS["seed"]), "cnn": links.Bool(False), "run": links.Bool(False)}
+    return fields | {"seed": links.Int(0, 9999, DEFAULTS["seed"]), "cnn": links.Bool(False), "run": links.Bool(False),
+                     "pins": pins(PINS)}
 
 
 def _why_attention() -> dict:
@@ -50,13 +62,13 @@ def _why_attention() -> dict:
 
 
 def _attention_learns() -> dict:
-    from lab.analyses.sequence_runs import LENGTHS, OPTIONS
+    from lab.analyses.sequence_runs import LENGTHS, OPTIONS, SEQ_PINS
     from transformer.sequence import SeqConfig
 
     d = SeqConfig()
     return {**{k: links.Choice(v, getattr(d, k)) for k, v in OPTIONS.items()}, "length": links.Int(*LENGTHS, d.length),
             "seed": links.Int(0, 9999, d.seed), "positions": links.Bool(True), "compare": links.Bool(False),
-            "run": links.Bool(False)}
+            "run": links.Bool(False), "seq_pins": pins(SEQ_PINS)}
 
 
 def _generate() -> dict:

@@ -35,6 +35,7 @@ BENCHMARKS = {
     "generate": ("generate", decoders.bench_generate),
     "first_token": ("generate page", page_speed.bench_first_token),
     "patching": ("patching", decoders.bench_patching),
+    "drawing": ("drawing", page_speed.bench_drawing),
 }
 
 

@@ -179,3 +179,43 @@ def bench_first_token(report: Report, times: int = 7) -> None:
     add("generate page", "page 7: click on Generate to the first written token on screen (language model)",
         f"{med:.0f} ms", f"median of {times}, fresh sessions: " + ", ".join(f"{t:.0f}" for t in waits[1:]),
         check("first_token_ms", med))
+
+
+def bench_drawing(report: Report, taps: int = 9) -> None:
+    """Page 4's canvas in Chromium on a 390 px phone (touch): from a tap on an empty cell to the model's new reading
+    on screen (its prediction sentence; the bars and the rollout are drawn in the same script run)."""
+    add, check = report.add, report.check
+    from playwright.sync_api import sync_playwright
+
+    from scripts.browser import launch, settle, streamlit_server
+
+    tiny = "epochs_a=1&epochs_b=2&epochs_c=3&n_layers=1&run=1"
+    cells = [(1, 4), (2, 4), (3, 4), (4, 4), (5, 4), (6, 4), (1, 3), (1, 5), (6, 3), (6, 5), (3, 3), (4, 5)]
+    with streamlit_server(log_path=ROOT / "benchmarks" / ".drawing.log") as (url, _), sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page.goto(f"{url}/training?{tiny}")
+        settle(page, limit=300)
+        waits = []
+        for i, (r, c) in enumerate(cells[: taps + 3]):
+            canvas = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="tap a cell")
+            canvas.scroll_into_view_if_needed()
+            box = canvas.locator("g.mark-rect path").nth(r * 8 + c).bounding_box()
+            if i >= 3:  # from the third inked cell on, the model reads the drawing: time the reading's change
+                page.evaluate("""() => { window.__changedAt = null; const text = () => [...document.querySelectorAll(
+                    '[data-testid="stMarkdown"]')].map(e => e.innerText).find(t => t.includes('reads your drawing'));
+                    const before = text(); const watch = new MutationObserver(() => { if (text() !== before) {
+                    window.__changedAt = performance.now(); watch.disconnect(); } });
+                    watch.observe(document.body, {subtree: true, childList: true, characterData: true});
+                    window.__tapped = performance.now(); }""")
+            page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            if i >= 3:
+                page.wait_for_function("window.__changedAt !== null", timeout=30_000)
+                waits.append(page.evaluate("window.__changedAt - window.__tapped"))
+            settle(page)
+        browser.close()
+    (ROOT / "benchmarks" / ".drawing.log").unlink(missing_ok=True)
+    med = statistics.median(waits)
+    add("drawing", "page 4: a tap on the canvas to the model's new reading on screen (390 px phone, touch)",
+        f"{med:.0f} ms", f"median of {len(waits)} taps: " + ", ".join(f"{t:.0f}" for t in waits),
+        check("drawing_ms", med))

@@ -58,6 +58,7 @@ BUDGETS = {
     "patching_pair_seconds": Budget(1, "max", " s", "head and residual patching of one pair, both grids, seconds"),
     "lens_ms": Budget(100, "max", " ms", "logit lens of one sentence, ms"),
     "first_token_ms": Budget(300, "max", " ms", "page 7: click on Generate to the first token on screen, ms"),
+    "drawing_ms": Budget(300, "max", " ms", "page 4: a tap on the canvas to the model's new reading on screen, ms"),
     "claims_perturbation_seconds": Budget(3, "max", " s", "page 5's claims, all perturbation curves, seconds"),
     "control_run_ms": Budget(250, "max", " ms", "a control's script run, key press to its end, ms (median of 5)"),
     "scrubber_ms": Budget(100, "max", " ms", "step sliders (pages 6, 7): key press to the chart showing the step, ms"),

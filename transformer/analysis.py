@@ -80,3 +80,33 @@ def class_token_rollout(model: PatchClassifier, config: TrainConfig, index: int)
     rolled = attention_rollout(stacked)[0, 1:]  # (P,): the class token's row, patch columns
     raw = stacked[-1].mean(0)[0, 1:]  # (P,)
     return rolled.reshape(g, g), raw.reshape(g, g)
+
+
+@dataclass(frozen=True)
+class ImageReading:
+    probs: Tensor  # (n_classes,) softmax probabilities
+    pred: int  # the likeliest class
+    attention: Tensor  # (layers, heads, g, g): the class token's attention over the patches, every layer and head
+    rollout: Tensor  # (g, g): attention rollout from the patches to the class token
+    raw: Tensor  # (g, g): the last layer's head-averaged class-token attention
+
+
+@torch.no_grad()
+def read_image(model: PatchClassifier, config: TrainConfig, image: Tensor) -> ImageReading:
+    """The trained patch classifier on one (S, S) image in [0, 1] (a validation digit, or one a student drew): its
+    probabilities, and where its class token looks (every head, the last layer's mean, the rollout)."""
+    from .data import patchify
+
+    size = config.model_config().image_size
+    if tuple(image.shape) != (size, size):
+        raise ValueError(f"image must be {size} x {size}, got {list(image.shape)}.")
+    if not bool(((image >= 0) & (image <= 1)).all()):
+        raise ValueError("image values must be between 0 and 1.")
+    model.eval()
+    tokens = patchify(image.float()[None], config.patch_size)  # (1, P, p*p)
+    logits, maps = model.attention_maps(tokens)  # (1, n_classes); each map (1, n_heads, 1 + P, 1 + P)
+    probs = logits[0].softmax(-1)
+    stacked = torch.stack([m[0] for m in maps])  # (layers, n_heads, 1 + P, 1 + P)
+    g = size // config.patch_size
+    return ImageReading(probs, int(probs.argmax()), stacked[:, :, 0, 1:].reshape(len(maps), -1, g, g),
+                        attention_rollout(stacked)[0, 1:].reshape(g, g), stacked[-1].mean(0)[0, 1:].reshape(g, g))

@@ -53,6 +53,7 @@ from lab.charts.digits import (  # noqa: F401
     confusion_chart,
     digit_image,
     digit_overlays,
+    drawing_canvas,
     probability_bars,
 )
 from lab.charts.heads import (  # noqa: F401

@@ -23,10 +23,10 @@ def digit_image(pixels, *, title: str = "", cell: int = 22) -> alt.Chart:
     ).properties(width=cell * n, height=cell * n)
 
 
-def probability_bars(probs, *, label: int, pred: int) -> alt.LayerChart:
+def probability_bars(probs, *, label: int | None, pred: int) -> alt.LayerChart:
     """The model's probability for each digit. The true class and the prediction differ by more than colour: each
     is named above its bar, and the true class is outlined to the top, so it shows even where its probability is
-    about 0 (a misread digit)."""
+    about 0 (a misread digit). ``label`` None: no true class (a drawing), only the prediction is named."""
     probs = np.asarray(probs, dtype=float)
     df = pd.DataFrame({"digit": [str(d) for d in range(len(probs))], "p": probs})
     names = ["true digit, predicted" if d == label == pred else "true digit" if d == label else
@@ -42,13 +42,29 @@ def probability_bars(probs, *, label: int, pred: int) -> alt.LayerChart:
         color=alt.Color("paint:N", title=None, scale=alt.Scale(domain=domain, range=[
             "#009E73", "#0072B2", "#D55E00", "#cccccc"]), legend=alt.Legend(orient="top", values=sorted(
                 set(names) - {"other"}, key=domain.index))), tooltip=tip)
-    outline = alt.Chart().transform_filter(f"datum.digit === '{label}'").mark_bar(
+    outline = alt.Chart().transform_filter(f"datum.digit === '{'' if label is None else label}'").mark_bar(
         fill=None, stroke="#333333", strokeDash=[3, 2], strokeWidth=1.5).encode(x=x, y="top:Q", tooltip=tip)
     tags = alt.Chart().transform_filter("datum.tag !== ''").mark_text(dy=-6, baseline="bottom", fontWeight="bold",
                                                                       fontSize=10).encode(
         x=x, y=alt.Y("top:Q"), text="tag:N")
     return alt.layer(bars, outline, tags, data=inline_data(df), title="predicted probabilities").properties(
         width=300, height=190)
+
+
+def drawing_canvas(cells, *, cell: int = 34) -> alt.Chart:
+    """The 8x8 canvas a student draws on: a tap (or click) on a cell selects it (the point parameter ``cell``, with
+    its row and col), the page then inks or erases it. Grid lines show every cell, empty ones too."""
+    cells = np.asarray(cells, dtype=float)
+    n = cells.shape[0]
+    r, c = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    df = pd.DataFrame({"row": r.ravel(), "col": c.ravel(), "ink": cells.ravel().round(2)})
+    off = alt.Axis(labels=False, ticks=False, title=None, domain=False)
+    tap = alt.selection_point(name="cell", fields=["row", "col"], on="click", clear=False, empty=False)
+    return alt.Chart(inline_data(df)).mark_rect(stroke="#999999", strokeWidth=1, cursor="pointer").encode(
+        x=alt.X("col:O", axis=off), y=alt.Y("row:O", axis=off),
+        color=alt.Color("ink:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]), legend=None),
+        tooltip=[alt.Tooltip("row:O"), alt.Tooltip("col:O", title="column"), alt.Tooltip("ink:Q", format=".1f")],
+    ).add_params(tap).properties(width=cell * n, height=cell * n, title="your drawing: tap a cell")
 
 
 def attention_over_digit(pixels, attention, *, cell: int = 12) -> alt.FacetChart:

@@ -15,6 +15,7 @@ from lab.analyses.classifier_runs import (
     epoch_one_note,
     final_metrics,
 )
+from lab.ui import drawing_panel
 from transformer.model import count_parameters
 
 
@@ -68,6 +69,8 @@ def inside_model(request: TrainingRequest, models: dict) -> None:
     st.subheader("Inside the trained model")
     trained = request.configs[request.longest]
     model = models.get(trained)
+    if model is not None:
+        drawing_panel.section(model, trained)
     if not st.toggle("look inside: attention on a digit, probabilities and the confusion matrix", key="look_inside",
                      help="Off by default: it adds six charts to the page."):
         return

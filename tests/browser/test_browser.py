@@ -563,6 +563,16 @@ def charts_past_the_edge(p, width: int) -> list:
         return [Math.round(r.left), Math.round(r.right)]; }).filter(([l, r]) => l < 0 || r > w + 1)""", width)
 
 
+def draw_a_one(p) -> None:
+    """Tap four cells of page 4's canvas (a vertical stroke): the model's reading of the drawing appears."""
+    canvas = p.locator('[data-testid="stVegaLiteChart"]').filter(has_text="tap a cell")
+    canvas.scroll_into_view_if_needed()
+    for row in (2, 3, 4, 5):
+        box = canvas.locator("g.mark-rect path").nth(row * 8 + 4).bounding_box()
+        rerun(p, lambda box=box: p.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+    assert "The model reads your drawing as" in main_text(p)
+
+
 def test_every_chart_fits_a_phone(app, contexts):
     """At 390 x 844 every chart on every page, and the trained pages' results, fit the screen."""
     url = app[0]
@@ -578,7 +588,8 @@ def test_every_chart_fits_a_phone(app, contexts):
         p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(state="attached",
                                                                                     timeout=120_000)
         settle(p)
-        if path.startswith("training"):  # and the look inside the trained model: six more charts
+        if path.startswith("training"):  # a digit drawn with a finger, then the look inside the trained model
+            draw_a_one(p)
             rerun(p, p.get_by_text("look inside: attention on a digit").click)
         charts, drawn = charts_drawn(p)
         assert charts == drawn >= 4, path

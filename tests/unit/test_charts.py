@@ -249,6 +249,8 @@ def one_of_each() -> dict:
         "head_maps_spec": charts.head_maps_spec(rng.random((2, 3, 3))),
         "head_maps_spec (pictures)": charts.head_maps_spec(rng.random((1, 40, 40))),
         "training_curves": charts.training_curves(records, "acc", title="t"),
+        "drawing_canvas": charts.drawing_canvas(np.eye(8)),
+        "probability_bars drawn": charts.probability_bars(np.full(10, 0.1), label=None, pred=3),
         "pinned_curves": charts.pinned_curves(records.rename(columns={"val_acc": "accuracy"}), "accuracy", x="epoch",
                                               y_title="validation accuracy", title="t", percent=True),
         "comparison_figure": charts.comparison_figure(records),

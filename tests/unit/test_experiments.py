@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from lab.analyses import classifier_runs, comparison, sequence_runs, takeaway
@@ -102,3 +103,43 @@ def test_no_typed_text_reaches_the_script():
 def test_the_records_as_csv():
     text = takeaway.records_csv({"2 epochs": [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.75}]})
     assert text.splitlines() == ["run,epoch,val_acc", "2 epochs,1,0.5", "2 epochs,2,0.75"]
+
+
+# ------------------------------------------------------------------ draw a digit
+def test_a_drawing_is_checked_and_centred_like_the_training_digits():
+    from lab.analyses import drawing
+
+    cells = np.zeros((8, 8))
+    cells[0:3, 0] = 1.0  # a short stroke in the top left corner
+    out = drawing.centred(cells)
+    rows, cols = np.nonzero(out)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (2, 4, 3, 3) and out.sum() == 3
+    assert drawing.inked(cells) == 3 and drawing.inked(np.zeros((8, 8))) == 0
+    for bad, why in ((np.zeros((7, 8)), "8 x 8"), (np.full((8, 8), 2.0), "between 0 and 1"),
+                     (np.full((8, 8), np.nan), "between 0 and 1")):
+        with pytest.raises(ValueError, match=why):
+            drawing.checked(bad)
+    assert drawing.tapped(np.zeros((8, 8)), 2, 5, "half ink")[2][5] == 0.5
+    assert drawing.tapped(np.ones((8, 8)), 2, 5, "eraser")[2][5] == 0.0
+
+
+def test_the_drawing_is_read_by_the_model_on_the_same_tensor():
+    import torch
+
+    from transformer.analysis import read_image
+    from transformer.data import digits_split, patchify
+    from transformer.train import TrainConfig, train_classifier
+
+    config = TrainConfig(epochs=1, train_fraction=0.1, n_layers=1)
+    model = config.build()
+    for _ in train_classifier(config, model):
+        pass
+    image = digits_split().x_val[0]
+    got = read_image(model, config, image)
+    model.eval()
+    with torch.no_grad():
+        want = model(patchify(image[None], config.patch_size))[0].softmax(-1)
+    assert torch.allclose(got.probs, want, atol=1e-6) and got.pred == int(want.argmax())
+    assert got.attention.shape == (1, config.n_heads, 2, 2) and got.rollout.shape == (2, 2)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        read_image(model, config, image * 3)

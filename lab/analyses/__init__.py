@@ -12,6 +12,10 @@ tables and sentences a page draws. Plain Python, no Streamlit; imports ``lab.ser
 - ``causes``          -- page 3's activation patching: a sentence's corrupted twin, the grids and their reading
 - ``writing``         -- page 7: a trained decoder that writes, each step's choices and cache, the cost of the
   cache, the temperature study and its reading
+- ``comparison``      -- pinned runs (pages 4 and 6): pins as URL text, named by what differs, their table and the
+  sentence that compares them against the seeds' spread
+- ``takeaway``        -- a run as a Python script that trains it again (same settings and seeds), its records as CSV
+- ``drawing``         -- page 4's canvas: a drawing checked, centred like the training digits, read in words
 - ``lessons``         -- lessons as data: the TOML files in ``lessons/`` read and checked, a prediction marked, the
   end-of-lesson summary
 - ``predictions``     -- what each lesson question is checked against: a function of a page's settings and of the

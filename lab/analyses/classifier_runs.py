@@ -251,4 +251,4 @@ PINS = comparison.PinSpec(
     names={"epochs": "epochs", "lr": "lr", "batch_size": "batch", "schedule": "schedule", "d_model": "d_model",
            "n_heads": "heads", "n_layers": "layers", "patch": "patch", "fraction": "share of images", "seed": "seed"},
     config=pin_config, x="epoch", accuracy=lambda r: r.val_acc, loss=lambda r: r.val_loss,
-    accuracy_name="validation accuracy", loss_name="validation loss")
+    accuracy_name="validation accuracy", loss_name="validation loss", formats={"fraction": lambda v: f"{v:.0%}"})

@@ -28,6 +28,10 @@ class PinSpec:
     loss: Callable[[object], float]  # a record -> its loss
     accuracy_name: str  # "validation accuracy", ...
     loss_name: str
+    formats: dict = field(default_factory=dict)  # setting -> how its value is shown (a share as a percentage, ...)
+
+    def show(self, name: str, value) -> str:
+        return self.formats[name](value) if name in self.formats else _text(value)
 
 
 def integer(lo: int, hi: int) -> Callable[[str], int]:
@@ -103,7 +107,7 @@ def labels(spec: PinSpec, pins: list[dict]) -> list[str]:
     keys = differing(pins)
     if not keys:
         return [f"run {i + 1}" for i in range(len(pins))]
-    return [", ".join(f"{spec.names.get(k, k)} {_text(p[k])}" for k in keys) for p in pins]
+    return [", ".join(f"{spec.names.get(k, k)} {spec.show(k, p[k])}" for k in keys) for p in pins]
 
 
 @dataclass(frozen=True)
@@ -128,9 +132,15 @@ class PinsRequest:
 
     def snapshot(self, jobs: dict) -> PinsSnapshot:
         records = {c: list(j.records) for c, j in jobs.items()}
-        bars = [Bar(f"pinned run {i + 1}", int(c in jobs and jobs[c].done), 1, unit="run")
-                for i, c in enumerate(self.trainings())]
+        bars = [Bar(f"pinned run {i + 1}", *_progress(c, records.get(c, []))) for i, c in enumerate(self.trainings())]
         return PinsSnapshot(**progress_of(jobs, bars), records=records)
+
+
+def _progress(config, records: list) -> tuple[int, int, str]:
+    """(done, total, unit) of one pinned training: epochs for the classifier, steps for a decoder."""
+    if hasattr(config, "epochs"):
+        return len(records), config.epochs, "epoch"
+    return (records[-1].step if records else 0), config.steps, "step"
 
 
 @dataclass
@@ -155,7 +165,7 @@ def table(spec: PinSpec, pins: list[dict], names: list[str], records: list[list]
     rows = []
     for pin, name, recs in zip(pins, names, records, strict=True):
         last = recs[-1]
-        rows.append({"run": name, **{spec.names.get(k, k) + (DIFFERS if k in keys else ""): _text(v)
+        rows.append({"run": name, **{spec.names.get(k, k) + (DIFFERS if k in keys else ""): spec.show(k, v)
                                      for k, v in pin.items()},
                      spec.accuracy_name: f"{spec.accuracy(last):.1%}", spec.loss_name: f"{spec.loss(last):.3f}",
                      "CPU time (s)": f"{last.cpu_seconds:.1f}"})

@@ -14,6 +14,8 @@
 - ``learned_panel``    -- the trained language model on demand, the sentence check, page 3's learned heads
 - ``causes_panel``     -- page 3's activation patching: a sentence, its twin, the head and residual grids
 - ``generate_panel``   -- page 7: the model that writes, its streamed text, the step explorer, the cache, temperature
+- ``experiments``      -- pages 4 and 6: pin a run, the pinned runs compared, the take-home script and CSV
+- ``drawing_panel``    -- page 4's "draw a digit": the canvas tapped cell by cell and the trained model's reading
 - ``page_fields``      -- each page's settings as its link holds them, in one place (the pages and the lessons read it)
 - ``lesson_panel``     -- a lesson over the real pages: the step, the prediction, the reveal, Back / Next, the summary,
   the teacher's class view

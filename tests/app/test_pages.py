@@ -249,7 +249,7 @@ def test_training_two_epochs_through_the_page():
     assert accuracy.between(0, 100).all()
     assert "matches the first 1 epochs of the 2-epoch run exactly" in at.success[0].value
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["PNG", "CSV"]
+    assert labels == ["PNG", "CSV", "Download as a script", "Download the records (CSV)"]
     again = settle(at)  # a rerun keeps the finished epochs
     assert list(again.table[0].value.index) == ["1 epochs", "2 epochs"]
 
@@ -312,7 +312,8 @@ def test_training_with_cnn_and_inside_the_model():
     vit = count_parameters(build_model(TrainConfig(d_model=16, n_heads=2, n_layers=1)))
     cnn = count_parameters(build_model(TrainConfig(model="cnn")))
     assert f"Parameters: transformer {vit:,}, CNN {cnn:,}." in sentence  # counted, not written down
-    assert [d.proto.label for d in at.get("download_button")] == ["PNG", "CSV", "PNG", "SVG", "CSV"]
+    assert [d.proto.label for d in at.get("download_button")] == ["PNG", "CSV", "PNG", "SVG", "CSV",
+                                                                   "Download as a script", "Download the records (CSV)"]
     assert any(s.value == "Inside the trained model" for s in at.subheader)
     assert not any("The model reads it as" in m.value for m in at.markdown)  # off until asked for
     at.toggle(key="look_inside").set_value(True)
@@ -599,7 +600,7 @@ def test_attention_learns_induction():
     heads = [s.value for s in at.subheader]
     assert heads == ["Learning induction: copy what came after this token last time", "Attention over training",
                      "What each head does, in numbers", "Knock heads out: which heads does the answer need?",
-                     "Your own input"]
+                     "Your own input", "Your experiments"]
     text = text_of(at)
     assert "After 50 steps the model predicts" in text and "is the previous-token head" in text
     from lab.analyses.sequence_runs import phase_change

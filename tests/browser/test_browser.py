@@ -564,10 +564,10 @@ def charts_past_the_edge(p, width: int) -> list:
 
 
 def draw_a_one(p) -> None:
-    """Tap four cells of page 4's canvas (a vertical stroke): the model's reading of the drawing appears."""
+    """Tap three cells of page 4's canvas (a vertical stroke): the model's reading of the drawing appears."""
     canvas = p.locator('[data-testid="stVegaLiteChart"]').filter(has_text="tap a cell")
     canvas.scroll_into_view_if_needed()
-    for row in (2, 3, 4, 5):
+    for row in (2, 3, 4):  # the third inked cell is the first the model reads
         box = canvas.locator("g.mark-rect path").nth(row * 8 + 4).bounding_box()
         rerun(p, lambda box=box: p.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
     assert "The model reads your drawing as" in main_text(p)
@@ -638,26 +638,21 @@ def test_projector_mode_shows_results_first_and_large_values(app, contexts):
 
 
 def test_a_lesson_walked_in_the_browser(app, contexts):
-    """From the Lessons page into the shapes lesson: a wrong prediction explained from the page's numbers, Next opens
-    the next step's settings in the address and the form, the browser's Back returns to the step before; on a
-    390 px phone the panel and the page both fit. (The summary: tests/app/test_lessons_page.py.)"""
+    """A link into the shapes lesson (what the Lessons page's Start opens: tests/app/test_lessons_page.py): a wrong
+    prediction explained from the page's numbers, Next opens the next step's settings in the address and the form,
+    the browser's Back returns to the step before; on a 390 px phone the panel and the page both fit."""
     from playwright.sync_api import expect
 
     page = contexts(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
-    page.goto(f"{app[0]}/lessons")
-    settle(page)
-    rerun(page, page.get_by_role("button", name="Start").first.click)
-    page.wait_for_url(re.compile(r"/shapes\?.*lesson=shapes&step=1"), timeout=30_000)
+    page.goto(f"{app[0]}/shapes?lesson=shapes&step=3")
     settle(page)
     panel = page.locator(".st-key-lesson_panel")
-    expect(panel).to_contain_text("step 1 of")
+    expect(panel).to_contain_text("step 3 of")
     panel.get_by_label("your prediction").fill("768, 768")
     rerun(page, panel.get_by_role("button", name="Check my prediction").click)
     expect(panel).to_contain_text("You predicted [768, 768]. The page computes [768, 6]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the panel and the page fit the phone
     assert charts_past_the_edge(page, 390) == []
-    page.goto(f"{app[0]}/shapes?lesson=shapes&step=3")  # a link resumes the lesson at its step
-    settle(page)
     rerun(page, panel.get_by_role("button", name="Next").click)
     page.wait_for_url(re.compile(r"step=4"), timeout=30_000)
     settle(page)

@@ -75,10 +75,10 @@ def trained(config) -> list[dict]:
 
 
 def test_the_take_home_script_reproduces_the_records():
-    request = TrainingRequest.from_settings((1, 2), cnn=True, train_fraction=0.05, n_layers=1)
+    request = TrainingRequest.from_settings((1, 2), train_fraction=0.05, n_layers=1)
     page6 = sequence_runs.request_from({"task": "reverse", "length": 3, "steps": 50, "d_model": 16, "n_heads": 2,
                                         "n_layers": 1, "seed": 1, "positions": True, "compare": False})
-    page6 = type(page6)(SeqConfig(**{**page6.config.__dict__, "steps": 4}), False)  # 4 steps: this is about code
+    page6 = type(page6)(SeqConfig(**{**page6.config.__dict__, "steps": 2}), False)  # 2 steps: this is about code
     for runs in (takeaway.classifier_runs(request), takeaway.sequence_runs(page6)):
         source = takeaway.script(runs, "a test", "a page")
         out = subprocess.run([sys.executable, "-c", source], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -3,12 +3,16 @@ page through app.py with AppTest) and ``browser/`` (``streamlit run app.py`` in 
 the marker, so ``-m unit``, ``-m app`` and ``-m browser`` pick a quick subset. Every test starts with a clean RNG, and
 an app test with a fresh page and empty caches, so that it really runs the code it names (live training included)."""
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+# no result store unless a test asks for one (tests/unit/test_store.py): a test about training must train, and the
+# servers the browser tests start inherit this
+os.environ.setdefault("LAB_STORE", "off")
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
 KINDS = ("unit", "app", "browser")

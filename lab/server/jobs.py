@@ -45,6 +45,7 @@ SLOTS = max(1, int(os.environ.get("LAB_TRAINING_SLOTS") or CORES))
 GRACE_SECONDS = 60.0  # a job keeps its place (or goes on training) this long without a viewer: a student who looks
 # at another page and comes back finds it still there; a closed tab frees the core within a minute
 ENDED = ("done", "failed", "cancelled")
+WAIT_POLL = 0.25  # seconds between two looks at the store while another server trains the same settings
 
 
 class TrainingJob:
@@ -137,17 +138,48 @@ class TrainingJob:
     # ---- the training thread
     def _run(self) -> None:
         final, error, model, last = "done", None, None, None
+        archive = self.registry.archive
         try:
-            model = self.config.build()
-            for last in self.config.train(model):
-                if not self.registry.report(self, last):  # asked to stop, or nobody watches any more
-                    final = "cancelled"
-                    break
-            if final == "done" and last is not None:
-                estimate.learn(self.config, last.cpu_seconds)  # CPU time: a busy server does not inflate estimates
+            served = self._wait_for_another_server() if archive is not None else None
+            if served == "cancelled":
+                final = "cancelled"
+            elif served is not None:  # another server trained it meanwhile: its records and weights, as stored
+                for record in served[0]:
+                    self.registry.report(self, record)
+                model = served[1]
+            else:
+                self.registry.training_here(self)
+                model = self.config.build()
+                for last in self.config.train(model):
+                    if archive is not None:
+                        archive.lease(self.config)  # renewed with every record: this server is alive
+                    if not self.registry.report(self, last):  # asked to stop, or nobody watches any more
+                        final = "cancelled"
+                        break
+                if final == "done" and last is not None:
+                    estimate.learn(self.config, last.cpu_seconds)  # CPU time: a busy server does not inflate it
+                    if archive is not None:
+                        archive.save(self.config, self.records, model)
         except Exception as exc:  # shown in the page, never a traceback
             final, error, model = "failed", f"{type(exc).__name__}: {exc}", None
+        finally:
+            if archive is not None:
+                archive.release(self.config)
         self.registry.end(self, final, error, model)
+
+    def _wait_for_another_server(self):
+        """None when this server holds the lease and trains; else wait for the server that holds it: its stored
+        result, or the lease once it expires (that server died: then None, and this one trains). "cancelled" when
+        this job is stopped while it waits."""
+        archive = self.registry.archive
+        while not archive.lease(self.config):
+            stored = archive.load(self.config)
+            if stored is not None:
+                return stored
+            if self.stop_asked:
+                return "cancelled"
+            time.sleep(WAIT_POLL)
+        return archive.load(self.config)  # the lease is ours: trained meanwhile by a server that has let it go?
 
 
 class JobRegistry:
@@ -158,13 +190,16 @@ class JobRegistry:
     kept (the oldest go first); a queued or running job is never dropped while someone watches it. ``on_start``
     holds callables told of every training started (the class benchmark counts them)."""
 
-    def __init__(self, keep: int = 48, slots: int = SLOTS):
+    def __init__(self, keep: int = 48, slots: int = SLOTS, archive=None):
         self.keep, self.slots = keep, slots
+        self.archive = archive  # lab.server.archive.Archive: finished trainings kept beyond the process, or None
         self.lock = threading.Lock()  # the only lock: every change below is made holding it
         self._jobs: OrderedDict[Trainable, TrainingJob] = OrderedDict()
         self._queue: list[TrainingJob] = []
         self._running: list[TrainingJob] = []
-        self.started = 0  # trainings started by this registry
+        self.started = 0  # trainings started by this registry (taken from the queue)
+        self.trained = 0  # of those, trained here (not served by another server that held the lease)
+        self.served = 0  # finished trainings read from the store instead of trained
         self.last_pace: tuple[float, float] | None = None  # (when, pace) of the last job that finished
         self.on_start: list[Callable[[Trainable], None]] = []
 
@@ -196,11 +231,19 @@ class JobRegistry:
 
     # ---- changes asked for by the pages
     def start(self, config, session: str | None = None) -> TrainingJob:
+        with self.lock:
+            known = self._jobs.get(config)
+        stored = None
+        if self.archive is not None and (known is None or known.state in ("failed", "cancelled")):
+            stored = self.archive.load(config)  # finished before (on this server, before a restart, or another)
         fresh = TrainingJob(config, self)  # made before taking the lock: its estimate takes estimate's own lock
+        if stored is not None:
+            fresh.records, fresh.model, fresh.state = list(stored[0]), stored[1], "done"
         with self.lock:
             job = self._jobs.get(config)
             if job is None or job.state in ("failed", "cancelled"):  # may be tried again
                 job = self._jobs[config] = fresh
+                self.served += fresh.state == "done"
                 self._evict_locked()
             self._jobs.move_to_end(config)
             if session is not None:
@@ -265,6 +308,13 @@ class JobRegistry:
                 del self._jobs[config]
 
     # ---- changes reported by a job's training thread
+    def training_here(self, job: TrainingJob) -> None:
+        """The job holds the lease and trains on this server (told once, before its first record)."""
+        with self.lock:
+            self.trained += 1
+        if os.environ.get("LAB_LOG_TRAININGS") == "1":
+            sys.stderr.write(f"lab.server.jobs: trained here {job.config!r}\n")
+
     def report(self, job: TrainingJob, record) -> bool:
         """A new record; True while the job should go on (no stop asked, someone still watching)."""
         with self.lock:
@@ -326,6 +376,12 @@ class JobRegistry:
             del self._jobs[config]
 
 
-REGISTRY = JobRegistry()
+def _archive():
+    from lab.server.archive import ARCHIVE  # the store opens when the server's registry is made, not before
+
+    return ARCHIVE
+
+
+REGISTRY = JobRegistry(archive=_archive())
 if os.environ.get("LAB_LOG_TRAININGS") == "1":  # the class benchmark counts the trainings a server starts
     REGISTRY.on_start.append(lambda config: sys.stderr.write(f"lab.server.jobs: training started {config!r}\n"))

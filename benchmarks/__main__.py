@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # every benchmark measures work done, not work served from an earlier run's store (the replicas benchmark sets its own)
 os.environ.setdefault("LAB_STORE", "off")
 
-from benchmarks import classroom, data_study, decoders, estimates, page_speed, training  # noqa: E402
+from benchmarks import classroom, data_study, decoders, estimates, page_speed, replicas, training  # noqa: E402
 from benchmarks.report import RESULTS, Report, write_results  # noqa: E402
 
 # name on the command line: (the section its rows carry in RESULTS.md, the benchmark)
@@ -39,6 +39,8 @@ BENCHMARKS = {
     "first_token": ("generate page", page_speed.bench_first_token),
     "patching": ("patching", decoders.bench_patching),
     "drawing": ("drawing", page_speed.bench_drawing),
+    "replicas": ("replicas", replicas.bench_replicas),
+    "restart": ("restart", replicas.bench_restart),
 }
 
 

@@ -46,6 +46,10 @@ for number, lesson in enumerate(lessons, 1):
                 st.button("Clear this lesson's counts", key=f"clear_{lesson.id}", on_click=CLASSROOM.clear,
                           args=(lesson.id,), icon=":material/delete:")
 
+if teacher:
+    from lab.server.archive import ARCHIVE
+
+    st.caption(f"Server: {ARCHIVE.status}.")
 if not teacher:
     st.caption("Teachers: add `?teacher=1` to the address to see how the class's predictions split at each step "
                "(counts only, nothing stored beyond this server's memory).")

@@ -194,3 +194,13 @@ def test_the_pronoun_and_knockout_questions_read_the_trained_model(language_serv
     next(b for b in at.button if b.label == "Check my prediction").click()
     settle(at)
     assert "Pronoun accuracy on the held-out sentences:" in panel_text(at)
+
+
+def test_the_teacher_view_says_where_results_are_kept(monkeypatch):
+    """A store that could not be used (here: a read-only folder) leaves the server in memory, and the teacher sees it."""
+    from lab.server import archive, store
+
+    monkeypatch.setattr(archive.ARCHIVE, "backend", store.Memory("/srv/lab could not be used: attempt to write a "
+                                                                  "readonly database"))
+    at = open_page("lessons", {"teacher": "1"})
+    assert any("results kept in this server's memory only (/srv/lab could not be used" in c.value for c in at.caption)

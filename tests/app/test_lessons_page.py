@@ -197,7 +197,7 @@ def test_the_pronoun_and_knockout_questions_read_the_trained_model(language_serv
 
 
 def test_the_teacher_view_says_where_results_are_kept(monkeypatch):
-    """A store that could not be used (here: a read-only folder) leaves the server in memory, and the teacher sees it."""
+    """A store that cannot be used (here: a read-only folder) leaves the server in memory; the teacher sees it."""
     from lab.server import archive, store
 
     monkeypatch.setattr(archive.ARCHIVE, "backend", store.Memory("/srv/lab could not be used: attempt to write a "

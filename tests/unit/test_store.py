@@ -241,14 +241,18 @@ print(json.dumps({"trained": REGISTRY.trained, "served": REGISTRY.served, "secon
 
 
 def test_after_a_restart_the_study_is_served_not_trained(tmp_path):
-    """A server finishes a (small) page-5 study; a new server on the same folder serves it without training."""
-    env = {**os.environ, "LAB_STORE": str(tmp_path / "store")}
-    runs = []
-    for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", RESTART], cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=120)
-        assert out.returncode == 0, out.stderr
-        runs.append(json.loads(out.stdout.splitlines()[-1]))
-    first, second = runs
-    assert first["trained"] == 4 and first["served"] == 0
-    assert second["trained"] == 0 and second["served"] == 4 and second["val_acc"] == first["val_acc"]
+    """A server (this process's registry on a store folder) finishes a small page-5 study; a new server process on
+    the same folder serves it without training."""
+    from lab.analyses.study import StudyRequest
+
+    request = StudyRequest(seeds=1, epochs=2, shares=(0.05, 0.1))
+    first = jobs.JobRegistry(archive=archive.Archive(store.SQLiteStore(tmp_path / "store")))
+    for job in [first.start(c) for c in request.trainings()]:
+        job.join()
+    assert first.trained == 4
+    trained = request.snapshot({c: first.get(c) for c in request.trainings()}).results.val_acc.tolist()
+    out = subprocess.run([sys.executable, "-c", RESTART], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "LAB_STORE": str(tmp_path / "store")})
+    assert out.returncode == 0, out.stderr
+    second = json.loads(out.stdout.splitlines()[-1])
+    assert second["trained"] == 0 and second["served"] == 4 and second["val_acc"] == trained

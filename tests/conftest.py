@@ -88,14 +88,26 @@ def chart_title(chart) -> str | list[str]:
 
 
 @pytest.fixture(scope="session")
-def language_job():
-    """The language model at its defaults (pages 2, 3 and 6's learned heads), trained once per test process by a job
-    of its own: the tests about what it learned read it, and app tests that only need it served adopt it."""
-    from lab.server.jobs import TrainingJob
+def language_store(tmp_path_factory) -> Path:
+    """A result-store folder shared by every worker of this test run (lab.server.store): the language model is
+    trained once for the whole run, by the first worker to ask; the others wait on its lease and read it."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "language_store"
+
+
+@pytest.fixture(scope="session")
+def language_job(language_store):
+    """The language model at its defaults (pages 2, 3 and 6's learned heads), trained once per test run (the shared
+    store serves it to the other workers): the tests about what it learned read it, and app tests that only need it
+    served adopt it."""
+    from lab.server.archive import Archive
+    from lab.server.jobs import JobRegistry
+    from lab.server.store import SQLiteStore
     from transformer.language import LanguageConfig
 
-    job = TrainingJob(LanguageConfig())
-    job.start().join()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    job = JobRegistry(archive=Archive(SQLiteStore(language_store), owner=worker)).start(LanguageConfig())
+    job.join()
     assert job.state == "done", job.error
     return job
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(tmp_path_factory, language_job, language_store):
     missing = _browser_missing()
     if missing:
         if REQUIRED:
@@ -37,9 +37,18 @@ def app(tmp_path_factory):
         pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
+    from lab.server import archive, store
+    from transformer.language import LanguageConfig
+
     log = tmp_path_factory.mktemp("server") / "server.log"
+    # the server's own store holds just the language model this run trained once (so learned mode and page 7 do not
+    # train it again in every server); whatever this server trains stays in its own store
+    own = tmp_path_factory.mktemp("store")
+    key = archive.key_of(LanguageConfig())
+    store.SQLiteStore(own).put(key, store.SQLiteStore(language_store).get(key))
     # two trainings at once whatever the machine's cores, so the queue test sees a queue on any CI machine
-    with streamlit_server(log_path=log, env={"LAB_TRAINING_SLOTS": "2"}) as (url, _), sync_playwright() as pw:
+    env = {"LAB_TRAINING_SLOTS": "2", "LAB_STORE": str(own)}
+    with streamlit_server(log_path=log, env=env) as (url, _), sync_playwright() as pw:
         browser = launch(pw)
         yield url, browser, log
         browser.close()

@@ -189,6 +189,27 @@ def bench_class(report: Report, sessions: int = 10) -> None:
     )
 
 
+async def press_train(urls: list[str], seeds: list[int], epochs: int) -> tuple[list, float]:
+    """Session i opens page 4 on server ``urls[i % len(urls)]`` (and stays there, as a sticky session would) with
+    runs of ``epochs`` and seed ``seeds[i]``, one after another; then all press Train at once. The sessions, closed
+    once every one has its result, and when Train was pressed."""
+    import asyncio
+
+    from scripts.streamlit_ws import Session
+
+    clients = [Session(urls[i % len(urls)], watch_for=(b"done: ",)) for i in range(len(seeds))]
+    for client, seed in zip(clients, seeds, strict=True):
+        await client.__aenter__()
+        await client.run("training", f"epochs_a={epochs}&epochs_b={epochs}&epochs_c={epochs}&seed={seed}")
+    t0 = time.perf_counter()
+    try:
+        await asyncio.gather(*(client.press("Train", timeout=900) for client in clients))
+    finally:
+        for client in clients:
+            await client.__aexit__()
+    return clients, t0
+
+
 def bench_class30(report: Report, sessions: int = 30, repeats: int = 3) -> None:
     """Thirty sessions press Train within a second, each with settings of its own (the default model, one 50-epoch
     run, a seed each), on one `streamlit run app.py`. The sessions speak Streamlit's own websocket protocol
@@ -202,23 +223,12 @@ def bench_class30(report: Report, sessions: int = 30, repeats: int = 3) -> None:
 
     from lab.server.jobs import CORES
     from scripts.browser import streamlit_server
-    from scripts.streamlit_ws import Session
-
     os.environ["LAB_LOG_TRAININGS"] = "1"  # the server writes a line for every training it starts
     log = ROOT / "benchmarks" / ".class30.log"
 
     async def press_all(url: str, seeds: list[int]) -> tuple[dict, dict, list[int]]:
         """Sessions open the training page with a seed each, one after another, then all press Train at once."""
-        clients = [Session(url, watch_for=(b"done: ",)) for _ in seeds]
-        for client, seed in zip(clients, seeds, strict=True):
-            await client.__aenter__()
-            await client.run("training", f"epochs_a=50&epochs_b=50&epochs_c=50&seed={seed}")
-        t0 = time.perf_counter()
-        try:
-            await asyncio.gather(*(client.press("Train", timeout=900) for client in clients))
-        finally:
-            for client in clients:
-                await client.__aexit__()
+        clients, t0 = await press_train([url], seeds, epochs=50)
         received = {i: c.seen[b"done: "] - t0 for i, c in enumerate(clients) if b"done: " in c.seen}
         shown = [i for i, c in enumerate(clients) if any(t.startswith("done: 1 of 1 trainings") for t in c.texts())]
         return received, {i: len(c.exceptions) for i, c in enumerate(clients)}, shown

@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.classroom import press_train
 from benchmarks.report import ROOT, Report
 
 EPOCHS = 10  # each session's training: the default model for 10 epochs (under a second on one core)
@@ -47,20 +48,8 @@ def redis_server():
 
 
 async def _press(urls: list[str], seeds: list[int]) -> tuple[float, int, int]:
-    """Session i opens page 4 on server ``urls[i % len(urls)]`` (sticky: it stays there) with seed ``seeds[i]``;
-    all press Train at once. (seconds until the last result arrived, results received, exceptions shown)."""
-    from scripts.streamlit_ws import Session
-
-    clients = [Session(urls[i % len(urls)], watch_for=(b"done: ",)) for i in range(len(seeds))]
-    for client, seed in zip(clients, seeds, strict=True):
-        await client.__aenter__()
-        await client.run("training", f"epochs_a={EPOCHS}&epochs_b={EPOCHS}&epochs_c={EPOCHS}&seed={seed}")
-    t0 = time.perf_counter()
-    try:
-        await asyncio.gather(*(client.press("Train", timeout=900) for client in clients))
-    finally:
-        for client in clients:
-            await client.__aexit__()
+    """``classroom.press_train``: (seconds until the last result arrived, results received, exceptions shown)."""
+    clients, t0 = await press_train(urls, seeds, EPOCHS)
     got = [c.seen[b"done: "] - t0 for c in clients if b"done: " in c.seen]
     return (max(got) if got else float("inf")), len(got), sum(len(c.exceptions) for c in clients)
 

@@ -157,6 +157,10 @@ class Archive:
             self._call("delete", key)
             return None
 
+    def has(self, config) -> bool:
+        """Whether the store holds a result for ``config`` (not read: it may still prove unreadable)."""
+        return bool(self._call("has", key_of(config), default=False))
+
     def save(self, config, records: list, model) -> None:
         try:
             text = encode(config, records, model)

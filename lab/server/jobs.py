@@ -210,9 +210,11 @@ class JobRegistry:
 
     def new_work(self, configs) -> list:
         """The configurations among ``configs`` that this server has not trained, is not training and has not
-        queued: what a request would add (a finished, running or waiting job is shared, never trained again)."""
+        queued, and that its store does not hold: what a request would add (a finished, running or waiting job, or
+        a stored result, is shared, never trained again)."""
         with self.lock:
-            return [c for c in configs if (job := self._jobs.get(c)) is None or job.state in ("failed", "cancelled")]
+            todo = [c for c in configs if (job := self._jobs.get(c)) is None or job.state in ("failed", "cancelled")]
+        return [c for c in todo if not self.archive.has(c)] if self.archive is not None else todo
 
     def place(self, job: TrainingJob) -> tuple[int, float] | None:
         """(1-based place in line, estimated seconds until it starts) for a waiting job, else None."""

@@ -1,5 +1,5 @@
 """Results that outlive the server: finished trainings kept in a store behind one small interface (``get``, ``put``,
-``lease``), chosen by ``LAB_STORE``:
+``lease``; with ``has``, ``delete``, ``release`` and ``size`` beside them), chosen by ``LAB_STORE``:
 
 - a folder path (the default, ``.lab_store`` beside app.py): SQLite from the standard library in WAL mode, one file,
   no server to start; several processes on one machine may share it;
@@ -51,6 +51,9 @@ class Memory:
     def get(self, key: str) -> str | None:
         return None
 
+    def has(self, key: str) -> bool:
+        return False
+
     def put(self, key: str, value: str) -> None:
         return None
 
@@ -99,6 +102,10 @@ class SQLiteStore:
         with self._lock:
             row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
+
+    def has(self, key: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is not None
 
     def put(self, key: str, value: str) -> None:
         with self._lock:
@@ -170,6 +177,9 @@ class RedisStore:
     def get(self, key: str) -> str | None:
         value = self._r.get(self.PREFIX + "entry:" + key)
         return None if value is None else value.decode()
+
+    def has(self, key: str) -> bool:
+        return bool(self._r.exists(self.PREFIX + "entry:" + key))
 
     def put(self, key: str, value: str) -> None:
         size, now = len(value.encode()), time.time()

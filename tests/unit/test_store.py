@@ -71,6 +71,7 @@ def test_put_get_delete_and_the_oldest_go_first(backend):
     assert backend.get("a") is None and backend.get("b") and backend.get("c")
     backend.delete("b")
     assert backend.get("b") is None and backend.size() == (1, 4000)
+    assert backend.has("c") and not backend.has("b")
 
 
 def test_a_lease_is_held_renewed_released_and_taken_over_once_expired(backend):
@@ -214,6 +215,18 @@ def test_two_servers_asked_for_the_same_settings_train_it_once(kind, tmp_path, r
         job.join()
     assert sum(s.trained for s in servers) == 1
     assert [r.val_loss for r in made[0].records] == [r.val_loss for r in made[1].records]
+
+
+def test_a_stored_result_is_no_new_work(tmp_path):
+    """A shared server's bound counts new work only: what the store holds is served, never refused."""
+    from lab.server.requests import bound
+
+    first = jobs.JobRegistry(archive=archive.Archive(store.SQLiteStore(tmp_path)))
+    first.start(TINY).join()
+    restarted = jobs.JobRegistry(archive=archive.Archive(store.SQLiteStore(tmp_path)))
+    request = type("Request", (), {"trainings": lambda self: [TINY], "shrink": "less"})()
+    assert restarted.new_work([TINY, TINY.replace(seed=9)]) == [TINY.replace(seed=9)]
+    assert bound(request, restarted, shared=True, limit=0.0).refusal is None
 
 
 def test_a_lease_left_by_a_dead_server_is_taken_over(tmp_path, monkeypatch):

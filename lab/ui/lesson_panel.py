@@ -17,7 +17,7 @@ from lab.analyses.predictions import ANSWERS, Reveal
 from lab.server.class_answers import CLASSROOM
 from lab.ui import page_fields
 from lab.ui.draw import md_escape, table
-from lab.ui.links import GLOBAL_FLAGS, parse_flag
+from lab.ui.links import GLOBAL_FLAGS, history_navigation, parse_flag, starting_values
 
 STATE, GO, PREDICTED, MARKED = "_lesson", "_lesson_go", "_lesson_predictions", "_lesson_marked"
 FOUND = {"train": "train_result", "study": "study_result", "language": "language_result", "sequence": "seq_result"}
@@ -140,8 +140,6 @@ def settings_for(page: str, step, here: str = "", same_page: bool = False) -> di
     """The page's settings as this run shows them. On the page itself, before it runs: what its link will read
     (the address after a lesson step, Back or Forward; otherwise what it kept), with each control's state in
     place where the last run drew it. Elsewhere: as the page was left, else the step's over the defaults."""
-    from lab.ui.links import history_navigation
-
     kept = st.session_state.get(f"_link_{page}")
     fields = page_fields.fields(page)
     if here != page:
@@ -150,17 +148,9 @@ def settings_for(page: str, step, here: str = "", same_page: bool = False) -> di
         return {name: f.parse(step.settings[name]) if name in step.settings else f.default
                 for name, f in fields.items()}
     reread = history_navigation() or st.session_state.get(f"_reload_{page}", False)
-    from_url = reread or any(name in st.query_params for name in fields)
-    values = {}
-    for name, f in fields.items():
-        raw = st.query_params.get(name) if from_url else None
-        try:
-            values[name] = f.parse(raw) if raw is not None else f.default if reread else (kept or {}).get(
-                name, f.default)
-        except (ValueError, TypeError):
-            values[name] = f.default
-        if same_page and not reread and name in st.session_state:  # a control moved in this run
-            values[name] = st.session_state[name]
+    values, _ = starting_values(fields, kept or {}, reread)
+    if same_page and not reread:  # a control moved in this run holds its new value already
+        values |= {name: st.session_state[name] for name in fields if name in st.session_state}
     return values
 
 

@@ -97,9 +97,26 @@ def parse_flag(raw: str | None) -> bool:
     return raw is not None and raw.lower() in ("1", "true", "yes", "on")
 
 
+def starting_values(fields: dict[str, Field], kept: dict, reread: bool, forgotten=()) -> tuple[dict, list[str]]:
+    """Each setting's starting value, as ``Link`` gives it: the URL's, when the address has any of the page's
+    settings or is ``reread`` (Back, Forward, a lesson's step: then a missing one is its default), else what the
+    session ``kept``, else the default; ``forgotten`` ones ignore the URL. Also the URL values that could not be used,
+    as "name='value'". Reads the URL only."""
+    values, bad = {}, []
+    from_url = reread or any(name in st.query_params for name in fields)
+    for name, f in fields.items():
+        raw = st.query_params.get(name) if from_url and name not in forgotten else None
+        try:
+            values[name] = f.parse(raw) if raw is not None else f.default if reread else kept.get(name, f.default)
+        except (ValueError, TypeError):
+            values[name] = f.default
+            bad.append(f"{name}={raw[:40]!r}")
+    return values, bad
+
+
 class Link:
     def __init__(self, page: str, fields: dict[str, Field]):
-        self.page, self.fields, self.values, bad = page, fields, {}, []
+        self.page, self.fields = page, fields
         self._keep, self._forget = f"_link_{page}", f"_forget_{page}"
         kept = st.session_state.get(self._keep, {})
         forgotten = st.session_state.pop(self._forget, set())  # ``forget``: this run starts them at their defaults
@@ -112,17 +129,10 @@ class Link:
         # the default; every settings change the page published is one history entry, so Back steps through them. A
         # lesson's step opening this page (``_reload_<page>``) is read the same way: its settings, the rest at defaults
         history = history_navigation() or st.session_state.pop(f"_reload_{page}", False)
-        from_url = history or any(name in st.query_params for name in fields)
-        for name, f in fields.items():
-            raw = st.query_params.get(name) if from_url and name not in forgotten else None
-            try:
-                self.values[name] = f.parse(raw) if raw is not None else (
-                    f.default if history else kept.get(name, f.default))
-            except (ValueError, TypeError):
-                self.values[name] = f.default
-                bad.append(f"{name}={raw[:40]!r}")
+        self.values, bad = starting_values(fields, kept, history, forgotten)
+        for name, value in self.values.items():
             if history and name in st.session_state:  # the widget shows the address's value, not its last state
-                st.session_state[name] = self.values[name]
+                st.session_state[name] = value
         if bad:
             st.warning("This link has settings that cannot be used, so their defaults are shown instead: "
                        + ", ".join(bad) + ".", icon=":material/link_off:")

@@ -607,8 +607,10 @@ def test_every_chart_fits_a_phone(app, contexts):
         p.get_by_text(re.compile(r"done: \d+ of \d+ trainings finished")).wait_for(state="attached",
                                                                                     timeout=120_000)
         settle(p)
-        if path.startswith("training"):  # a digit drawn with a finger, then the look inside the trained model
+        if path.startswith("training"):  # a digit drawn with a finger, a pinned run, the look inside the model
             draw_a_one(p)
+            rerun(p, p.get_by_role("button", name="Pin this run").click)
+            p.get_by_text("Pinned runs").or_(p.get_by_text("1 pinned run")).first.wait_for(timeout=60_000)
             rerun(p, p.get_by_text("look inside: attention on a digit").click)
         charts, drawn = charts_drawn(p)
         assert charts == drawn >= 4, path
@@ -657,32 +659,44 @@ def test_projector_mode_shows_results_first_and_large_values(app, contexts):
 
 
 def test_a_lesson_walked_in_the_browser(app, contexts):
-    """A link into the shapes lesson (what the Lessons page's Start opens: tests/app/test_lessons_page.py): a wrong
-    prediction explained from the page's numbers, Next opens the next step's settings in the address and the form,
-    the browser's Back returns to the step before; on a 390 px phone the panel and the page both fit."""
+    """The multi-head lesson walked end to end on a 390 px phone, from the Lessons page's Start to its summary: a
+    wrong prediction explained from the page's numbers, a right one, Next opening a step's settings in the address
+    and the form, the browser's Back returning to the step before; the panel and the page both fit the phone."""
     from playwright.sync_api import expect
 
     page = contexts(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
-    page.goto(f"{app[0]}/shapes?lesson=shapes&step=3")
+    page.goto(f"{app[0]}/lessons")
     settle(page)
+    rerun(page, page.get_by_role("button", name="Start").nth(2).click)  # 3. Multi-head attention with einsum
+    page.wait_for_url(re.compile(r"/multi_head\?.*lesson=multi_head&step=1"), timeout=30_000)
     panel = page.locator(".st-key-lesson_panel")
-    expect(panel).to_contain_text("step 3 of")
-    panel.get_by_label("your prediction").fill("768, 768")
-    rerun(page, panel.get_by_role("button", name="Check my prediction").click)
-    expect(panel).to_contain_text("You predicted [768, 768]. The page computes [768, 6]")
+
+    def predict(text: str) -> None:
+        panel.get_by_label("your prediction").fill(text)
+        rerun(page, panel.get_by_role("button", name="Check my prediction").click)
+
+    def next_step(step: int) -> None:
+        rerun(page, panel.get_by_role("button", name=re.compile("^(Next|Finish)$")).click)
+        page.wait_for_url(re.compile(rf"step={step}$"), timeout=30_000)
+        settle(page)
+
+    settle(page)
+    predict("1, 5, 768, 12")
+    expect(panel).to_contain_text("You predicted [1, 5, 768, 12]. The page computes [1, 5, 768]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the panel and the page fit the phone
     assert charts_past_the_edge(page, 390) == []
-    rerun(page, panel.get_by_role("button", name="Next").click)
-    page.wait_for_url(re.compile(r"step=4"), timeout=30_000)
-    settle(page)
-    assert "n_tokens=12" in page.url
-    expect(panel).to_contain_text("With 12 tokens")
-    panel.get_by_label("your prediction").fill("12 x 12")
-    rerun(page, panel.get_by_role("button", name="Check my prediction").click)
+    for step in range(2, 7):
+        next_step(step)
+    assert "heads=8" in page.url  # step 6: the step's own settings
+    predict("1 5 8 96")
     expect(panel).to_contain_text("right")
     page.go_back()
-    page.wait_for_url(re.compile(r"step=3"), timeout=30_000)
+    page.wait_for_url(re.compile(r"step=5$"), timeout=30_000)
     settle(page)
-    expect(panel).to_contain_text("step 3 of")
-    assert "n_tokens" not in page.url
+    expect(panel).to_contain_text("step 5 of 8")
+    assert "heads" not in page.url
+    for step in range(6, 10):  # to the end: Finish shows the summary
+        next_step(step)
+    expect(panel).to_contain_text("1 of 8 predictions right, 1 wrong")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     no_exception(page)

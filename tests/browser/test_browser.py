@@ -404,13 +404,11 @@ def click_cell(page, chart, row: str, col: str) -> None:
         return row in text.split("key token")[0] and col in text.split("key token")[-1]
 
     target = None
-    cells = chart.locator("g.mark-rect").first  # an SVG matrix: the cell from its place in the grid, checked by its
-    count = cells.locator("path").count() if chart.locator("g.mark-rect").count() else 0  # tooltip
-    n = round(count**0.5)
-    if n and n * n == count:
-        grid = cells.bounding_box()
-        r, c = int(row.split(":")[0]), int(col.split(":")[0])
-        guess = (grid["x"] + (c + 0.5) * grid["width"] / n, grid["y"] + (r + 0.5) * grid["height"] / n)
+    # an SVG matrix describes each cell to screen readers: the cell by its label, checked by its tooltip
+    cell = chart.locator(f'g.mark-rect path[aria-label*="(row) {row},"][aria-label*="(column) {col},"]')
+    if cell.count() == 1:
+        b = cell.bounding_box()
+        guess = (b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
         target = guess if hit(tooltip_at(*guess)) else None
     for y in range(int(box["y"]) + 5, int(box["y"] + box["height"]), 16) if target is None else ():  # else scan
         if row in tooltip_at(box["x"] + box["width"] / 2, y).split("key token")[0]:

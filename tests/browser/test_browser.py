@@ -82,7 +82,17 @@ def page(app):
     context.close()
 
 
+ALL_DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .every(c => c.querySelector('canvas, svg'))"""
+
+
 def charts_drawn(p) -> tuple[int, int]:
+    """(charts on the page, charts drawn), once every chart is drawn or 10 s have passed: Vega draws a chart after
+    the script run that sent it has ended, later on a busy machine."""
+    try:
+        p.wait_for_function(ALL_DRAWN, timeout=10_000)
+    except Exception:  # the counts below say which are missing
+        pass
     charts = p.locator('[data-testid="stVegaLiteChart"]')
     drawn = p.locator('[data-testid="stVegaLiteChart"]:has(canvas), [data-testid="stVegaLiteChart"]:has(svg)')
     return charts.count(), drawn.count()

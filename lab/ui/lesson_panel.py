@@ -17,7 +17,7 @@ from lab.analyses.predictions import ANSWERS, Reveal
 from lab.server.class_answers import CLASSROOM
 from lab.ui import page_fields
 from lab.ui.draw import md_escape, table
-from lab.ui.links import GLOBAL_FLAGS, history_navigation, parse_flag, starting_values
+from lab.ui.links import address, history_navigation, parse_flag, starting_values
 
 STATE, GO, PREDICTED, MARKED = "_lesson", "_lesson_go", "_lesson_predictions", "_lesson_marked"
 FOUND = {"train": "train_result", "study": "study_result", "language": "language_result", "sequence": "seq_result"}
@@ -90,15 +90,10 @@ def _go(page) -> None:
     if index >= len(lesson.steps):  # the summary: stay where the student is
         st.query_params.from_dict({**st.query_params.to_dict(), **where})
         return
-    # the address exactly as the page's link will publish it (its settings that differ from the defaults, the
-    # app-wide flags, then the lesson), so that the step is one entry in the browser's history, not two
+    # the address exactly as the page's link will publish it, so that the step is one entry in the browser's
+    # history, not two
     step = lesson.steps[index]
-    fields = page_fields.fields(step.page)
-    query = {}
-    for name, f in fields.items():
-        if name in step.settings and (value := f.parse(step.settings[name])) != f.default:
-            query[name] = f.dump(value)
-    query |= {flag: "1" for flag in GLOBAL_FLAGS if st.session_state.get(flag)} | where
+    query = address(page_fields.fields(step.page), step_values(step))
     st.session_state[f"_reload_{step.page}"] = True
     if page.url_path != step.page:
         st.switch_page(page_fields.SCRIPTS[step.page], query_params=query)
@@ -136,17 +131,20 @@ def run(page) -> None:
 
 
 # ------------------------------------------------------------------ the panel
+def step_values(step) -> dict:
+    """Every setting of the step's page: the step's own, the others at their defaults."""
+    return {name: f.parse(step.settings[name]) if name in step.settings else f.default
+            for name, f in page_fields.fields(step.page).items()}
+
+
 def settings_for(page: str, step, here: str = "", same_page: bool = False) -> dict:
     """The page's settings as this run shows them. On the page itself, before it runs: what its link will read
     (the address after a lesson step, Back or Forward; otherwise what it kept), with each control's state in
     place where the last run drew it. Elsewhere: as the page was left, else the step's over the defaults."""
     kept = st.session_state.get(f"_link_{page}")
-    fields = page_fields.fields(page)
     if here != page:
-        if kept is not None:
-            return dict(kept)
-        return {name: f.parse(step.settings[name]) if name in step.settings else f.default
-                for name, f in fields.items()}
+        return dict(kept) if kept is not None else step_values(step)
+    fields = page_fields.fields(page)
     reread = history_navigation() or st.session_state.get(f"_reload_{page}", False)
     values, _ = starting_values(fields, kept or {}, reread)
     if same_page and not reread:  # a control moved in this run holds its new value already

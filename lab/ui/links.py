@@ -114,6 +114,14 @@ def starting_values(fields: dict[str, Field], kept: dict, reread: bool, forgotte
     return values, bad
 
 
+def address(fields: dict[str, Field], values: dict) -> dict[str, str]:
+    """The URL query for a page's settings: those that differ from their defaults, then the app-wide flags that are
+    on, then where an open lesson stands (lab.ui.lesson_panel). A link publishes it; a lesson's step opens it."""
+    query = {name: fields[name].dump(v) for name, v in values.items() if v != fields[name].default}
+    query |= {flag: "1" for flag in GLOBAL_FLAGS if st.session_state.get(flag)}
+    return query | st.session_state.get("_lesson", {})
+
+
 class Link:
     def __init__(self, page: str, fields: dict[str, Field]):
         self.page, self.fields = page, fields
@@ -182,11 +190,7 @@ class Link:
         are not a widget of the same name (for example a value derived from other widgets)."""
         values = self.current(**overrides)
         st.session_state[self._keep] = values
-        query = {name: self.fields[name].dump(v) for name, v in values.items() if v != self.fields[name].default}
-        for flag in GLOBAL_FLAGS:
-            if st.session_state.get(flag):
-                query[flag] = "1"
-        query |= st.session_state.get("_lesson", {})  # where an open lesson stands (lab.ui.lesson_panel)
+        query = address(self.fields, values)
         if self.only is not None:
             query["only"] = ",".join(sorted(self.only)) or "none"
         if dict(st.query_params) != query:

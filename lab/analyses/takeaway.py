@@ -102,6 +102,23 @@ def classifier_runs(request) -> dict[str, object]:
     return {(f"{c.epochs} epochs" if c.model != "cnn" else f"CNN {c.epochs} epochs"): c for c in runs}
 
 
+def run_name(config) -> str:
+    """A page-6 run's name: what tells a model and its compared twin apart."""
+    return f"positions {'on' if config.positions else 'off'}"
+
+
 def sequence_runs(request) -> dict[str, object]:
     """Page 6's request as the script's runs: the model, and its twin with positions switched when compared."""
-    return {f"positions {'on' if c.positions else 'off'}": c for c in request.trainings()}
+    return {run_name(c): c for c in request.trainings()}
+
+
+def classifier_records(request, snap) -> dict[str, list[dict]]:
+    """Page 4's records as its page drew them, by run (the CNN's too), for the CSV."""
+    return {f"{n} epochs": r for n, r in snap.runs.items()} | ({"CNN": snap.cnn} if snap.cnn else {})
+
+
+def sequence_records(request, snap) -> dict[str, list[dict]]:
+    """Page 6's records as its page drew them, by run (the language model's snapshot names them ``records``)."""
+    main = snap.main if hasattr(snap, "main") else snap.records
+    return {run_name(c): [r.as_dict() for r in recs]
+            for c, recs in ((request.config, main), (request.other, getattr(snap, "other", []))) if c and recs}

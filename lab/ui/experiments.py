@@ -24,13 +24,17 @@ class Kind:
     result: str  # where the page keeps its finished request: (request, snapshot, models)
     what: str  # the script's header
     page: str
+    script_runs: object  # request -> the script's runs (name -> config)
+    records: object  # (request, snapshot) -> the records the page drew, by run
 
 
 KINDS = {
     "training": Kind(classifier_runs.PINS, classifier_runs.pin_of, "pins", "train_result",
-                     "the digit classifier's runs", "page 4 (Train a classifier)"),
+                     "the digit classifier's runs", "page 4 (Train a classifier)", takeaway.classifier_runs,
+                     takeaway.classifier_records),
     "attention_learns": Kind(sequence_runs.SEQ_PINS, sequence_runs.pin_of, "seq_pins", "seq_result",
-                             "the GPT-style decoder", "page 6 (Watch attention learn)"),
+                             "the GPT-style decoder", "page 6 (Watch attention learn)", takeaway.sequence_runs,
+                             takeaway.sequence_records),
 }
 
 
@@ -136,22 +140,14 @@ def _server_study():
 def take_home(page: str, kind: Kind, request) -> None:
     """The run as a script that trains it again with the same settings and seeds, and its records as CSV."""
     kept = st.session_state.get(kind.result)
-    runs = takeaway.classifier_runs(request) if page == "training" else takeaway.sequence_runs(request)
     if kept is None or kept[0] != request:
         return
-    snap = kept[1]
-    if page == "training":
-        drawn = {f"{n} epochs": r for n, r in snap.runs.items()} | ({"CNN": snap.cnn} if snap.cnn else {})
-    else:
-        drawn = {progress.run_name(c): [r.as_dict() for r in recs]
-                 for c, recs in ((request.config, snap.main if hasattr(snap, "main") else snap.records),
-                                 (request.other, getattr(snap, "other", []))) if c is not None and recs}
     a, b = st.columns(2)
-    a.download_button("Download as a script", takeaway.script(runs, kind.what, kind.page),
+    a.download_button("Download as a script", takeaway.script(kind.script_runs(request), kind.what, kind.page),
                       file_name=f"{page}_run.py", mime="text/x-python", icon=":material/code:", width="stretch",
                       help="One Python file that trains these runs again with the same settings and seeds and "
                       "prints every record: the same numbers as here on the same machine and torch version.")
-    b.download_button("Download the records (CSV)", takeaway.records_csv(drawn), file_name=f"{page}_records.csv",
-                      mime="text/csv", icon=":material/table:", width="stretch")
+    b.download_button("Download the records (CSV)", takeaway.records_csv(kind.records(request, kept[1])),
+                      file_name=f"{page}_records.csv", mime="text/csv", icon=":material/table:", width="stretch")
     st.caption("The script imports this project's `transformer` package: run it from the project's folder "
                "(`python " + f"{page}_run.py`). It trains on one thread, as the app does.")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from lab import charts, ui
+from lab.analyses.takeaway import run_name
 from lab.server import runtime
 from lab.server.jobs import REGISTRY
 from lab.server.requests import Progress, bound, follow, head_frame
@@ -187,10 +188,6 @@ def head_shares(records: list, share_of: Callable, chance: float, what: str) -> 
     (layers, heads)), against the level attention spread evenly gives (``chance``)."""
     st.subheader("What each head does, in numbers")
     ui.chart(ui.figure(charts.head_share_chart, head_frame(records, share_of), chance=chance, what=what))
-
-
-def run_name(config) -> str:
-    return f"positions {'on' if config.positions else 'off'}"
 
 
 def train_page6(request, status, frame: Callable, records: str, what: str, metrics: dict | None = None):
